@@ -1,0 +1,104 @@
+"""Area 1 — the checkout function: where the price comes from, and the metadata contract
+between checkout and webhook (static facts from the codebase source)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from readiness.checks.area01_webhooks import _loc, webhook_slugs
+from readiness.checks.registry import (
+    CheckInput,
+    Result,
+    check,
+    failed,
+    passed,
+    unverified,
+    warned,
+)
+from readiness.findings import Severity
+
+
+@check(
+    id="STRIPE-CHECKOUT-PRICE-SOURCE",
+    area=1,
+    severity=Severity.CRITICAL,
+    title="Checkout takes the price from the database, not the client",
+    sources=["codebase"],
+    tables=["code_checkout_prices"],
+    rationale="A price id taken from the request lets a customer buy a 16 GB server at the "
+    "1 GB price; a hard-coded one bills every plan the same.",
+    remediation="Look the plan up by id in the plans table and pass plan.stripe_price_id "
+    "to line_items; ignore any price sent by the client.",
+)
+def checkout_price_source(inp: CheckInput) -> Iterator[Result]:
+    prices = inp["code_checkout_prices"]
+    if prices.empty:
+        yield unverified(
+            "code:checkout",
+            "No checkout.sessions.create call with line_items was found in the code.",
+        )
+        return
+    for row in prices.itertuples():
+        res, loc = f"function:{row.function_slug}:{row.line}", _loc(row.path, row.line)
+        if row.source == "database":
+            yield passed(res, f"Price comes from the database ({row.price_expr}).", location=loc)
+        elif row.source in ("request", "literal"):
+            yield failed(
+                res,
+                f"Price comes from the {row.source} ({row.price_expr}), not from the plans table.",
+                location=loc,
+            )
+        else:
+            yield warned(res, f"Could not trace where {row.price_expr} comes from.", location=loc)
+
+
+@check(
+    id="STRIPE-CHECKOUT-METADATA",
+    area=1,
+    severity=Severity.HIGH,
+    title="Checkout writes every metadata key the webhook reads",
+    sources=["codebase"],
+    tables=["code_functions", "code_metadata_writes", "code_metadata_reads"],
+    rationale="A key the webhook reads but checkout never writes arrives empty: the order is "
+    "created without it (or the insert fails and the customer paid for nothing).",
+    remediation="Write the key in the Checkout Session's metadata (and subscription_data."
+    "metadata) in create-checkout-session.",
+)
+def checkout_metadata(inp: CheckInput) -> Iterator[Result]:
+    writes = inp["code_metadata_writes"]
+    reads = inp["code_metadata_reads"]
+    reads = reads[reads["function_slug"].isin(webhook_slugs(inp))]
+    if writes.empty:
+        yield unverified(
+            "code:checkout", "No Checkout Session metadata is written anywhere in the code."
+        )
+        return
+    written = set(writes["key"])
+    spread = "*spread*" in written
+    for key, group in reads.groupby("key", sort=True):
+        first = group.sort_values(["path", "line"]).iloc[0]
+        loc = _loc(first["path"], first["line"])
+        if key in written:
+            yield passed(
+                f"metadata:{key}",
+                f"metadata.{key} is written by checkout and read by the webhook.",
+                location=loc,
+            )
+        elif spread:
+            yield warned(
+                f"metadata:{key}",
+                f"metadata.{key} is read by the webhook; checkout "
+                "spreads an object into metadata, so it may be written.",
+                location=loc,
+            )
+        else:
+            writers = sorted(set(writes["path"]))
+            yield failed(
+                f"metadata:{key}",
+                f"The webhook reads metadata.{key} but checkout "
+                f"({', '.join(writers)}) never writes it.",
+                location=loc,
+                evidence={"written": sorted(written)},
+            )
+    if reads.empty:
+        yield passed("metadata", "The webhook reads no metadata keys.")

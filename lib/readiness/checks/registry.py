@@ -1,0 +1,239 @@
+"""The check registry: metadata for every check, and the fail-closed runner around them.
+
+Checks are pure functions over DataFrames. The framework, not each check, decides
+`not_verified` when a source or table the check needs was not collected, so no check
+can pass on data that is not there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from readiness.findings import Finding, Severity, Status
+
+if TYPE_CHECKING:
+    from readiness.config import AuditConfig
+    from readiness.snapshot import Snapshot
+
+AREAS: dict[int, str] = {
+    1: "Stripe integration & pricing",
+    2: "End-to-end purchase flow",
+    3: "Pterodactyl integration",
+    4: "Security & authentication",
+    5: "Database schema & data",
+    6: "Error handling & logging",
+    7: "Configuration & environment",
+    8: "Frontend integration",
+    9: "Code quality",
+    10: "Checklist & verdict",
+}
+
+
+@dataclass
+class Result:
+    """What a check function yields; the framework adds the check's metadata."""
+
+    status: Status
+    resource: str
+    reason: str
+    location: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    severity: Severity | None = None
+
+
+def passed(resource: str, reason: str, **kw: Any) -> Result:
+    return Result(Status.PASS, resource, reason, **kw)
+
+
+def failed(resource: str, reason: str, **kw: Any) -> Result:
+    return Result(Status.FAIL, resource, reason, **kw)
+
+
+def warned(resource: str, reason: str, **kw: Any) -> Result:
+    return Result(Status.WARN, resource, reason, **kw)
+
+
+def informed(resource: str, reason: str, **kw: Any) -> Result:
+    return Result(Status.INFO, resource, reason, **kw)
+
+
+def unverified(resource: str, reason: str, **kw: Any) -> Result:
+    return Result(Status.NOT_VERIFIED, resource, reason, **kw)
+
+
+@dataclass
+class CheckInput:
+    """Everything a check may look at: declared tables, params, and the snapshot time."""
+
+    tables: Mapping[str, pd.DataFrame]
+    config: AuditConfig
+    now: datetime
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+class DataProblem(Exception):
+    """Collected data cannot answer the check (e.g. a required column is missing)."""
+
+
+def require_columns(df: pd.DataFrame, table: str, columns: Iterable[str]) -> pd.DataFrame:
+    """Stop a check with `not_verified` naming the columns the platform's table lacks."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataProblem(f"table '{table}' lacks column(s): {', '.join(missing)}")
+    return df
+
+
+def records(df: pd.DataFrame, limit: int = 20) -> list[dict[str, Any]]:
+    """A JSON-safe sample of rows for a finding's evidence (full data stays in evidence/)."""
+    import json
+
+    return json.loads(df.head(limit).to_json(orient="records", date_format="iso"))
+
+
+CheckFunc = Callable[[CheckInput], Iterable[Result]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    area: int
+    title: str
+    severity: Severity
+    sources: tuple[str, ...]
+    tables: tuple[str, ...]
+    rationale: str
+    remediation: str
+    func: CheckFunc
+    docs: str | None = None
+    optional_tables: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "area": self.area,
+            "area_name": AREAS[self.area],
+            "title": self.title,
+            "severity": str(self.severity),
+            "sources": list(self.sources),
+            "tables": list(self.tables),
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "docs": self.docs,
+        }
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(
+    *,
+    id: str,
+    area: int,
+    title: str,
+    severity: Severity,
+    sources: Iterable[str],
+    tables: Iterable[str],
+    rationale: str,
+    remediation: str,
+    docs: str | None = None,
+    optional_tables: Iterable[str] = (),
+) -> Callable[[CheckFunc], CheckFunc]:
+    """Register a check function with its metadata (the single source for docs and exports)."""
+
+    def register(func: CheckFunc) -> CheckFunc:
+        if id in REGISTRY:
+            raise ValueError(f"duplicate check id {id}")
+        if area not in AREAS:
+            raise ValueError(f"check {id}: unknown area {area}")
+        REGISTRY[id] = CheckSpec(
+            id=id,
+            area=area,
+            title=title,
+            severity=severity,
+            sources=tuple(sources),
+            tables=tuple(tables),
+            rationale=rationale,
+            remediation=remediation,
+            func=func,
+            docs=docs,
+            optional_tables=tuple(optional_tables),
+        )
+        return func
+
+    return register
+
+
+def all_checks(areas: Iterable[int] | None = None) -> list[CheckSpec]:
+    """Registered checks (importing every area module first), ordered by area then id."""
+    from readiness.checks import load_all
+
+    load_all()
+    wanted = set(areas) if areas is not None else None
+    specs = [s for s in REGISTRY.values() if wanted is None or s.area in wanted]
+    return sorted(specs, key=lambda s: (s.area, s.id))
+
+
+def _finding(spec: CheckSpec, r: Result) -> Finding:
+    return Finding(
+        check_id=spec.id,
+        status=r.status,
+        severity=r.severity or spec.severity,
+        resource=r.resource,
+        reason=r.reason,
+        area=spec.area,
+        title=spec.title,
+        location=r.location,
+        evidence=r.evidence,
+        remediation=spec.remediation,
+    )
+
+
+def _not_verified(spec: CheckSpec, reason: str) -> Finding:
+    return _finding(spec, unverified(f"check:{spec.id}", reason))
+
+
+def evaluate_check(spec: CheckSpec, snapshot: Snapshot, config: AuditConfig) -> list[Finding]:
+    """Run one check fail-closed: missing sources, missing tables, crashes and silence
+    all become `not_verified` with the reason, never `pass`."""
+    for source in spec.sources:
+        state = snapshot.source_state(source)
+        if not state.ok:
+            return [_not_verified(spec, f"source '{source}' {state.describe()}")]
+    tables: dict[str, pd.DataFrame] = {}
+    for name in spec.tables:
+        table = snapshot.table(name)
+        if table is None:
+            why = "; ".join(snapshot.table_notes())
+            reason = f"table '{name}' was not collected" + (f" ({why})" if why else "")
+            return [_not_verified(spec, reason)]
+        tables[name] = table
+    for name in spec.optional_tables:
+        table = snapshot.table(name)
+        if table is not None:
+            tables[name] = table
+    try:
+        results = list(spec.func(CheckInput(tables=tables, config=config, now=snapshot.now)))
+    except DataProblem as exc:
+        return [_not_verified(spec, str(exc))]
+    except Exception as exc:  # a broken check must not look like a pass
+        return [_not_verified(spec, f"check failed to run: {type(exc).__name__}: {exc}")]
+    if not results:
+        return [_not_verified(spec, "check produced no result")]
+    return [_finding(spec, r) for r in results]
+
+
+def evaluate(
+    snapshot: Snapshot, config: AuditConfig, areas: Iterable[int] | None = None
+) -> list[Finding]:
+    """Judge one snapshot with every registered check (optionally only some areas)."""
+    findings: list[Finding] = []
+    for spec in all_checks(areas):
+        findings.extend(evaluate_check(spec, snapshot, config))
+    return findings

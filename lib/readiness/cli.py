@@ -1,0 +1,186 @@
+"""`readiness demo | run | sandbox up | checks` — exit codes: 0 GO, 1 NO-GO, 2 usage or
+configuration error, 3 could not verify critical checks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from readiness.config import ConfigError, load_config
+from readiness.runner import PublishError
+
+EXIT_USAGE = 2
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SANDBOX_DIR = REPO_ROOT / ".cache" / "sandbox"
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class UsageError(Exception):
+    """Bad arguments or inputs: exit code 2."""
+
+
+def _progress(msg: str) -> None:
+    console.print(f"[dim]·[/dim] {msg}")
+
+
+def _print_result(result) -> None:  # noqa: ANN001 - RunResult, imported lazily
+    v = result.verdict
+    color = {"GO": "green", "NO-GO": "red", "CANNOT CONFIRM": "yellow"}[v.verdict]
+    out.print(f"\nReport: {result.report_html}")
+    out.print(f"Verdict: [bold {color}]{v.verdict}[/]  score {v.score:.1f}/10")
+    out.print("Findings: " + ", ".join(f"{k} {n}" for k, n in result.counts.items() if n))
+    for cap in v.caps:
+        out.print(f"  - {cap}")
+    out.print(f"Took {result.seconds:.1f}s")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from readiness.runner import run_audit
+
+    config = load_config(args.params)
+    result = run_audit(
+        config,
+        Path(args.output_dir),
+        notebooks=not args.no_notebooks,
+        workers=args.workers,
+        progress=_progress,
+    )
+    _print_result(result)
+    return result.verdict.exit_code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from readiness.runner import run_audit
+    from readiness.sandbox.runtime import Sandbox
+
+    t = time.monotonic()
+    _progress(f"starting the demo platform (profile {args.profile})…")
+    with Sandbox(Path(args.workdir), profile=args.profile, seed=args.seed) as sandbox:
+        _progress(
+            f"demo platform up in {time.monotonic() - t:.1f}s: Postgres, Stripe and "
+            "panel emulators on loopback"
+        )
+        config = load_config(sandbox.params_file)
+        result = run_audit(config, Path(args.output_dir), workers=args.workers, progress=_progress)
+    _progress("demo platform stopped")
+    _print_result(result)
+    planted = len(sandbox.manifest()["defects"])
+    out.print(
+        f"The '{args.profile}' profile planted {planted} known defects "
+        f"(manifest: {sandbox.workdir / 'manifest.json'})."
+    )
+    return result.verdict.exit_code if args.gate else 0
+
+
+def cmd_sandbox_up(args: argparse.Namespace) -> int:
+    from readiness.sandbox.runtime import Sandbox
+
+    sandbox = Sandbox(Path(args.workdir), profile=args.profile, seed=args.seed).start()
+    out.print(f"Demo platform running (profile {args.profile}).")
+    out.print(f"  params:   {sandbox.params_file}")
+    out.print(f"  env file: {sandbox.env_file}  (credentials; never commit)")
+    out.print(f"  platform: {sandbox.platform_dir}")
+    out.print(f"  Stripe:   {sandbox.stripe.url if sandbox.stripe else ''}")
+    out.print(f"  panel:    {sandbox.panel.url if sandbox.panel else ''}")
+    out.print("Notebooks: jupyter lab notebooks/ (params/demo.yaml points here). Ctrl-C stops.")
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stop:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+        out.print("Demo platform stopped.")
+    return 0
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    from readiness.checks.registry import all_checks
+
+    specs = all_checks([args.area] if args.area else None)
+    if args.format == "json":
+        out.print_json(json.dumps([s.to_dict() for s in specs]))
+        return 0
+    table = Table(title=f"{len(specs)} registered checks")
+    for col in ("id", "area", "severity", "sources", "title"):
+        table.add_column(col)
+    for s in specs:
+        table.add_row(s.id, str(s.area), str(s.severity), ", ".join(s.sources), s.title)
+    out.print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="readiness", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="audit the platform described by a params file")
+    run.add_argument("--params", required=True, help="params YAML (names env vars, no secrets)")
+    run.add_argument("--output-dir", default="outputs")
+    run.add_argument("--workers", type=int, default=2, help="notebooks executed in parallel")
+    run.add_argument("--no-notebooks", action="store_true", help="findings.json only")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="start the embedded demo platform, audit it, stop it")
+    demo.add_argument("--profile", choices=["defects", "clean"], default="defects")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--output-dir", default="outputs")
+    demo.add_argument("--workdir", default=str(DEFAULT_SANDBOX_DIR))
+    demo.add_argument("--workers", type=int, default=2)
+    demo.add_argument(
+        "--gate",
+        action="store_true",
+        help="exit with the verdict's code (default: 0 when the audit completed)",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    sandbox = sub.add_parser("sandbox", help="the embedded demo platform")
+    sandbox_sub = sandbox.add_subparsers(dest="action", required=True)
+    up = sandbox_sub.add_parser("up", help="start it and keep it running for notebooks")
+    up.add_argument("--profile", choices=["defects", "clean"], default="defects")
+    up.add_argument("--seed", type=int, default=7)
+    up.add_argument("--workdir", default=str(DEFAULT_SANDBOX_DIR))
+    up.set_defaults(func=cmd_sandbox_up)
+
+    checks = sub.add_parser("checks", help="list the registered checks")
+    checks.add_argument("--area", type=int, choices=range(1, 11))
+    checks.add_argument("--format", choices=["table", "json"], default="table")
+    checks.set_defaults(func=cmd_checks)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) and EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except (ConfigError, UsageError, PublishError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

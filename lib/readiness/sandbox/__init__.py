@@ -1,0 +1,1 @@
+"""The embedded demo platform: database, API emulators and a sample source tree, on loopback."""

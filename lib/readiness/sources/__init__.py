@@ -1,0 +1,1 @@
+"""Sources fetch read-only data from one system each and never judge it."""

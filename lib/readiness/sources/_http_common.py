@@ -1,0 +1,113 @@
+"""Helpers shared by the HTTP API sources: typed frames, back-off, failure wording."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+import requests
+from urllib3.exceptions import NewConnectionError
+
+# Upper bounds that keep a misbehaving API from hanging or flooding a run.
+MAX_PAGES = 10_000
+MAX_RETRY_AFTER_S = 60.0
+BACKOFF_BASE_S = 0.25
+BACKOFF_CAP_S = 8.0
+
+# Column kinds: pandas nullable dtypes, plus "epoch"/"iso" (-> UTC datetimes) and
+# "list" (Python lists in an object column).
+Schema = dict[str, str]
+_TS = "datetime64[us, UTC]"
+
+
+def backoff_s(attempt: int, retry_after: float | None = None) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): the server's hint, else jittered."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), MAX_RETRY_AFTER_S)
+    delay = min(BACKOFF_BASE_S * 2 ** (attempt - 1), BACKOFF_CAP_S)
+    return delay * (0.5 + random.random() / 2)
+
+
+def sleep_before_retry(attempt: int, retry_after: float | None = None) -> None:
+    """Sleep per :func:`backoff_s` (one place, so the policy is easy to read)."""
+    time.sleep(backoff_s(attempt, retry_after))
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or HTTP date), or None."""
+    raw = (headers or {}).get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def failure_kind(exc: BaseException | None) -> str:
+    """Classify a requests failure: ``connect``, ``timeout``, ``dropped`` or ``other``."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if isinstance(reason, NewConnectionError):
+            return "connect"
+        return "dropped"
+    return "other"
+
+
+def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    """Remove secret values from a message that will be shown to users."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def frame(rows: list[dict[str, Any]], schema: Schema) -> pd.DataFrame:
+    """A DataFrame with exactly ``schema``'s columns and dtypes, also when ``rows`` is empty."""
+    cols: dict[str, pd.Series] = {}
+    for name, kind in schema.items():
+        values = [row.get(name) for row in rows]
+        if kind == "Int64":
+            series = pd.Series([_int(v) for v in values], dtype="Int64")
+        elif kind == "boolean":
+            series = pd.Series([v if isinstance(v, bool) else None for v in values],
+                               dtype="boolean")
+        elif kind == "string":
+            series = pd.Series([None if v is None else str(v) for v in values], dtype="string")
+        elif kind == "epoch":
+            secs = pd.Series([_int(v) for v in values], dtype="Int64")
+            series = pd.to_datetime(secs, unit="s", utc=True).astype(_TS)
+        elif kind == "iso":
+            raw = pd.Series([None if v in (None, "") else str(v) for v in values], dtype=object)
+            series = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601").astype(_TS)
+        elif kind == "list":
+            series = pd.Series([list(v) if isinstance(v, list | tuple) else [] for v in values],
+                               dtype=object)
+        else:
+            raise ValueError(f"unknown column kind {kind!r} for {name}")
+        cols[name] = series
+    return pd.DataFrame(cols, columns=list(schema))

@@ -1,0 +1,20 @@
+"""What every source returns, and the error it raises when it cannot collect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+class SourceError(Exception):
+    """A source could not collect; the message is shown to users, so it never holds secrets."""
+
+
+@dataclass
+class SourceResult:
+    """Tables one source collected, plus counters the manifest records."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)

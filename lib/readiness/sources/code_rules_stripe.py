@@ -1,0 +1,309 @@
+"""Stripe facts from the code: handled webhook events, signature checks, checkout calls.
+
+Every rule reads a syntax tree (see ts_ast) so that any formatting, quoting or handler
+style yields the same facts. Rules only record; checks decide what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tree_sitter import Node
+
+from .code_idioms import (
+    Effects,
+    env_name_of,
+    first_effect_before,
+    request_names,
+    value_source,
+)
+from .ts_ast import (
+    ParsedFile,
+    call_args,
+    call_property,
+    callee,
+    contains,
+    enclosing,
+    line,
+    member_parts,
+    normalized,
+    object_properties,
+    property_value,
+    resolve_value,
+    string_value,
+    text,
+    trace,
+    unwrap,
+)
+
+SIGNATURE_CALLS = frozenset({"constructEvent", "constructEventAsync"})
+EVENT_TYPE = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")  # Stripe event types always have a dot
+
+
+def calls_construct_event(pf: ParsedFile) -> bool:
+    return any(call_property(c) in SIGNATURE_CALLS for c in pf.nodes("call_expression"))
+
+
+# Webhook events ---------------------------------------------------------------------------
+
+def _is_type_expr(pf: ParsedFile, node: Node | None, depth: int = 0) -> bool:
+    """`<x>.type`, `<x>['type']`, or a name bound to it (`const { type } = event`)."""
+    node = unwrap(node)
+    if node is None or depth > 3:
+        return False
+    _, prop = member_parts(node)
+    if prop == "type":
+        return True
+    if node.type == "identifier":
+        binding = trace(pf, text(node), node)
+        if binding is None or binding.kind not in {"var", "assign"}:
+            return False
+        if binding.key_path:
+            return binding.key_path[-1] == "type"
+        return _is_type_expr(pf, binding.value, depth + 1)
+    return False
+
+
+def _string_elements(pf: ParsedFile, node: Node | None) -> list[Node]:
+    """String literals of an array, `new Set([...])` or `new Map([[k, v], ...])` keys."""
+    node = resolve_value(pf, node)
+    if node is not None and node.type == "new_expression":
+        args = node.child_by_field_name("arguments")
+        node = resolve_value(pf, args.named_children[0]) if args and args.named_children else None
+    if node is None or node.type != "array":
+        return []
+    out = []
+    for el in node.named_children:
+        if el.type == "array" and el.named_children:
+            el = el.named_children[0]
+        if string_value(el) is not None:
+            out.append(el)
+    return out
+
+
+def webhook_events(pf: ParsedFile) -> list[dict]:
+    """Event types the code dispatches on: switch cases, comparisons, lists, handler maps."""
+    found: list[tuple[Node, str, str]] = []  # (literal node, value, pattern)
+    for sw in pf.nodes("switch_statement"):
+        if _is_type_expr(pf, sw.child_by_field_name("value")):
+            for case in sw.child_by_field_name("body").named_children:
+                value = case.child_by_field_name("value") if case.type == "switch_case" else None
+                if string_value(value) is not None:
+                    found.append((value, string_value(value), "switch"))
+    for cmp in pf.nodes("binary_expression"):
+        if text(cmp.child_by_field_name("operator")) not in {"===", "==", "!==", "!="}:
+            continue
+        left, right = cmp.child_by_field_name("left"), cmp.child_by_field_name("right")
+        for a, b in ((left, right), (right, left)):
+            if string_value(b) is not None and _is_type_expr(pf, a):
+                found.append((b, string_value(b), "comparison"))
+    for call in pf.nodes("call_expression"):
+        prop, args = call_property(call), call_args(call)
+        fn = unwrap(callee(call))
+        if prop not in {"includes", "has", "get"} or not args or fn is None:
+            continue
+        if not _is_type_expr(pf, args[0]) or fn.type != "member_expression":
+            continue
+        for el in _string_elements(pf, fn.child_by_field_name("object")):
+            found.append((el, string_value(el), "list" if prop != "get" else "handler_map"))
+    for sub in pf.nodes("subscript_expression"):
+        if not _is_type_expr(pf, sub.child_by_field_name("index")):
+            continue
+        obj = resolve_value(pf, sub.child_by_field_name("object"))
+        if obj is not None and obj.type == "object":
+            for key, _, prop_node in object_properties(obj):
+                found.append((prop_node, key, "handler_map"))
+    rows, seen = [], set()
+    for node, value, pattern in found:
+        if value and EVENT_TYPE.match(value) and (node.start_byte, value) not in seen:
+            seen.add((node.start_byte, value))
+            rows.append({"path": pf.path, "line": line(node), "function_slug": pf.function_slug,
+                         "event_type": value, "pattern": pattern})
+    return sorted(rows, key=lambda r: r["line"])
+
+
+# Signature checks -------------------------------------------------------------------------
+
+def signature_checks(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
+    """Each `constructEvent(Async)` call, where its secret comes from, and its ordering."""
+    rows = []
+    effects = Effects(pf)
+    for call in pf.nodes("call_expression"):
+        prop = call_property(call)
+        if prop not in SIGNATURE_CALLS:
+            continue
+        args = call_args(call)
+        secret = args[2] if len(args) > 2 else None
+        effect = first_effect_before(pf, call, effects)
+        rows.append({
+            "path": pf.path, "line": line(call), "function_slug": pf.function_slug,
+            "call": prop, "secret_env": env_name_of(pf, secret, accessors),
+            "secret_expr": text(secret) if secret is not None else None,
+            "payload_expr": text(args[0]) if args else None,
+            "before_side_effects": effect is None,
+            "first_side_effect_line": line(effect) if effect is not None else None,
+        })
+    return rows
+
+
+# Checkout sessions ------------------------------------------------------------------------
+
+def _is_checkout_create(call: Node) -> bool:
+    chain = normalized(callee(call))
+    return chain == "checkout.sessions.create" or chain.endswith(".checkout.sessions.create")
+
+
+def _metadata_keys(pf: ParsedFile, value: Node | None, depth: int = 0) -> list[tuple[str, Node]]:
+    obj = resolve_value(pf, value)
+    if obj is None or obj.type != "object":
+        return [("*dynamic*", value)] if value is not None else []
+    keys: list[tuple[str, Node]] = []
+    for key, val, prop in object_properties(obj):
+        if key == "*spread*":
+            spread = resolve_value(pf, val)
+            if spread is not None and spread.type == "object" and depth < 3:
+                keys.extend(_metadata_keys(pf, spread, depth + 1))
+            else:
+                keys.append(("*spread*", prop))
+        else:
+            keys.append((key, prop))
+    return keys
+
+
+def _price_rows(pf: ParsedFile, items: Node | None, names: set[str],
+                accessors: dict[str, int], base: dict) -> list[dict]:
+    """`price:` (and `price_data.unit_amount`) anywhere inside a line_items value."""
+    if items is None:
+        return []
+    rows = []
+    for prop in pf.nodes("pair", "shorthand_property_identifier"):
+        if not contains(items, prop):
+            continue
+        is_pair = prop.type == "pair"
+        key = text(prop.child_by_field_name("key")) if is_pair else text(prop)
+        value = prop.child_by_field_name("value") if is_pair else prop
+        outer = enclosing(prop, {"pair"})
+        in_data = outer is not None and text(outer.child_by_field_name("key")) == "price_data"
+        if key == "price" or (key == "unit_amount" and in_data):
+            source, table = value_source(pf, value, names, accessors)
+            rows.append({**base, "line": line(prop),
+                         "property": "price" if key == "price" else "price_data.unit_amount",
+                         "price_expr": text(value), "source": source, "table": table})
+    return rows
+
+
+def _lookup(pf: ParsedFile, obj: Node, key: str, depth: int = 0) -> tuple[Node | None, Node | None]:
+    """Like property_value, but also looks inside `...spread` of same-file object literals."""
+    value, prop = property_value(obj, key)
+    if prop is not None or depth > 3:
+        return value, prop
+    for name, spread, _ in reversed(list(object_properties(obj))):
+        target = resolve_value(pf, spread) if name == "*spread*" else None
+        if target is not None and target.type == "object":
+            value, prop = _lookup(pf, target, key, depth + 1)
+            if prop is not None:
+                return value, prop
+    return None, None
+
+
+def checkout_facts(pf: ParsedFile, accessors: dict[str, int]) -> dict[str, list[dict]]:
+    """Checkout Session create calls: the call, each line item price, metadata keys written."""
+    out: dict[str, list[dict]] = {"sessions": [], "prices": [], "writes": []}
+    names = request_names(pf)
+    base = {"path": pf.path, "function_slug": pf.function_slug}
+    for call in pf.nodes("call_expression"):
+        if not _is_checkout_create(call):
+            continue
+        args = call_args(call)
+        params = resolve_value(pf, args[0]) if args else None
+        if params is None or params.type != "object":
+            out["sessions"].append({**base, "line": line(call), "mode": None,
+                                    "success_url_expr": None, "cancel_url_expr": None,
+                                    "params_resolved": False})
+            continue
+        mode, _ = _lookup(pf, params, "mode")
+        success, _ = _lookup(pf, params, "success_url")
+        cancel, _ = _lookup(pf, params, "cancel_url")
+        out["sessions"].append({**base, "line": line(call), "mode": string_value(mode),
+                                "success_url_expr": text(success) if success else None,
+                                "cancel_url_expr": text(cancel) if cancel else None,
+                                "params_resolved": True})
+        items, _ = _lookup(pf, params, "line_items")
+        out["prices"] += _price_rows(pf, resolve_value(pf, items), names, accessors, base)
+        containers = [("session", params)]
+        for name in ("subscription_data", "payment_intent_data"):
+            sub = resolve_value(pf, _lookup(pf, params, name)[0])
+            if sub is not None and sub.type == "object":
+                containers.append((name, sub))
+        for container, obj in containers:
+            value, prop = _lookup(pf, obj, "metadata")
+            if prop is None:
+                continue
+            for key, node in _metadata_keys(pf, value):
+                out["writes"].append({**base, "line": line(node if node is not None else prop),
+                                      "container": container, "key": key})
+    return out
+
+
+# Metadata reads ---------------------------------------------------------------------------
+
+def _metadata_owner(pf: ParsedFile, node: Node | None, depth: int = 0) -> str | None:
+    """Text of `<x>` when node denotes `<x>.metadata` (directly, via `??`, or an alias)."""
+    node = unwrap(node)
+    if node is None or depth > 4:
+        return None
+    operator = text(node.child_by_field_name("operator"))
+    if node.type == "binary_expression" and operator in {"??", "||"}:
+        return _metadata_owner(pf, node.child_by_field_name("left"), depth + 1)
+    obj, prop = member_parts(node)
+    if prop == "metadata" and obj is not None:
+        return normalized(obj)
+    if node.type == "identifier":
+        binding = trace(pf, text(node), node)
+        if binding is not None and binding.kind == "param" and text(node) == "metadata":
+            return "metadata"  # a parameter named metadata is taken to be one
+        if binding is None or binding.kind not in {"var", "assign"} or binding.value is None:
+            return None
+        if binding.key_path == ("metadata",):
+            return normalized(unwrap(binding.value))
+        if not binding.key_path:
+            return _metadata_owner(pf, binding.value, depth + 1)
+    return None
+
+
+def metadata_reads(pf: ParsedFile) -> list[dict]:
+    """Keys read from `<x>.metadata`: dotted, optional, indexed and destructured."""
+    rows = []
+    base = {"path": pf.path, "function_slug": pf.function_slug}
+    for node in pf.nodes("member_expression", "subscript_expression"):
+        obj, key = member_parts(node)
+        parent = node.parent
+        if key is None or obj is None or (
+            parent is not None and parent.type == "assignment_expression"
+            and parent.child_by_field_name("left") == node
+        ):
+            continue
+        owner = _metadata_owner(pf, obj)
+        if owner is not None:
+            rows.append({**base, "line": line(node), "object_expr": owner, "key": key})
+    for decl in pf.nodes("variable_declarator"):
+        pattern = decl.child_by_field_name("name")
+        if pattern is None or pattern.type != "object_pattern":
+            continue
+        owner = _metadata_owner(pf, decl.child_by_field_name("value"))
+        if owner is None:
+            continue
+        for child in pattern.named_children:
+            if child.type == "shorthand_property_identifier_pattern":
+                key = text(child)
+            elif child.type == "pair_pattern":
+                key_node = child.child_by_field_name("key")
+                key = string_value(key_node) if key_node.type == "string" else text(key_node)
+            elif child.type == "object_assignment_pattern":
+                key = text(child.child_by_field_name("left"))
+            elif child.type == "rest_pattern":
+                key = "*rest*"
+            else:
+                continue
+            rows.append({**base, "line": line(child), "object_expr": owner, "key": key})
+    return sorted(rows, key=lambda r: r["line"])

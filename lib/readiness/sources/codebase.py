@@ -1,0 +1,311 @@
+"""Static facts about a Supabase project checkout: files, functions, env reads, Stripe code.
+
+Sources fetch and never judge: this module walks the checkout, parses every TypeScript/
+JavaScript file once with tree-sitter and `supabase/config.toml` with tomllib, and
+returns tables that checks (elsewhere) turn into findings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from . import code_rules_common as common
+from . import code_rules_stripe as stripe_rules
+from .base import SourceError, SourceResult
+from .ts_ast import CODE_EXTENSIONS, ParsedFile, first_syntax_error, language_name_for, parse_source
+
+SKIP_DIRS = frozenset({
+    "node_modules", ".git", ".hg", ".svn", ".venv", "venv", "dist", "build", ".next", ".nuxt",
+    ".svelte-kit", ".turbo", ".cache", "coverage", "__pycache__", ".idea", ".vscode",
+    ".temp", ".branches", ".output", "vendor",
+})
+NON_FRONTEND_DIRS = frozenset({"scripts", "script", "tests", "test", "__tests__", "e2e", "tools"})
+CONFIG_NAMES = frozenset({"package.json", "deno.json", "deno.jsonc", "import_map.json",
+                          "tsconfig.json", "jsconfig.json", "vercel.json", "netlify.toml"})
+ENTRY_NAMES = ("index.ts", "index.tsx", "index.js", "index.mjs", "index.jsx")
+MAX_PARSE_BYTES = 2_000_000
+RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
+
+S, N, B = "string", "Int64", "boolean"
+TABLES: dict[str, dict[str, str]] = {
+    "code_files": {"path": S, "kind": S, "function_slug": S, "language": S, "lines": N,
+                   "size_bytes": N, "parse_ok": B, "parse_error": S},
+    "code_functions": {"slug": S, "path": S, "in_config": B, "verify_jwt": B,
+                       "verify_jwt_effective": B, "is_stripe_webhook": B},
+    "code_function_files": {"function_slug": S, "path": S, "via": S},
+    "code_imports": {"path": S, "line": N, "function_slug": S, "specifier": S,
+                     "is_relative": B, "resolved_path": S, "resolved": B},
+    "code_env_reads": {"path": S, "line": N, "function_slug": S, "name": S, "fallback": S,
+                       "fallback_expr": S, "via": S},
+    "code_env_file_entries": {"path": S, "line": N, "name": S, "has_value": B},
+    "code_webhook_events": {"path": S, "line": N, "function_slug": S, "event_type": S,
+                            "pattern": S},
+    "code_signature_checks": {"path": S, "line": N, "function_slug": S, "call": S,
+                              "secret_env": S, "secret_expr": S, "payload_expr": S,
+                              "before_side_effects": B, "first_side_effect_line": N},
+    "code_checkout_sessions": {"path": S, "line": N, "function_slug": S, "mode": S,
+                               "success_url_expr": S, "cancel_url_expr": S,
+                               "params_resolved": B},
+    "code_checkout_prices": {"path": S, "line": N, "function_slug": S, "property": S,
+                             "price_expr": S, "source": S, "table": S},
+    "code_metadata_writes": {"path": S, "line": N, "function_slug": S, "container": S, "key": S},
+    "code_metadata_reads": {"path": S, "line": N, "function_slug": S, "object_expr": S, "key": S},
+}
+
+
+def frame(table: str, rows: list[dict]) -> pd.DataFrame:
+    """A table with exactly its documented columns and nullable dtypes, even when empty."""
+    schema = TABLES[table]
+    df = pd.DataFrame(rows, columns=list(schema)) if rows else pd.DataFrame(columns=list(schema))
+    return df.astype(schema).reset_index(drop=True)
+
+
+def _walk(root: Path) -> Iterator[str]:
+    """Relative POSIX paths of regular files, skipping vendored and generated folders."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        for name in sorted(filenames):
+            full = Path(dirpath, name)
+            if full.is_file() and not full.is_symlink():
+                yield name if rel_dir == "." else f"{rel_dir}/{name}"
+
+
+def _function_location(parts: tuple[str, ...]) -> tuple[int, str | None] | None:
+    """(index of 'functions', slug or None for shared) for paths in supabase/functions/."""
+    for i in range(1, len(parts) - 1):
+        if parts[i] == "functions" and parts[i - 1] == "supabase":
+            if len(parts) - i < 3:
+                return i, None  # a file directly in supabase/functions/
+            slug = parts[i + 1]
+            return i, None if slug.startswith(("_", ".")) else slug
+    return None
+
+
+def classify(path: str) -> tuple[str, str | None]:
+    """(kind, function_slug) of a file from its location and name."""
+    p = PurePosixPath(path)
+    name, parts = p.name, p.parts
+    loc = _function_location(parts)
+    slug = loc[1] if loc else None
+    if name.startswith(".env") or name.endswith(".env"):
+        return "env", slug
+    if p.suffix == ".sql" and "migrations" in parts and "supabase" in parts:
+        return "migration", None
+    if (name in CONFIG_NAMES or p.suffix == ".toml" or name.startswith("tsconfig")
+            or ".config." in name):
+        return "config", slug
+    if loc is not None:
+        return ("function", slug) if slug else ("shared", None)
+    if (p.suffix in CODE_EXTENSIONS | {".vue", ".svelte", ".html"} and "supabase" not in parts
+            and not NON_FRONTEND_DIRS.intersection(parts)):
+        return "frontend", None
+    return "other", None
+
+
+def _count_lines(data: bytes) -> int:
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+class _Collector:
+    """Holds one run's parsed files so every rule reuses the same trees."""
+
+    def __init__(self, root: Path, progress: Callable[[str], None]) -> None:
+        self.root, self.progress = root, progress
+        self.files: list[dict] = []
+        self.parsed: dict[str, ParsedFile] = {}
+        self.config: dict | None = None
+        self.config_path: str | None = None
+        self.env_entries: list[dict] = []
+        self.notes: list[str] = []
+        self._imports: dict[str, list[dict]] = {}
+
+    def imports(self, path: str) -> list[dict]:
+        """Import rows of a parsed file, computed once (closures and the table share them)."""
+        if path not in self._imports:
+            known = {f["path"] for f in self.files}
+            self._imports[path] = common.import_rows(self.parsed[path], known)
+        return self._imports[path]
+
+    def scan(self) -> None:
+        paths = list(_walk(self.root))
+        self.progress(f"codebase: {len(paths)} files under {self.root}")
+        for rel in paths:
+            self.files.append(self._read(rel))
+        broken = sum(1 for f in self.files if f["parse_ok"] is False)
+        self.progress(f"codebase: parsed {len(self.parsed)} source files, {broken} failed")
+        if broken:
+            self.notes.append(f"{broken} file(s) failed to parse and were skipped")
+
+    def _read(self, rel: str) -> dict:
+        kind, slug = classify(rel)
+        rec = {"path": rel, "kind": kind, "function_slug": slug, "language": None,
+               "lines": None, "size_bytes": None, "parse_ok": None, "parse_error": None}
+        try:
+            data = (self.root / rel).read_bytes()
+        except OSError as exc:
+            rec.update(parse_ok=False, parse_error=f"unreadable: {exc.strerror or exc}")
+            return rec
+        rec["size_bytes"] = len(data)
+        if b"\0" in data[:8192]:
+            return rec  # binary: nothing to count or parse
+        rec["lines"] = _count_lines(data)
+        lang = language_name_for(rel)
+        if kind == "env":
+            text_lines = data.decode("utf-8", "replace").splitlines()
+            self.env_entries += common.env_file_entries(rel, text_lines)
+        elif rel.endswith(".toml"):
+            rec["language"] = "toml"
+            self._parse_toml(rel, data, rec)
+        elif lang is not None:
+            rec["language"] = lang
+            if len(data) > MAX_PARSE_BYTES or rel.endswith(".min.js"):
+                rec["parse_error"] = "not parsed: minified or larger than 2 MB"
+                return rec
+            pf = parse_source(rel, data, slug)
+            error = first_syntax_error(pf.root)
+            rec.update(parse_ok=error is None, parse_error=error)
+            if error is None:
+                self.parsed[rel] = pf
+        return rec
+
+    def _parse_toml(self, rel: str, data: bytes, rec: dict) -> None:
+        try:
+            doc = tomllib.loads(data.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            rec.update(parse_ok=False, parse_error=str(exc))
+            return
+        rec["parse_ok"] = True
+        is_project_config = PurePosixPath(rel).name == "config.toml" and (
+            PurePosixPath(rel).parent.name == "supabase")
+        shallower = self.config_path is None or rel.count("/") < self.config_path.count("/")
+        if is_project_config and shallower:
+            self.config, self.config_path = doc, rel
+
+    # functions ---------------------------------------------------------------------------
+
+    def functions(self) -> tuple[list[dict], dict[str, list[tuple[str, str]]]]:
+        """Rows for code_functions and each function's file closure (own + imported)."""
+        known = {f["path"] for f in self.files}
+        config_fns = (self.config or {}).get("functions", {}) if self.config else {}
+        config_fns = config_fns if isinstance(config_fns, dict) else {}
+        slugs: dict[str, str | None] = {}
+        for f in self.files:
+            is_entry = PurePosixPath(f["path"]).name in ENTRY_NAMES
+            if f["kind"] == "function" and f["function_slug"] and is_entry:
+                current = slugs.get(f["function_slug"])
+                rank = ENTRY_NAMES.index(PurePosixPath(f["path"]).name)
+                if current is None or rank < ENTRY_NAMES.index(PurePosixPath(current).name):
+                    slugs[f["function_slug"]] = f["path"]
+        for slug, section in config_fns.items():
+            entry = section.get("entrypoint") if isinstance(section, dict) else None
+            if slug not in slugs and isinstance(entry, str) and self.config_path:
+                base = PurePosixPath(self.config_path).parent
+                candidate = common.resolve_import(f"{base}/config.toml", entry, known)
+                slugs[slug] = candidate
+            slugs.setdefault(slug, None)
+        closures = {slug: self._closure(slug) for slug in slugs}
+        rows = []
+        for slug in sorted(slugs):
+            section = config_fns.get(slug)
+            section = section if isinstance(section, dict) else None
+            verify = section.get("verify_jwt") if section else None
+            verify = verify if isinstance(verify, bool) else None
+            files = [self.parsed[p] for p, _ in closures[slug] if p in self.parsed]
+            webhook = "webhook" in slug.lower() or any(
+                stripe_rules.calls_construct_event(pf) for pf in files)
+            rows.append({"slug": slug, "path": slugs[slug], "in_config": section is not None,
+                         "verify_jwt": verify,
+                         "verify_jwt_effective": True if verify is None else verify,
+                         "is_stripe_webhook": webhook})
+        return rows, closures
+
+    def _closure(self, slug: str) -> list[tuple[str, str]]:
+        """Files of a function: its own folder, then local files it imports, transitively."""
+        own = [f["path"] for f in self.files
+               if f["kind"] == "function" and f["function_slug"] == slug]
+        seen = dict.fromkeys(own, "own")
+        queue = [p for p in own if p in self.parsed]
+        while queue:
+            current = queue.pop()
+            for row in self.imports(current):
+                target = row["resolved_path"]
+                if target and target not in seen:
+                    seen[target] = "import"
+                    if target in self.parsed:
+                        queue.append(target)
+        return list(seen.items())
+
+
+def _with_slug(pf: ParsedFile, slug: str | None) -> ParsedFile:
+    """Same parsed tree viewed as part of another function (indexes are shared)."""
+    if pf.function_slug == slug:
+        return pf
+    pf.nodes("program")
+    pf.bindings("")  # build both indexes once on the original, then share them
+    view = ParsedFile(pf.path, pf.source, pf.tree, pf.language, slug)
+    view._index, view._bindings = pf._index, pf._bindings
+    return view
+
+
+def collect_codebase(root: Path, progress: Callable[[str], None] | None = None) -> SourceResult:
+    """Parse a Supabase project checkout into fact tables (see TABLES for the schema)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise SourceError(f"codebase: path does not exist: {root}")
+    col = _Collector(root, progress or (lambda _msg: None))
+    col.scan()
+    if col.config is None:
+        col.notes.append("no supabase/config.toml found: verify_jwt is unknown (default true)")
+    fn_rows, closures = col.functions()
+    webhook_slugs = {r["slug"] for r in fn_rows if r["is_stripe_webhook"]}
+
+    rows: dict[str, list[dict]] = {t: [] for t in TABLES}
+
+    def safe(rule: str, pf: ParsedFile, fn: Callable[..., Any], *args: Any) -> Any:
+        """A rule that trips over an unusual construct loses that file, not the run."""
+        try:
+            return fn(pf, *args)
+        except RULE_ERRORS as exc:
+            col.notes.append(f"rule {rule} skipped {pf.path}: {type(exc).__name__}: {exc}")
+            return {} if rule in {"checkout", "env_accessors"} else []
+
+    accessors: dict[str, int] = {}
+    for pf in col.parsed.values():
+        accessors.update(safe("env_accessors", pf, common.env_accessors) or {})
+    for pf in col.parsed.values():
+        rows["code_env_reads"] += safe("env_reads", pf, common.env_reads, accessors)
+        rows["code_imports"] += safe("imports", pf, lambda f: col.imports(f.path))
+
+    # Function-scoped Stripe facts: a file counts for every function that imports it.
+    owners: dict[str, list[str | None]] = {}
+    for slug, files in closures.items():
+        for path, via in files:
+            rows["code_function_files"].append({"function_slug": slug, "path": path, "via": via})
+            owners.setdefault(path, []).append(slug)
+    for path, pf in col.parsed.items():
+        for slug in owners.get(path) or [pf.function_slug]:
+            view = _with_slug(pf, slug)
+            if slug in webhook_slugs:
+                rows["code_webhook_events"] += safe("webhook_events", view,
+                                                    stripe_rules.webhook_events)
+            rows["code_signature_checks"] += safe("signature_checks", view,
+                                                  stripe_rules.signature_checks, accessors)
+            facts = safe("checkout", view, stripe_rules.checkout_facts, accessors)
+            rows["code_checkout_sessions"] += facts.get("sessions", [])
+            rows["code_checkout_prices"] += facts.get("prices", [])
+            rows["code_metadata_writes"] += facts.get("writes", [])
+            rows["code_metadata_reads"] += safe("metadata_reads", view, stripe_rules.metadata_reads)
+    col.progress("codebase: extracted facts")
+
+    rows["code_files"] = col.files
+    rows["code_functions"] = fn_rows
+    rows["code_env_file_entries"] = col.env_entries
+    tables = {name: frame(name, rows[name]) for name in TABLES}
+    return SourceResult(tables=tables, requests=0, notes=col.notes)

@@ -1,0 +1,177 @@
+"""What the notebooks call: open an audit (from a run's snapshot, or live) and get the
+tables an analyst wants to look at. Keeps notebooks thin and their logic testable."""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from readiness.checks.registry import AREAS, CheckInput, CheckSpec, all_checks, evaluate
+from readiness.config import AuditConfig, load_config
+from readiness.findings import Finding
+from readiness.report import scoring, tables
+from readiness.snapshot import Snapshot, collect, source_summary
+
+
+@dataclass
+class Audit:
+    config: AuditConfig
+    snapshot: Snapshot
+    specs: list[CheckSpec] = field(default_factory=all_checks)
+
+    @cached_property
+    def findings(self) -> list[Finding]:
+        return evaluate(self.snapshot, self.config)
+
+    @cached_property
+    def verdict(self) -> scoring.Verdict:
+        return scoring.decide(self.findings, self.specs, self.config.verdict.fail_on)
+
+    def sources(self) -> pd.DataFrame:
+        return source_summary(self.snapshot)
+
+    def area_findings(self, area: int) -> pd.DataFrame:
+        df = tables.findings_frame([f for f in self.findings if f.area == area])
+        order = {"fail": 0, "not_verified": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5}
+        return df.sort_values(
+            ["status", "check_id", "resource"],
+            key=lambda s: s.map(order) if s.name == "status" else s,
+        )
+
+    def area_checks(self, area: int) -> pd.DataFrame:
+        rows = self.verdict.checks
+        return rows[rows["area"] == area].drop(columns=["credit", "lost", "weight"])
+
+    def check_input(self, *names: str) -> CheckInput:
+        """The same view a check gets, for exploring tables in a notebook."""
+        present = {n: t for n in names if (t := self.snapshot.table(n)) is not None}
+        return CheckInput(present, self.config, self.snapshot.now)
+
+
+def open_audit(params_file: str | Path, snapshot_dir: str | Path | None = None) -> Audit:
+    """From a run's evidence folder when given, else collect live now (read-only)."""
+    config = load_config(params_file)
+    if snapshot_dir:
+        snapshot = Snapshot.load(snapshot_dir)
+    else:
+        evidence = Path(tempfile.mkdtemp(prefix="readiness-live-")) / "evidence"
+        snapshot = collect(config, evidence)
+    return Audit(config, snapshot)
+
+
+def plans_prices(audit: Audit) -> pd.DataFrame:
+    """Every sold plan next to what live Stripe says about its price."""
+    from readiness.checks.area01_prices import plans_with_prices
+
+    inp = audit.check_input("db_plans", "stripe_prices")
+    if "db_plans" not in inp.tables:
+        return pd.DataFrame({"note": ["plans were not collected"]})
+    if "stripe_prices" not in inp.tables:
+        inp = CheckInput({**inp.tables, "stripe_prices": _empty_prices()}, inp.config, inp.now)
+    df = plans_with_prices(inp)
+    keep = [
+        "id",
+        "game",
+        "ram_gb",
+        "term",
+        "price_cents",
+        "stripe_price_id",
+        "price_livemode",
+        "price_active",
+        "price_product_active",
+        "price_unit_amount",
+        "price_currency",
+        "price_recurring_interval",
+    ]
+    return df[[c for c in keep if c in df.columns]].reset_index(drop=True)
+
+
+def _empty_prices() -> pd.DataFrame:
+    cols = [
+        "id",
+        "livemode",
+        "active",
+        "currency",
+        "unit_amount",
+        "type",
+        "recurring_interval",
+        "recurring_interval_count",
+        "product_id",
+        "product_active",
+        "product_name",
+    ]
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+
+
+def coverage_grid(audit: Audit) -> pd.DataFrame:
+    """Expected games × RAM tiers: live / not live / no price / missing."""
+    catalog = audit.config.catalog
+    pp = plans_prices(audit)
+    state: dict[tuple[str, int], str] = {}
+    if "price_livemode" in pp:
+        for row in pp.itertuples():
+            if pd.isna(row.price_livemode):
+                label = "❌ no live price"
+            elif bool(row.price_livemode) and bool(row.price_active):
+                label = "✅ live"
+            else:
+                label = "❌ not active"
+            state[(str(row.game), int(row.ram_gb))] = label
+    tiers = sorted({r for g in catalog.games.values() for r in g.ram_gb} | {k[1] for k in state})
+    games = list(catalog.games) + sorted({k[0] for k in state} - set(catalog.games))
+    grid = pd.DataFrame("", index=games, columns=[f"{t} GB" for t in tiers])
+    for game in games:
+        expected = catalog.games[game].ram_gb if game in catalog.games else []
+        for t in tiers:
+            if (game, t) in state:
+                grid.loc[game, f"{t} GB"] = state[(game, t)]
+            elif t in expected:
+                grid.loc[game, f"{t} GB"] = "❌ missing"
+    return grid
+
+
+def headline_html(audit: Audit) -> str:
+    """The verdict banner; every value that came from data is escaped."""
+    v = audit.verdict
+    color = {"GO": "#1a7f37", "NO-GO": "#cf222e", "CANNOT CONFIRM": "#9a6700"}[v.verdict]
+    counts = scoring.counts_by_status(audit.findings)
+    caps = "".join(f"<li>{html.escape(c)}</li>" for c in v.caps)
+    return (
+        f'<div style="border-left:8px solid {color};padding:8px 16px;">'
+        f'<h2 style="margin:0;color:{color}">Verdict: {html.escape(v.verdict)}</h2>'
+        f"<p><b>Score {v.score:.1f} / 10</b> (before caps {v.uncapped:.1f}) · "
+        f"audit of <b>{html.escape(audit.config.name)}</b> "
+        f"({html.escape(audit.config.environment)}) · data collected "
+        f"{html.escape(audit.snapshot.now.strftime('%Y-%m-%d %H:%M UTC'))}</p>"
+        f"<p>{' · '.join(f'{html.escape(k)}: {n}' for k, n in counts.items() if n)}</p>"
+        f"<ul>{caps}</ul></div>"
+    )
+
+
+def prices_confirmation(audit: Audit) -> tuple[bool | None, str]:
+    """The seed's 'confirm all Stripe prices are live': yes, no, or cannot say."""
+    ids = [
+        "STRIPE-PRICE-PLACEHOLDER",
+        "STRIPE-PRICE-LIVE",
+        "STRIPE-PRICE-ACTIVE",
+        "STRIPE-PRODUCT-ACTIVE",
+        "STRIPE-PRICE-TERMS",
+    ]
+    fs = [f for f in audit.findings if f.check_id in ids]
+    if any(f.status == "not_verified" for f in fs) or not fs:
+        return None, "Cannot confirm: Stripe or the plans table could not be read."
+    bad = sorted({f.resource.removeprefix("plan:") for f in fs if f.status == "fail"})
+    if bad:
+        return False, f"No: {len(bad)} plan(s) do not have a correct live price: {', '.join(bad)}."
+    return True, "Yes: every sold plan has an active live price matching its term and amount."
+
+
+def status_by_area(audit: Audit) -> pd.DataFrame:
+    df = tables.findings_frame(audit.findings)
+    pivot = df.pivot_table(index="area", columns="status", values="check_id", aggfunc="count")
+    return pivot.reindex([a for a in AREAS if a != 10]).fillna(0).astype(int)
