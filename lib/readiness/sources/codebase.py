@@ -8,62 +8,61 @@ returns tables that checks (elsewhere) turn into findings.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pandas as pd
-
 from . import code_rules_common as common
 from . import code_rules_stripe as stripe_rules
 from .base import SourceError, SourceResult
+from .code_tables import TABLES, frame
 from .ts_ast import CODE_EXTENSIONS, ParsedFile, first_syntax_error, language_name_for, parse_source
+from .ts_scope import bindings
 
-SKIP_DIRS = frozenset({
-    "node_modules", ".git", ".hg", ".svn", ".venv", "venv", "dist", "build", ".next", ".nuxt",
-    ".svelte-kit", ".turbo", ".cache", "coverage", "__pycache__", ".idea", ".vscode",
-    ".temp", ".branches", ".output", "vendor",
-})
+SKIP_DIRS = frozenset(
+    {
+        "node_modules",
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "dist",
+        "build",
+        ".next",
+        ".nuxt",
+        ".svelte-kit",
+        ".turbo",
+        ".cache",
+        "coverage",
+        "__pycache__",
+        ".idea",
+        ".vscode",
+        ".temp",
+        ".branches",
+        ".output",
+        "vendor",
+    }
+)
 NON_FRONTEND_DIRS = frozenset({"scripts", "script", "tests", "test", "__tests__", "e2e", "tools"})
-CONFIG_NAMES = frozenset({"package.json", "deno.json", "deno.jsonc", "import_map.json",
-                          "tsconfig.json", "jsconfig.json", "vercel.json", "netlify.toml"})
+CONFIG_NAMES = frozenset(
+    {
+        "package.json",
+        "deno.json",
+        "deno.jsonc",
+        "import_map.json",
+        "tsconfig.json",
+        "jsconfig.json",
+        "vercel.json",
+        "netlify.toml",
+    }
+)
 ENTRY_NAMES = ("index.ts", "index.tsx", "index.js", "index.mjs", "index.jsx")
 MAX_PARSE_BYTES = 2_000_000
+TEST_FILE = re.compile(r"([._](test|spec)\.[cm]?[jt]sx?$)|(_test\.[jt]sx?$)")
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
-
-S, N, B = "string", "Int64", "boolean"
-TABLES: dict[str, dict[str, str]] = {
-    "code_files": {"path": S, "kind": S, "function_slug": S, "language": S, "lines": N,
-                   "size_bytes": N, "parse_ok": B, "parse_error": S},
-    "code_functions": {"slug": S, "path": S, "in_config": B, "verify_jwt": B,
-                       "verify_jwt_effective": B, "is_stripe_webhook": B},
-    "code_function_files": {"function_slug": S, "path": S, "via": S},
-    "code_imports": {"path": S, "line": N, "function_slug": S, "specifier": S,
-                     "is_relative": B, "resolved_path": S, "resolved": B},
-    "code_env_reads": {"path": S, "line": N, "function_slug": S, "name": S, "fallback": S,
-                       "fallback_expr": S, "via": S},
-    "code_env_file_entries": {"path": S, "line": N, "name": S, "has_value": B},
-    "code_webhook_events": {"path": S, "line": N, "function_slug": S, "event_type": S,
-                            "pattern": S},
-    "code_signature_checks": {"path": S, "line": N, "function_slug": S, "call": S,
-                              "secret_env": S, "secret_expr": S, "payload_expr": S,
-                              "before_side_effects": B, "first_side_effect_line": N},
-    "code_checkout_sessions": {"path": S, "line": N, "function_slug": S, "mode": S,
-                               "success_url_expr": S, "cancel_url_expr": S,
-                               "params_resolved": B},
-    "code_checkout_prices": {"path": S, "line": N, "function_slug": S, "property": S,
-                             "price_expr": S, "source": S, "table": S},
-    "code_metadata_writes": {"path": S, "line": N, "function_slug": S, "container": S, "key": S},
-    "code_metadata_reads": {"path": S, "line": N, "function_slug": S, "object_expr": S, "key": S},
-}
-
-
-def frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    """A table with exactly its documented columns and nullable dtypes, even when empty."""
-    schema = TABLES[table]
-    df = pd.DataFrame(rows, columns=list(schema)) if rows else pd.DataFrame(columns=list(schema))
-    return df.astype(schema).reset_index(drop=True)
 
 
 def _walk(root: Path) -> Iterator[str]:
@@ -98,13 +97,22 @@ def classify(path: str) -> tuple[str, str | None]:
         return "env", slug
     if p.suffix == ".sql" and "migrations" in parts and "supabase" in parts:
         return "migration", None
-    if (name in CONFIG_NAMES or p.suffix == ".toml" or name.startswith("tsconfig")
-            or ".config." in name):
+    if TEST_FILE.search(name) or (loc is not None and NON_FRONTEND_DIRS.intersection(parts[:-1])):
+        return "other", slug  # tests are not shipped code: kept out of function facts
+    if (
+        name in CONFIG_NAMES
+        or p.suffix == ".toml"
+        or name.startswith("tsconfig")
+        or ".config." in name
+    ):
         return "config", slug
     if loc is not None:
         return ("function", slug) if slug else ("shared", None)
-    if (p.suffix in CODE_EXTENSIONS | {".vue", ".svelte", ".html"} and "supabase" not in parts
-            and not NON_FRONTEND_DIRS.intersection(parts)):
+    if (
+        p.suffix in CODE_EXTENSIONS | {".vue", ".svelte", ".html"}
+        and "supabase" not in parts
+        and not NON_FRONTEND_DIRS.intersection(parts)
+    ):
         return "frontend", None
     return "other", None
 
@@ -145,8 +153,16 @@ class _Collector:
 
     def _read(self, rel: str) -> dict:
         kind, slug = classify(rel)
-        rec = {"path": rel, "kind": kind, "function_slug": slug, "language": None,
-               "lines": None, "size_bytes": None, "parse_ok": None, "parse_error": None}
+        rec = {
+            "path": rel,
+            "kind": kind,
+            "function_slug": slug,
+            "language": None,
+            "lines": None,
+            "size_bytes": None,
+            "parse_ok": None,
+            "parse_error": None,
+        }
         try:
             data = (self.root / rel).read_bytes()
         except OSError as exc:
@@ -168,7 +184,8 @@ class _Collector:
             if len(data) > MAX_PARSE_BYTES or rel.endswith(".min.js"):
                 rec["parse_error"] = "not parsed: minified or larger than 2 MB"
                 return rec
-            pf = parse_source(rel, data, slug)
+            # Facts are attributed to a function only for its shipped code (not its tests).
+            pf = parse_source(rel, data, slug if kind == "function" else None)
             error = first_syntax_error(pf.root)
             rec.update(parse_ok=error is None, parse_error=error)
             if error is None:
@@ -183,7 +200,8 @@ class _Collector:
             return
         rec["parse_ok"] = True
         is_project_config = PurePosixPath(rel).name == "config.toml" and (
-            PurePosixPath(rel).parent.name == "supabase")
+            PurePosixPath(rel).parent.name == "supabase"
+        )
         shallower = self.config_path is None or rel.count("/") < self.config_path.count("/")
         if is_project_config and shallower:
             self.config, self.config_path = doc, rel
@@ -193,7 +211,7 @@ class _Collector:
     def functions(self) -> tuple[list[dict], dict[str, list[tuple[str, str]]]]:
         """Rows for code_functions and each function's file closure (own + imported)."""
         known = {f["path"] for f in self.files}
-        config_fns = (self.config or {}).get("functions", {}) if self.config else {}
+        config_fns = (self.config or {}).get("functions")
         config_fns = config_fns if isinstance(config_fns, dict) else {}
         slugs: dict[str, str | None] = {}
         for f in self.files:
@@ -219,17 +237,25 @@ class _Collector:
             verify = verify if isinstance(verify, bool) else None
             files = [self.parsed[p] for p, _ in closures[slug] if p in self.parsed]
             webhook = "webhook" in slug.lower() or any(
-                stripe_rules.calls_construct_event(pf) for pf in files)
-            rows.append({"slug": slug, "path": slugs[slug], "in_config": section is not None,
-                         "verify_jwt": verify,
-                         "verify_jwt_effective": True if verify is None else verify,
-                         "is_stripe_webhook": webhook})
+                stripe_rules.calls_construct_event(pf) for pf in files
+            )
+            rows.append(
+                {
+                    "slug": slug,
+                    "path": slugs[slug],
+                    "in_config": section is not None,
+                    "verify_jwt": verify,
+                    "verify_jwt_effective": True if verify is None else verify,
+                    "is_stripe_webhook": webhook,
+                }
+            )
         return rows, closures
 
     def _closure(self, slug: str) -> list[tuple[str, str]]:
         """Files of a function: its own folder, then local files it imports, transitively."""
-        own = [f["path"] for f in self.files
-               if f["kind"] == "function" and f["function_slug"] == slug]
+        own = [
+            f["path"] for f in self.files if f["kind"] == "function" and f["function_slug"] == slug
+        ]
         seen = dict.fromkeys(own, "own")
         queue = [p for p in own if p in self.parsed]
         while queue:
@@ -248,7 +274,7 @@ def _with_slug(pf: ParsedFile, slug: str | None) -> ParsedFile:
     if pf.function_slug == slug:
         return pf
     pf.nodes("program")
-    pf.bindings("")  # build both indexes once on the original, then share them
+    bindings(pf, "")  # build both indexes once on the original, then share them
     view = ParsedFile(pf.path, pf.source, pf.tree, pf.language, slug)
     view._index, view._bindings = pf._index, pf._bindings
     return view
@@ -293,10 +319,12 @@ def collect_codebase(root: Path, progress: Callable[[str], None] | None = None) 
         for slug in owners.get(path) or [pf.function_slug]:
             view = _with_slug(pf, slug)
             if slug in webhook_slugs:
-                rows["code_webhook_events"] += safe("webhook_events", view,
-                                                    stripe_rules.webhook_events)
-            rows["code_signature_checks"] += safe("signature_checks", view,
-                                                  stripe_rules.signature_checks, accessors)
+                rows["code_webhook_events"] += safe(
+                    "webhook_events", view, stripe_rules.webhook_events
+                )
+            rows["code_signature_checks"] += safe(
+                "signature_checks", view, stripe_rules.signature_checks, accessors
+            )
             facts = safe("checkout", view, stripe_rules.checkout_facts, accessors)
             rows["code_checkout_sessions"] += facts.get("sessions", [])
             rows["code_checkout_prices"] += facts.get("prices", [])

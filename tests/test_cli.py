@@ -1,0 +1,70 @@
+"""The command line: listing checks, and bad input giving exit code 2 with a clear
+message while earlier outputs stay untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from readiness.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_checks_lists_the_registry(capsys):
+    assert main(["checks", "--format", "json"]) == 0
+    checks = json.loads(capsys.readouterr().out)
+    ids = {c["id"] for c in checks}
+    assert {"STRIPE-PRICE-LIVE", "STRIPE-WEBHOOK-SIGNATURE", "STRIPE-ACCOUNT-LIVE"} <= ids
+    assert all(c["remediation"] and c["area"] == 1 for c in checks)
+    assert main(["checks", "--area", "1"]) == 0
+
+
+def _tree_hash(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        h.update(str(p.relative_to(root)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize(
+    "params_text,needle",
+    [
+        (None, "params file not found"),
+        ("sources:\n  stripe:\n    api_kee_env: X\n", "sources.stripe.api_kee_env: unknown key"),
+        ("verdict:\n  fail_on: sometimes\n", "verdict.fail_on"),
+    ],
+)
+def test_bad_params_exit_2_and_leave_outputs_alone(tmp_path, capsys, params_text, needle):
+    outputs = tmp_path / "outputs"
+    earlier = outputs / "2026-01-01"
+    earlier.mkdir(parents=True)
+    (earlier / "findings.json").write_text('{"kept": true}')
+    before = _tree_hash(outputs)
+    params = tmp_path / "params.yaml"
+    if params_text is not None:
+        (tmp_path / "expected_catalog.yaml").write_text(
+            (REPO / "params" / "expected_catalog.yaml").read_text()
+        )
+        params.write_text(params_text)
+    code = main(["run", "--params", str(params), "--output-dir", str(outputs)])
+    assert code == 2
+    assert needle in capsys.readouterr().err
+    assert _tree_hash(outputs) == before
+
+
+def test_unknown_command_is_usage_error():
+    assert main(["launch"]) == 2
+
+
+def test_console_script_installed():
+    exe = Path(sys.executable).with_name("readiness")
+    proc = subprocess.run([str(exe), "checks"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "STRIPE-PRICE-LIVE" in proc.stdout
