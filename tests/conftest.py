@@ -35,3 +35,47 @@ def make_snapshot(
         for name in ("database", "stripe", "pterodactyl", "codebase")
     }
     return Snapshot(now or datetime(2026, 11, 26, 12, 0, tzinfo=UTC), states, dict(tables))
+
+
+# --- the embedded demo platform, shared by every integration test of a worker -------------
+# Tests using these fixtures carry `pytest.mark.xdist_group("sandbox")` so that one xdist
+# worker starts each platform once and runs the full audit (with notebooks) once.
+
+
+@pytest.fixture(scope="session")
+def defects_sandbox(tmp_path_factory):
+    from readiness.sandbox.runtime import Sandbox
+
+    sb = Sandbox(tmp_path_factory.mktemp("sb-defects"), profile="defects").start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture(scope="session")
+def defects_run(defects_sandbox, tmp_path_factory):
+    """One full audit of the defects platform: evidence, findings, notebooks, HTML."""
+    from readiness.runner import run_audit
+
+    config = load_config(defects_sandbox.params_file)
+    return run_audit(config, tmp_path_factory.mktemp("outputs"))
+
+
+@pytest.fixture(scope="session")
+def defects_findings(defects_run) -> list[dict]:
+    import json
+
+    return json.loads((defects_run.folder / "findings.json").read_text())["findings"]
+
+
+@pytest.fixture(scope="session")
+def clean_audit(tmp_path_factory):
+    """The clean platform collected and judged once (no notebooks): (snapshot, findings)."""
+    from readiness.checks.registry import evaluate
+    from readiness.sandbox.runtime import Sandbox
+    from readiness.snapshot import collect
+
+    with Sandbox(tmp_path_factory.mktemp("sb-clean"), profile="clean") as sb:
+        config = load_config(sb.params_file)
+        snapshot = collect(config, tmp_path_factory.mktemp("clean-evidence"))
+        findings = evaluate(snapshot, config)
+    return snapshot, findings

@@ -4,42 +4,21 @@ the real stripe library, notebooks executed by papermill, HTML rendered."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from readiness.checks.registry import all_checks, evaluate
 from readiness.config import load_config
 from readiness.findings import Status
-from readiness.runner import run_audit
 from readiness.sandbox.runtime import Sandbox
 from readiness.snapshot import collect
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sandbox")]
 
 
-@pytest.fixture(scope="module")
-def defects_sandbox(tmp_path_factory):
-    sb = Sandbox(tmp_path_factory.mktemp("sb-defects"), profile="defects").start()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture(scope="module")
-def defects_run(defects_sandbox, tmp_path_factory):
-    config = load_config(defects_sandbox.params_file)
-    return run_audit(config, tmp_path_factory.mktemp("outputs"))
-
-
-def _findings(folder: Path) -> list[dict]:
-    return json.loads((folder / "findings.json").read_text())["findings"]
-
-
-def test_every_planted_area1_defect_is_found(defects_sandbox, defects_run):
+def test_every_planted_area1_defect_is_found(defects_sandbox, defects_findings):
     found = {
-        (f["check_id"], f["resource"])
-        for f in _findings(defects_run.folder)
-        if f["status"] in ("fail", "warn")
+        (f["check_id"], f["resource"]) for f in defects_findings if f["status"] in ("fail", "warn")
     }
     area1 = {c.id for c in all_checks([1])}
     planted = [d for d in defects_sandbox.manifest()["defects"] if d["check_id"] in area1]
@@ -91,19 +70,17 @@ def test_only_get_requests_reached_the_emulators(defects_sandbox, defects_run):
         assert methods == {"GET"}, methods
 
 
-def test_clean_profile_has_no_area1_failure(tmp_path_factory):
-    with Sandbox(tmp_path_factory.mktemp("sb-clean"), profile="clean") as sb:
-        config = load_config(sb.params_file)
-        snapshot = collect(config)
-        assert all(s.ok for s in snapshot.sources.values()), snapshot.sources
-        findings = evaluate(snapshot, config, areas=[1])
+def test_clean_profile_has_no_area1_failure(clean_audit):
+    snapshot, findings = clean_audit
+    assert all(s.ok for s in snapshot.sources.values()), snapshot.sources
+    area1 = [f for f in findings if f.area == 1]
     bad = [
         (f.check_id, f.resource, f.reason)
-        for f in findings
+        for f in area1
         if f.status in (Status.FAIL, Status.NOT_VERIFIED, Status.WARN)
     ]
     assert not bad, bad
-    assert len(findings) > 100
+    assert len(area1) > 100
 
 
 def test_report_html_renders_in_chromium(defects_run, tmp_path):
@@ -164,10 +141,11 @@ def test_area_notebook_collects_live_when_opened_alone(defects_sandbox, tmp_path
     assert "STRIPE-PRICE-LIVE" in text
 
 
-def test_stopped_stripe_gives_not_verified_never_pass(defects_sandbox):
-    config = load_config(defects_sandbox.params_file)
-    defects_sandbox.stripe.stop()  # last test of the module: the platform is torn down next
-    snapshot = collect(config)
+def test_stopped_stripe_gives_not_verified_never_pass(tmp_path):
+    with Sandbox(tmp_path / "sb", profile="defects") as sandbox:
+        config = load_config(sandbox.params_file)
+        sandbox.stripe.stop()
+        snapshot = collect(config)
     assert snapshot.sources["stripe"].status == "error"
     findings = evaluate(snapshot, config, areas=[1])
     needs_stripe = {c.id for c in all_checks([1]) if "stripe" in c.sources}

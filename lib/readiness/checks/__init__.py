@@ -1,17 +1,14 @@
-"""Checks: one module per audit area, all registered in `registry`."""
+"""Checks: one module (or a few) per audit area, named `areaNN_<topic>.py`; every such
+module is imported by `load_all`, so adding an area never means editing a list here."""
 
 from __future__ import annotations
 
 import importlib
-
-AREA_MODULES = [
-    "readiness.checks.area01_prices",
-    "readiness.checks.area01_webhooks",
-    "readiness.checks.area01_checkout",
-]
+import pkgutil
 
 
 def load_all() -> None:
     """Import every area module so its checks register themselves."""
-    for name in AREA_MODULES:
-        importlib.import_module(name)
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("area"):
+            importlib.import_module(f"{__name__}.{info.name}")
