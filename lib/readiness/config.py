@@ -75,11 +75,43 @@ class CodebaseSource(Strict):
     path: Path | None = None
 
 
+class SchemaSource(Strict):
+    """Where the schema checks read the catalog from: the live database (read-only) or a
+    scratch embedded Postgres with the checkout's migrations applied."""
+
+    enabled: bool = True
+    mode: Literal["auto", "live", "migrations"] = "auto"
+    migrations_path: Path | None = None  # default: <codebase>/supabase/migrations
+
+
+class SupabaseApiSource(Strict):
+    """The Supabase management API (deployed functions, secret names, advisors)."""
+
+    enabled: bool = False
+    url: str = "https://api.supabase.com"
+    url_env: str | None = None
+    token_env: str = "READINESS_SUPABASE_TOKEN"
+    project_ref: str | None = None
+    project_ref_env: str | None = None
+    timeout_s: float = Field(20, gt=0)
+    max_retries: int = Field(3, ge=0, le=10)
+
+    _check_env = field_validator("url_env", "token_env", "project_ref_env")(_env_name)
+
+
 class Sources(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     database: DatabaseSource = DatabaseSource()
     stripe: StripeSource = StripeSource()
     pterodactyl: PterodactylSource = PterodactylSource()
     codebase: CodebaseSource = CodebaseSource()
+    schema_: SchemaSource = Field(SchemaSource(), alias="schema")
+    supabase_api: SupabaseApiSource = SupabaseApiSource()
+
+    def get(self, name: str) -> BaseModel:
+        """A source's settings by its snapshot name ('schema' is `schema_` in Python)."""
+        return getattr(self, "schema_" if name == "schema" else name)
 
 
 class Supabase(Strict):
@@ -177,6 +209,7 @@ def secret_env_names(config: AuditConfig) -> list[str | None]:
         s.stripe.api_key_env,
         s.stripe.test_api_key_env,
         s.pterodactyl.api_key_env,
+        s.supabase_api.token_env if s.supabase_api.enabled else None,
     ]
 
 
@@ -232,7 +265,10 @@ def load_config(params_path: str | Path) -> AuditConfig:
     codebase = cfg.sources.codebase.model_copy(
         update={"path": _resolve(base, cfg.sources.codebase.path)}
     )
-    sources = cfg.sources.model_copy(update={"codebase": codebase})
+    schema = cfg.sources.schema_.model_copy(
+        update={"migrations_path": _resolve(base, cfg.sources.schema_.migrations_path)}
+    )
+    sources = cfg.sources.model_copy(update={"codebase": codebase, "schema_": schema})
     return cfg.model_copy(
         update={
             "params_path": path,

@@ -22,7 +22,7 @@ import pandas as pd
 from readiness.config import AuditConfig, Secrets, secret_env_names
 from readiness.sources.base import SourceError, SourceResult
 
-SOURCES = ("database", "stripe", "pterodactyl", "codebase")
+SOURCES = ("database", "stripe", "pterodactyl", "codebase", "schema", "supabase_api")
 MANIFEST = "manifest.json"
 Progress = Callable[[str], None]
 
@@ -155,6 +155,20 @@ def _collector(
             )
 
         return run_panel
+    if name == "schema":
+        from readiness.sources.schema import collect_schema
+
+        def run_schema(progress: Progress) -> SourceResult:
+            return collect_schema(config, secrets, progress=progress)
+
+        return run_schema
+    if name == "supabase_api":
+        from readiness.sources.supabase_api import collect_supabase_api
+
+        def run_supabase_api(progress: Progress) -> SourceResult:
+            return collect_supabase_api(config, secrets, progress=progress)
+
+        return run_supabase_api
     if name == "codebase":
         from readiness.sources.codebase import collect_codebase
 
@@ -168,7 +182,7 @@ def _collector(
 
 
 def _enabled(config: AuditConfig, name: str) -> bool:
-    return bool(getattr(config.sources, name).enabled)
+    return bool(config.sources.get(name).enabled)
 
 
 def collect(
