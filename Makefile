@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv demo test lint format sandbox lab clean
+.PHONY: venv demo test lint format sandbox lab bench bench-large clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,18 @@ demo: $(STAMP)
 
 ## test: the whole suite (real Postgres, emulators over loopback, papermill, Chromium)
 test: $(STAMP)
-	$(BIN)/ruff check lib tests
+	$(BIN)/ruff check lib tests bench
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
+## bench: collection/analysis figures at the demo size (bench-large: 200k orders)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --size demo --notebooks
+
+bench-large: $(STAMP)
+	$(BIN)/python bench/run.py --size large
+
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests
+	$(BIN)/ruff check lib tests bench
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix lib tests bench

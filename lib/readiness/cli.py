@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from readiness.config import ConfigError, load_config
+from readiness.config import ConfigError, Verdict, load_config
 from readiness.runner import PublishError
 
 EXIT_USAGE = 2
@@ -67,6 +67,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from readiness.runner import run_audit
 
     config = load_config(args.params)
+    if args.fail_on:
+        config = config.model_copy(update={"verdict": Verdict(fail_on=args.fail_on)})
     with Progress() as progress:
         result = run_audit(
             config,
@@ -134,6 +136,29 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from readiness.report.diff import diff_findings, load_findings
+
+    try:
+        changes = diff_findings(load_findings(args.old), load_findings(args.new))
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.format == "json":
+        out.print_json(changes.to_json(orient="records"))
+        return 0
+    table = Table(title=f"{len(changes)} changes")
+    for col in ("change", "check_id", "resource", "was", "now", "severity"):
+        table.add_column(col)
+    for row in changes.itertuples():
+        table.add_row(
+            row.change, row.check_id, row.resource, str(row.was), str(row.now), row.severity
+        )
+    out.print(table)
+    summary = changes["change"].value_counts().to_dict()
+    out.print(", ".join(f"{k}: {v}" for k, v in summary.items()) or "no changes")
+    return 0
+
+
 def cmd_checks(args: argparse.Namespace) -> int:
     from readiness.checks.registry import all_checks
 
@@ -158,7 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--params", required=True, help="params YAML (names env vars, no secrets)")
     run.add_argument("--output-dir", default="outputs")
     run.add_argument("--workers", type=int, default=2, help="notebooks executed in parallel")
-    run.add_argument("--no-notebooks", action="store_true", help="findings.json only")
+    run.add_argument("--no-notebooks", action="store_true", help="exports only, no notebooks")
+    run.add_argument(
+        "--fail-on",
+        choices=["critical", "high", "medium", "low"],
+        help="lowest severity of an unwaived failure that makes the run NO-GO "
+        "(default: verdict.fail_on in params)",
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="start the embedded demo platform, audit it, stop it")
@@ -181,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--seed", type=int, default=7)
     up.add_argument("--workdir", default=str(DEFAULT_SANDBOX_DIR))
     up.set_defaults(func=cmd_sandbox_up)
+
+    diff = sub.add_parser("diff", help="what changed between two runs (folders or findings.json)")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.add_argument("--format", choices=["table", "json"], default="table")
+    diff.set_defaults(func=cmd_diff)
 
     checks = sub.add_parser("checks", help="list the registered checks")
     checks.add_argument("--area", type=int, choices=range(1, 11))

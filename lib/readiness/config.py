@@ -54,6 +54,11 @@ class StripeSource(Strict):
     api_base_env: str | None = None
     timeout_s: float = Field(20, gt=0)
     max_retries: int = Field(3, ge=0, le=10)
+    max_seconds: float = Field(600, gt=0, description="time budget for the whole pull")
+    concurrency: int = Field(8, ge=1, le=64, description="parallel requests for long lists")
+    rate_limit_per_s: float | None = Field(
+        90, gt=0, description="client-side pacing; Stripe allows 100 reads/s in live mode"
+    )
     lookback_days: int = Field(30, ge=1, le=400)
 
     _check_env = field_validator("api_key_env", "test_api_key_env", "api_base_env")(_env_name)
@@ -66,6 +71,8 @@ class PterodactylSource(Strict):
     api_key_env: str = "READINESS_PANEL_KEY"
     timeout_s: float = Field(20, gt=0)
     max_retries: int = Field(3, ge=0, le=10)
+    max_seconds: float = Field(600, gt=0, description="time budget for the whole pull")
+    concurrency: int = Field(4, ge=1, le=32, description="pages fetched in parallel")
 
     _check_env = field_validator("url_env", "api_key_env")(_env_name)
 
@@ -95,6 +102,7 @@ class SupabaseApiSource(Strict):
     project_ref_env: str | None = None
     timeout_s: float = Field(20, gt=0)
     max_retries: int = Field(3, ge=0, le=10)
+    max_seconds: float = Field(120, gt=0, description="time budget for the whole pull")
 
     _check_env = field_validator("url_env", "token_env", "project_ref_env")(_env_name)
 
@@ -124,6 +132,13 @@ class Supabase(Strict):
 class Thresholds(Strict):
     undelivered_event_minutes: int = Field(60, ge=0)
     order_sla_minutes: int = Field(30, ge=0)
+    checkout_lookback_days: int = Field(
+        30, ge=1, le=400, description="paid checkout sessions this recent must have an order"
+    )
+    capacity_headroom_pct: float = Field(
+        10, ge=0, le=100, description="warn when a node has less free RAM than this share"
+    )
+    min_free_allocations: int = Field(2, ge=0, description="warn below this many free ports")
 
 
 class Verdict(Strict):
@@ -163,6 +178,7 @@ class AuditConfig(Strict):
     environment: Literal["production", "staging", "demo"] = "production"
     env_file: Path | None = None
     catalog_file: Path = Path("expected_catalog.yaml")
+    waivers_file: Path | None = None
     sources: Sources = Sources()
     supabase: Supabase = Supabase()
     thresholds: Thresholds = Thresholds()
@@ -274,6 +290,7 @@ def load_config(params_path: str | Path) -> AuditConfig:
             "params_path": path,
             "env_file": _resolve(base, cfg.env_file),
             "catalog_file": catalog_path,
+            "waivers_file": _resolve(base, cfg.waivers_file),
             "catalog": catalog,
             "sources": sources,
         }

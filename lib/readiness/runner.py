@@ -23,10 +23,10 @@ from importlib import metadata
 from pathlib import Path
 
 from readiness import __version__
-from readiness.checks.registry import all_checks, evaluate
 from readiness.config import AuditConfig, secret_env_names
 from readiness.report import exports, scoring
 from readiness.snapshot import collect
+from readiness.workbook import Audit
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 REPORT_NOTEBOOK = "10_readiness_report.ipynb"
@@ -53,10 +53,13 @@ def _execute(notebook: Path, out: Path, params_file: str, cwd: Path) -> str:
     """Run one notebook with papermill (in a worker process) and render its HTML."""
     import papermill
 
+    parameters = {"params_file": params_file, "snapshot_dir": "evidence"}
+    if notebook.name == REPORT_NOTEBOOK:
+        parameters["history_dir"] = ".."  # earlier runs sit next to this one
     papermill.execute_notebook(
         str(notebook),
         str(out),
-        parameters={"params_file": params_file, "snapshot_dir": "evidence"},
+        parameters=parameters,
         cwd=str(cwd),
         progress_bar=False,
         log_output=False,
@@ -133,6 +136,27 @@ def scan_for_secrets(folder: Path, secrets: list[str]) -> list[str]:
     return hits
 
 
+def remove_abandoned_staging(root: Path) -> None:
+    """Delete staging folders of runs that were killed (their process is gone)."""
+    for folder in root.glob(".staging-*"):
+        try:
+            pid = int(folder.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def publish(staging: Path, root: Path, day: str) -> Path:
     """Atomically move a complete staging folder to the first free dated name."""
     n = 1
@@ -167,7 +191,8 @@ def run_audit(
     started = time.monotonic()
     timings: dict[str, float] = {}
     output_root.mkdir(parents=True, exist_ok=True)
-    staging = output_root / f".staging-{uuid.uuid4().hex[:12]}"
+    remove_abandoned_staging(output_root)
+    staging = output_root / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
         t = time.monotonic()
@@ -176,18 +201,16 @@ def run_audit(
         timings["collect"] = time.monotonic() - t
 
         t = time.monotonic()
-        specs = all_checks()
-        findings = evaluate(snapshot, config)
-        verdict = scoring.decide(findings, specs, config.verdict.fail_on)
+        audit = Audit(config, snapshot)
+        findings, verdict = audit.findings, audit.verdict
         timings["checks"] = time.monotonic() - t
         meta = {
             "audit": config.name,
             "environment": config.environment,
             "collected_at": snapshot.now.isoformat(),
+            "waivers": [w.to_dict() for w in audit.waivers],
         }
-        exports.write_json(
-            staging / "findings.json", exports.findings_document(findings, verdict, meta)
-        )
+        exports.write_all(staging, findings, audit.specs, verdict, meta)
 
         t = time.monotonic()
         if notebooks:
@@ -213,7 +236,7 @@ def run_audit(
                 "score": verdict.score,
                 "exit_code": verdict.exit_code,
                 "counts": counts,
-                "checks": len(specs),
+                "checks": len(audit.specs),
                 "timings_s": {k: round(v, 2) for k, v in timings.items()},
                 "sources": {
                     n: {

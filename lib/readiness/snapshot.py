@@ -136,6 +136,9 @@ def _collector(
                 timeout_s=s.stripe.timeout_s,
                 max_retries=s.stripe.max_retries,
                 lookback_days=s.stripe.lookback_days,
+                max_seconds=s.stripe.max_seconds,
+                concurrency=s.stripe.concurrency,
+                rate_limit_per_s=s.stripe.rate_limit_per_s,
                 now=datetime.now(UTC),
                 progress=progress,
             )
@@ -151,6 +154,8 @@ def _collector(
                 need(s.pterodactyl.api_key_env, "the panel application API key"),
                 timeout_s=s.pterodactyl.timeout_s,
                 max_retries=s.pterodactyl.max_retries,
+                max_seconds=s.pterodactyl.max_seconds,
+                concurrency=s.pterodactyl.concurrency,
                 progress=progress,
             )
 

@@ -15,6 +15,7 @@ from readiness.checks.registry import AREAS, CheckInput, CheckSpec, all_checks, 
 from readiness.config import AuditConfig, load_config
 from readiness.findings import Finding
 from readiness.report import scoring, tables
+from readiness.report.waivers import WaiverOutcome, apply_waivers, load_waivers
 from readiness.snapshot import Snapshot, collect, source_summary
 
 
@@ -25,8 +26,20 @@ class Audit:
     specs: list[CheckSpec] = field(default_factory=all_checks)
 
     @cached_property
+    def _judged(self) -> tuple[list[Finding], list[WaiverOutcome]]:
+        waivers = load_waivers(self.config.waivers_file)
+        return apply_waivers(
+            evaluate(self.snapshot, self.config), waivers, self.snapshot.now.date()
+        )
+
+    @property
     def findings(self) -> list[Finding]:
-        return evaluate(self.snapshot, self.config)
+        """Every check's findings on this snapshot, with waivers applied."""
+        return self._judged[0]
+
+    @property
+    def waivers(self) -> list[WaiverOutcome]:
+        return self._judged[1]
 
     @cached_property
     def verdict(self) -> scoring.Verdict:
@@ -64,6 +77,23 @@ def open_audit(params_file: str | Path, snapshot_dir: str | Path | None = None) 
     return Audit(config, snapshot)
 
 
+def show(df: pd.DataFrame, max_rows: int = 60):  # noqa: ANN201 - a pandas Styler
+    """A readable table for the report: no index column, text left-aligned, at most
+    `max_rows` rows (the full data stays in evidence/), every value HTML-escaped."""
+    shown = df.head(max_rows)
+    styler = (
+        shown.style.hide(axis="index")
+        .format(escape="html", na_rep="", precision=2)
+        .set_properties(**{"text-align": "left", "vertical-align": "top"})
+        .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+    )
+    if len(df) > max_rows:
+        styler = styler.set_caption(
+            f"first {max_rows} of {len(df)} rows — the full table is in the run's evidence"
+        )
+    return styler
+
+
 def headline_html(audit: Audit) -> str:
     """The verdict banner; every value that came from data is escaped."""
     v = audit.verdict
@@ -98,6 +128,14 @@ def prices_confirmation(audit: Audit) -> tuple[bool | None, str]:
     if bad:
         return False, f"No: {len(bad)} plan(s) do not have a correct live price: {', '.join(bad)}."
     return True, "Yes: every sold plan has an active live price matching its term and amount."
+
+
+def prices_confirmation_html(audit: Audit) -> str:
+    """The confirmation sentence as HTML; plan ids come from data, so they are escaped
+    (a plan named `<script>` must show as text, never run in the shared report)."""
+    ok, sentence = prices_confirmation(audit)
+    color = {True: "#1a7f37", False: "#cf222e", None: "#9a6700"}[ok]
+    return f'<p style="color:{color}"><b>{html.escape(sentence)}</b></p>'
 
 
 def status_by_area(audit: Audit) -> pd.DataFrame:

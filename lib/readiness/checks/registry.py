@@ -202,10 +202,11 @@ def _not_verified(spec: CheckSpec, reason: str) -> Finding:
 def evaluate_check(spec: CheckSpec, snapshot: Snapshot, config: AuditConfig) -> list[Finding]:
     """Run one check fail-closed: missing sources, missing tables, crashes and silence
     all become `not_verified` with the reason, never `pass`."""
-    for source in spec.sources:
-        state = snapshot.source_state(source)
-        if not state.ok:
-            return [_not_verified(spec, f"source '{source}' {state.describe()}")]
+    missing = [snapshot.source_state(source) for source in spec.sources]
+    missing = [state for state in missing if not state.ok]
+    if missing:
+        why = "; ".join(f"source '{state.name}' {state.describe()}" for state in missing)
+        return [_not_verified(spec, why)]
     tables: dict[str, pd.DataFrame] = {}
     for name in spec.tables:
         table = snapshot.table(name)

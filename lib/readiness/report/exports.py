@@ -1,20 +1,37 @@
-"""Machine-readable outputs next to the report."""
+"""Machine-readable outputs next to the report: JSON (documented schema in
+docs/findings-schema.json), CSV, SARIF 2.1.0 for code findings, and JUnit XML so a CI
+system shows every check as a test case."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+
 from readiness import __version__
-from readiness.findings import Finding
+from readiness.checks.registry import CheckSpec
+from readiness.findings import Finding, Status
 from readiness.report.scoring import Verdict, counts_by_status
+from readiness.report.tables import findings_frame
 
 FINDINGS_SCHEMA_VERSION = "1.0"
+SARIF_LEVELS = {
+    "critical": "error",
+    "high": "error",
+    "medium": "warning",
+    "low": "note",
+    "info": "note",
+}
+LOCATION = re.compile(r"^(?P<path>.+?):(?P<line>\d+)$")
 
 
-def findings_document(findings: list[Finding], verdict: Verdict, meta: dict[str, Any]) -> dict:
+def findings_document(
+    findings: list[Finding], verdict: Verdict, meta: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "schema_version": FINDINGS_SCHEMA_VERSION,
         "tool": {"name": "readiness", "version": __version__},
@@ -31,3 +48,113 @@ def findings_document(findings: list[Finding], verdict: Verdict, meta: dict[str,
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_csv(path: Path, findings: list[Finding]) -> None:
+    findings_frame(findings).to_csv(path, index=False)
+
+
+def sarif_document(findings: list[Finding], specs: list[CheckSpec]) -> dict[str, Any]:
+    """Findings that point at code (path:line), failing or warning, as SARIF results."""
+    code = [f for f in findings if f.location and f.status in (Status.FAIL, Status.WARN)]
+    used = sorted({f.check_id for f in code})
+    by_id = {s.id: s for s in specs}
+    rules = [
+        {
+            "id": cid,
+            "name": cid.title().replace("-", ""),
+            "shortDescription": {"text": by_id[cid].title},
+            "fullDescription": {"text": by_id[cid].rationale},
+            "help": {"text": by_id[cid].remediation},
+            "defaultConfiguration": {"level": SARIF_LEVELS[str(by_id[cid].severity)]},
+            "properties": {"area": by_id[cid].area, "severity": str(by_id[cid].severity)},
+        }
+        for cid in used
+        if cid in by_id
+    ]
+    index = {r["id"]: n for n, r in enumerate(rules)}
+    results = []
+    for f in code:
+        m = LOCATION.match(f.location or "")
+        path, line = (m["path"], int(m["line"])) if m else (f.location, 1)
+        results.append(
+            {
+                "ruleId": f.check_id,
+                "ruleIndex": index.get(f.check_id, 0),
+                "level": SARIF_LEVELS[str(f.severity)] if f.status == Status.FAIL else "warning",
+                "message": {"text": f.reason},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": path, "uriBaseId": "CHECKOUT"},
+                            "region": {"startLine": max(1, line)},
+                        }
+                    }
+                ],
+                "partialFingerprints": {"readinessFindingUid/v1": f.uid},
+            }
+        )
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "readiness",
+                        "version": __version__,
+                        "informationUri": "https://readiness.invalid/",
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {
+                    "CHECKOUT": {"description": {"text": "root of the audited checkout"}}
+                },
+                "results": results,
+            }
+        ],
+    }
+
+
+def write_junit(path: Path, findings: list[Finding], specs: list[CheckSpec]) -> None:
+    """One test case per check: fail → failure, not_verified → error (with the reason),
+    waived → skipped, pass/warn/info → passed (warnings listed in system-out)."""
+    suites: dict[int, TestSuite] = {}
+    by_check: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_check.setdefault(f.check_id, []).append(f)
+    for spec in specs:
+        suite = suites.setdefault(spec.area, TestSuite(f"area {spec.area}"))
+        case = TestCase(f"{spec.id}: {spec.title}", classname=f"readiness.area{spec.area:02d}")
+        fs = by_check.get(spec.id, [])
+        fails = [f for f in fs if f.status == Status.FAIL]
+        unverified = [f for f in fs if f.status == Status.NOT_VERIFIED] or ([] if fs else None)
+        lines = "\n".join(f"[{f.status}] {f.location or f.resource}: {f.reason}" for f in fs)
+        if fails:
+            case.result = [Failure(f"{len(fails)} failing: {fails[0].reason}", str(spec.severity))]
+        elif unverified is None or unverified:
+            why = unverified[0].reason if unverified else "no finding"
+            case.result = [Error(f"not verified: {why}", "not_verified")]
+        elif all(f.status == Status.WAIVED for f in fs):
+            case.result = [Skipped(f"waived: {fs[0].waiver or ''}")]
+        case.system_out = lines
+        suite.add_testcase(case)
+    xml = JUnitXml("readiness")
+    for area in sorted(suites):
+        suites[area].update_statistics()
+        xml.add_testsuite(suites[area])
+    xml.update_statistics()
+    xml.write(str(path), pretty=True)
+
+
+def write_all(
+    folder: Path,
+    findings: list[Finding],
+    specs: list[CheckSpec],
+    verdict: Verdict,
+    meta: dict[str, Any],
+) -> None:
+    write_json(folder / "findings.json", findings_document(findings, verdict, meta))
+    write_csv(folder / "findings.csv", findings)
+    write_json(folder / "findings.sarif", sarif_document(findings, specs))
+    write_junit(folder / "junit.xml", findings, specs)

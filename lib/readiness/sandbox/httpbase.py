@@ -189,8 +189,10 @@ class EmulatorBase:
         port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"{self.name}-{port}", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.name}-{port}",
+            daemon=True,
         )
         self._thread.start()
         return self.url
@@ -253,8 +255,14 @@ class EmulatorBase:
         except Exception as exc:  # an emulator bug must still look like the API
             reply = self.error_reply(500, f"emulator error: {type(exc).__name__}")
         # Record before answering, so a client that got its answer always finds the record.
-        rec = RecordedRequest(handler.command, split.path, flatten_query(pairs),
-                              0 if reply is None else reply.status, fingerprint(key), time.time())
+        rec = RecordedRequest(
+            handler.command,
+            split.path,
+            flatten_query(pairs),
+            0 if reply is None else reply.status,
+            fingerprint(key),
+            time.time(),
+        )
         with self._lock:
             self.requests.append(rec)
         if reply is None:
@@ -266,7 +274,8 @@ class EmulatorBase:
     def _pipeline(self, ctx: Context) -> Reply | None:
         if ctx.method != "GET":
             return self.error_reply(
-                405, f"This emulator is read-only: {ctx.method} {ctx.path} is not allowed.",
+                405,
+                f"This emulator is read-only: {ctx.method} {ctx.path} is not allowed.",
                 "method_not_allowed",
             )
         denied = self.authorize(ctx)

@@ -30,14 +30,19 @@ from readiness.sandbox.httpbase import Context, EmulatorBase, Knobs, Reply
 
 _API = "/api/application"
 _CODES = {
-    400: "BadRequestHttpException", 401: "AuthenticationException",
-    403: "AccessDeniedHttpException", 404: "NotFoundHttpException",
-    405: "MethodNotAllowedHttpException", 406: "NotAcceptableHttpException",
+    400: "BadRequestHttpException",
+    401: "AuthenticationException",
+    403: "AccessDeniedHttpException",
+    404: "NotFoundHttpException",
+    405: "MethodNotAllowedHttpException",
+    406: "NotAcceptableHttpException",
     429: "TooManyRequestsHttpException",
 }
 _NOT_FOUND = "The requested resource could not be found on the server."
-_FILTERS = {"servers": ("external_id", "name", "uuid", "description", "image"),
-            "users": ("email", "external_id", "uuid", "username")}
+_FILTERS = {
+    "servers": ("external_id", "name", "uuid", "description", "image"),
+    "users": ("email", "external_id", "uuid", "username"),
+}
 ENDLESS_PAGES = 1_000_000
 
 Attrs = dict[str, Any]
@@ -67,8 +72,9 @@ class PterodactylEmulator(EmulatorBase):
 
     name = "pterodactyl-emulator"
 
-    def __init__(self, data: dict[str, Any], keys: set[str] | list[str],
-                 knobs: Knobs | None = None) -> None:
+    def __init__(
+        self, data: dict[str, Any], keys: set[str] | list[str], knobs: Knobs | None = None
+    ) -> None:
         super().__init__(knobs)
         self.keys = set(keys)
         self.locations = sorted(data.get("locations", []), key=lambda a: a["id"])
@@ -76,10 +82,13 @@ class PterodactylEmulator(EmulatorBase):
         self.nests = sorted(data.get("nests", []), key=lambda a: a["id"])
         self.servers = sorted(data.get("servers", []), key=lambda a: a["id"])
         self.users = sorted(data.get("users", []), key=lambda a: a["id"])
-        self.allocations = {int(k): sorted(v, key=lambda a: a["id"])
-                            for k, v in (data.get("allocations") or {}).items()}
-        self.eggs = {int(k): sorted(v, key=lambda a: a["id"])
-                     for k, v in (data.get("eggs") or {}).items()}
+        self.allocations = {
+            int(k): sorted(v, key=lambda a: a["id"])
+            for k, v in (data.get("allocations") or {}).items()
+        }
+        self.eggs = {
+            int(k): sorted(v, key=lambda a: a["id"]) for k, v in (data.get("eggs") or {}).items()
+        }
         self._egg_by_id = {e["id"]: e for eggs in self.eggs.values() for e in eggs}
         self._allocated: dict[Any, dict[str, int]] = {}
         for server in self.servers:
@@ -87,16 +96,22 @@ class PterodactylEmulator(EmulatorBase):
             for k in used:
                 used[k] += int((server.get("limits") or {}).get(k) or 0)
         self._routes: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
-            (re.compile(p + r"/?$"), fn) for p, fn in [
-                (r"/nodes", self._r_nodes), (r"/nodes/(\d+)", self._r_node),
+            (re.compile(p + r"/?$"), fn)
+            for p, fn in [
+                (r"/nodes", self._r_nodes),
+                (r"/nodes/(\d+)", self._r_node),
                 (r"/nodes/(\d+)/allocations", self._r_node_allocations),
-                (r"/locations", self._r_locations), (r"/locations/(\d+)", self._r_location),
-                (r"/nests", self._r_nests), (r"/nests/(\d+)", self._r_nest),
+                (r"/locations", self._r_locations),
+                (r"/locations/(\d+)", self._r_location),
+                (r"/nests", self._r_nests),
+                (r"/nests/(\d+)", self._r_nest),
                 (r"/nests/(\d+)/eggs", self._r_nest_eggs),
                 (r"/nests/(\d+)/eggs/(\d+)", self._r_egg),
-                (r"/servers", self._r_servers), (r"/servers/(\d+)", self._r_server),
+                (r"/servers", self._r_servers),
+                (r"/servers/(\d+)", self._r_server),
                 (r"/servers/external/([^/]+)", self._r_server_external),
-                (r"/users", self._r_users), (r"/users/(\d+)", self._r_user),
+                (r"/users", self._r_users),
+                (r"/users/(\d+)", self._r_user),
                 (r"/users/external/([^/]+)", self._r_user_external),
             ]
         ]
@@ -112,8 +127,9 @@ class PterodactylEmulator(EmulatorBase):
         if ctx.key is None or ctx.key not in self.keys:
             return self.error_reply(401, "Unauthenticated.")
         if "application/json" not in (ctx.headers.get("Accept") or ""):
-            return self.error_reply(406, "This API only answers requests that send "
-                                         "'Accept: application/json'.")
+            return self.error_reply(
+                406, "This API only answers requests that send 'Accept: application/json'."
+            )
         return None
 
     def error_reply(self, status: int, message: str, code: str | None = None) -> Reply:
@@ -130,7 +146,7 @@ class PterodactylEmulator(EmulatorBase):
 
     def route(self, ctx: Context) -> Reply:
         if ctx.path.startswith(_API):
-            sub = ctx.path[len(_API):]
+            sub = ctx.path[len(_API) :]
             for pattern, handler in self._routes:
                 match = pattern.match(sub)
                 if match:
@@ -153,23 +169,28 @@ class PterodactylEmulator(EmulatorBase):
     def _node_item(self, node: Attrs, inc: set[str] = frozenset()) -> dict[str, Any]:
         rel: dict[str, Any] = {}
         if "allocations" in inc:
-            rel["allocations"] = _listing([
-                _item("allocation", a) for a in self.allocations.get(node["id"], [])])
+            rel["allocations"] = _listing(
+                [_item("allocation", a) for a in self.allocations.get(node["id"], [])]
+            )
         loc = self._get(self.locations, node.get("location_id"))
         if "location" in inc and loc is not None:
             rel["location"] = _item("location", loc)
         if "servers" in inc:
-            rel["servers"] = _listing([
-                self._server_item(s) for s in self.servers if s.get("node") == node["id"]])
+            rel["servers"] = _listing(
+                [self._server_item(s) for s in self.servers if s.get("node") == node["id"]]
+            )
         return _item("node", self._node_attrs(node), rel)
 
     def _egg_item(self, egg: Attrs, inc: set[str] = frozenset()) -> dict[str, Any]:
         attrs = {k: v for k, v in egg.items() if k != "variables"}
         rel: dict[str, Any] = {}
         if "variables" in inc:
-            rel["variables"] = _listing([
-                _item("egg_variable", {"egg_id": egg["id"], **v})
-                for v in egg.get("variables") or []])
+            rel["variables"] = _listing(
+                [
+                    _item("egg_variable", {"egg_id": egg["id"], **v})
+                    for v in egg.get("variables") or []
+                ]
+            )
         nest = self._get(self.nests, egg.get("nest"))
         if "nest" in inc and nest is not None:
             rel["nest"] = _item("nest", nest)
@@ -179,9 +200,11 @@ class PterodactylEmulator(EmulatorBase):
         rel: dict[str, Any] = {}
         if "egg" in inc and server.get("egg") in self._egg_by_id:
             rel["egg"] = self._egg_item(self._egg_by_id[server["egg"]])
-        for name, items, wrap in (("node", self.nodes, self._node_item),
-                                  ("user", self.users, lambda a: _item("user", a)),
-                                  ("nest", self.nests, lambda a: _item("nest", a))):
+        for name, items, wrap in (
+            ("node", self.nodes, self._node_item),
+            ("user", self.users, lambda a: _item("user", a)),
+            ("nest", self.nests, lambda a: _item("nest", a)),
+        ):
             found = self._get(items, server.get(name))
             if name in inc and found is not None:
                 rel[name] = wrap(found)
@@ -199,8 +222,9 @@ class PterodactylEmulator(EmulatorBase):
         return found
 
     # -- pagination ----------------------------------------------------------
-    def _page(self, ctx: Context, rows: list[Attrs],
-              serialise: Callable[[Attrs], dict[str, Any]]) -> dict[str, Any]:
+    def _page(
+        self, ctx: Context, rows: list[Attrs], serialise: Callable[[Attrs], dict[str, Any]]
+    ) -> dict[str, Any]:
         """Laravel/fractal pagination; ``endless`` claims a huge page count forever."""
 
         def number(name: str, default: int) -> int:
@@ -212,7 +236,7 @@ class PterodactylEmulator(EmulatorBase):
         per_page, page = number("per_page", 50), number("page", 1)
         total = len(rows)
         total_pages = max(1, math.ceil(total / per_page))
-        chunk = [serialise(r) for r in rows[(page - 1) * per_page: page * per_page]]
+        chunk = [serialise(r) for r in rows[(page - 1) * per_page : page * per_page]]
 
         def link(to: int) -> str:
             pairs = [(k, v) for k, v in ctx.pairs if k != "page"] + [("page", str(to))]
@@ -226,16 +250,26 @@ class PterodactylEmulator(EmulatorBase):
             links["next"] = link(page + 1)
         if page > 1:
             links["previous"] = link(page - 1)
-        return {"object": "list", "data": chunk, "meta": {"pagination": {
-            "total": total, "count": len(chunk), "per_page": per_page, "current_page": page,
-            "total_pages": total_pages, "links": links,
-        }}}
+        return {
+            "object": "list",
+            "data": chunk,
+            "meta": {
+                "pagination": {
+                    "total": total,
+                    "count": len(chunk),
+                    "per_page": per_page,
+                    "current_page": page,
+                    "total_pages": total_pages,
+                    "links": links,
+                }
+            },
+        }
 
     def _filtered(self, ctx: Context, resource: str, rows: list[Attrs]) -> list[Attrs]:
         for key, value in ctx.pairs:
             if not key.startswith("filter["):
                 continue
-            name = key[len("filter["):].rstrip("]")
+            name = key[len("filter[") :].rstrip("]")
             if name not in _FILTERS[resource]:
                 raise _Invalid(f"Requested filter(s) `{name}` are not allowed.")
             rows = [r for r in rows if value.lower() in str(r.get(name) or "").lower()]
@@ -272,8 +306,9 @@ class PterodactylEmulator(EmulatorBase):
         return self._page(ctx, self.eggs.get(int(nest_id), []), lambda e: self._egg_item(e, inc))
 
     def _r_egg(self, ctx: Context, nest_id: str, egg_id: str) -> dict[str, Any]:
-        return self._egg_item(self._find(self.eggs.get(int(nest_id), []), int(egg_id)),
-                              self._includes(ctx))
+        return self._egg_item(
+            self._find(self.eggs.get(int(nest_id), []), int(egg_id)), self._includes(ctx)
+        )
 
     def _r_servers(self, ctx: Context) -> dict[str, Any]:
         inc = self._includes(ctx)

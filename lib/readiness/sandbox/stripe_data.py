@@ -210,6 +210,8 @@ def _customers_sessions_subscriptions(
         )
     for o in orders:
         o["stripe_customer_id"] = customer_of[o["user_id"]]
+        if o.get("_dup_of"):
+            continue  # a second order recorded for an existing session: no Stripe objects
         meta = {
             "user_id": o["user_id"],
             "plan_id": o["plan_id"],
@@ -243,7 +245,8 @@ def _customers_sessions_subscriptions(
             {
                 "id": o["stripe_subscription_id"],
                 "object": "subscription",
-                "status": "canceled" if o["status"] == "canceled" else "active",
+                "status": o.get("_sub_status")
+                or ("canceled" if o["status"] == "canceled" else "active"),
                 "customer": o["stripe_customer_id"],
                 "created": created + 60,
                 "livemode": True,
@@ -270,7 +273,7 @@ def _events(ids, orders, now, live, plant, defects, Defect) -> None:  # noqa: AN
     """checkout.session.completed per recent paid order; planted stuck deliveries."""
     horizon = now - timedelta(days=30)
     for o in orders:
-        if o["status"] == "pending" or o["created_at"] < horizon:
+        if o["status"] == "pending" or o["created_at"] < horizon or o.get("_dup_of"):
             continue
         live["events"].append(
             {

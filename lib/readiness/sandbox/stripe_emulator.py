@@ -38,8 +38,9 @@ _SUB = re.compile(r"\[([^\]]*)\]")
 class BadRequest(Exception):
     """A 400/404 the emulator answers with Stripe's ``invalid_request_error`` envelope."""
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None,
-                 status: int = 400) -> None:
+    def __init__(
+        self, message: str, *, param: str | None = None, code: str | None = None, status: int = 400
+    ) -> None:
         super().__init__(message)
         self.message, self.param, self.code, self.status = message, param, code, status
 
@@ -49,7 +50,7 @@ def nested_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         base = key.split("[", 1)[0]
-        subs = _SUB.findall(key[len(base):])
+        subs = _SUB.findall(key[len(base) :])
         if not subs:
             out[base] = value
         elif subs[0] == "" or subs[0].isdigit():
@@ -91,8 +92,10 @@ def _created_ok(item: dict[str, Any], created: Any) -> bool:
     if not isinstance(created, dict):
         return ts == _as_int(created, "created")
     ops: dict[str, Callable[[int, int], bool]] = {
-        "gte": lambda a, b: a >= b, "gt": lambda a, b: a > b,
-        "lte": lambda a, b: a <= b, "lt": lambda a, b: a < b,
+        "gte": lambda a, b: a >= b,
+        "gt": lambda a, b: a > b,
+        "lte": lambda a, b: a <= b,
+        "lt": lambda a, b: a < b,
     }
     for op, raw in created.items():
         if op not in ops:
@@ -157,8 +160,9 @@ class StripeEmulator(EmulatorBase):
 
     name = "stripe-emulator"
 
-    def __init__(self, data: dict[str, Any], keys: dict[str, str],
-                 knobs: Knobs | None = None) -> None:
+    def __init__(
+        self, data: dict[str, Any], keys: dict[str, str], knobs: Knobs | None = None
+    ) -> None:
         super().__init__(knobs)
         bad = {m for m in keys.values() if m not in ("live", "test")}
         if bad:
@@ -193,7 +197,8 @@ class StripeEmulator(EmulatorBase):
     def authorize(self, ctx: Context) -> Reply | None:
         if ctx.key is None:
             return self.error_reply(
-                401, "You did not provide an API key. You need to provide your API key in the "
+                401,
+                "You did not provide an API key. You need to provide your API key in the "
                 "Authorization header, using Bearer auth "
                 "(e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
             )
@@ -209,11 +214,17 @@ class StripeEmulator(EmulatorBase):
         return Reply(status, {"error": error})
 
     def rate_limited_reply(self, retry_after: int) -> Reply:
-        return Reply(429, {"error": {
-            "type": "invalid_request_error", "code": "rate_limit",
-            "message": "Too many requests hit the API too quickly. We recommend an exponential "
-                       "backoff of your requests.",
-        }})
+        return Reply(
+            429,
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "rate_limit",
+                    "message": "Too many requests hit the API too quickly. We recommend "
+                    "an exponential backoff of your requests.",
+                }
+            },
+        )
 
     def decorate(self, reply: Reply, ctx: Context) -> None:
         reply.headers.setdefault("Request-Id", "req_" + secrets.token_hex(7))
@@ -242,21 +253,24 @@ class StripeEmulator(EmulatorBase):
                 body["param"] = exc.param
             return Reply(exc.status, {"error": body})
         return self.error_reply(
-            404, f"Unrecognized request URL (GET: {ctx.path}). Please see https://stripe.com/docs "
+            404,
+            f"Unrecognized request URL (GET: {ctx.path}). Please see https://stripe.com/docs "
             "or we can help at https://support.stripe.com/.",
         )
 
     def _missing(self, resource: str, obj_id: str, param: str, status: int) -> BadRequest:
         label = RESOURCES[resource][1]
-        return BadRequest(f"No such {label}: '{obj_id}'", param=param, code="resource_missing",
-                          status=status)
+        return BadRequest(
+            f"No such {label}: '{obj_id}'", param=param, code="resource_missing", status=status
+        )
 
     def _expand_product(self, mode: str, price: dict[str, Any]) -> dict[str, Any]:
         product = self._index[mode]["products"].get(str(_ref_id(price.get("product"))))
         return {**price, "product": product} if product is not None else price
 
-    def _retrieve(self, mode: str, resource: str, obj_id: str,
-                  params: dict[str, Any]) -> dict[str, Any]:
+    def _retrieve(
+        self, mode: str, resource: str, obj_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
         item = self._index[mode][resource].get(obj_id)
         if item is None:
             raise self._missing(resource, obj_id, "id", 404)
@@ -265,8 +279,9 @@ class StripeEmulator(EmulatorBase):
             return self._expand_product(mode, item)
         return item
 
-    def _list(self, mode: str, resource: str, params: dict[str, Any],
-              endless: bool) -> dict[str, Any]:
+    def _list(
+        self, mode: str, resource: str, params: dict[str, Any], endless: bool
+    ) -> dict[str, Any]:
         raw_limit = params.get("limit")
         limit = 10 if raw_limit is None else _as_int(raw_limit, "limit")
         if not 1 <= limit <= 100:
@@ -290,8 +305,7 @@ class StripeEmulator(EmulatorBase):
             page, has_more = items[:limit], len(items) > limit
         if resource == "prices" and "data.product" in (params.get("expand") or []):
             page = [self._expand_product(mode, o) for o in page]
-        return {"object": "list", "data": page, "has_more": has_more,
-                "url": RESOURCES[resource][0]}
+        return {"object": "list", "data": page, "has_more": has_more, "url": RESOURCES[resource][0]}
 
     def _cursor(self, mode: str, resource: str, obj_id: str, param: str) -> tuple[int, str]:
         item = self._index[mode][resource].get(obj_id)

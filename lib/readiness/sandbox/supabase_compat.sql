@@ -42,3 +42,22 @@ GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO anon, authenticated, service_role;
+
+-- The usual extensions, in the extensions schema as on Supabase, when this server has them;
+-- uuid_generate_v4() falls back to the core gen_random_uuid() when uuid-ossp is missing.
+DO $$
+DECLARE ext text;
+BEGIN
+  FOREACH ext IN ARRAY ARRAY['pgcrypto', 'uuid-ossp', 'pg_trgm', 'citext', 'moddatetime']
+  LOOP
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = ext) THEN
+      EXECUTE format('CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA extensions', ext);
+    END IF;
+  END LOOP;
+  IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'uuid_generate_v4') THEN
+    CREATE FUNCTION extensions.uuid_generate_v4() RETURNS uuid
+      LANGUAGE sql VOLATILE AS 'SELECT gen_random_uuid()';
+  END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA extensions TO anon, authenticated, service_role;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -35,6 +36,55 @@ def backoff_s(attempt: int, retry_after: float | None = None) -> float:
 def sleep_before_retry(attempt: int, retry_after: float | None = None) -> None:
     """Sleep per :func:`backoff_s` (one place, so the policy is easy to read)."""
     time.sleep(backoff_s(attempt, retry_after))
+
+
+class RateLimiter:
+    """Client-side pacing shared by a source's threads: at most `per_second` request
+    starts per second, so concurrency approaches the API's limit without tripping it."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+class Deadline:
+    """A time budget for one source: retries and back-off never run past it, so a faulty
+    API (429 storms, slow answers) costs a bounded time and then fails closed."""
+
+    def __init__(self, source: str, seconds: float) -> None:
+        self.source = source
+        self.seconds = seconds
+        self.start = time.monotonic()
+
+    def remaining(self) -> float:
+        return self.seconds - (time.monotonic() - self.start)
+
+    def check(self, what: str) -> None:
+        """Raise SourceError once the budget is spent (called before every request)."""
+        from readiness.sources.base import SourceError
+
+        if self.remaining() <= 0:
+            raise SourceError(
+                f"{self.source}: gave up after {self.seconds:g}s on {what} "
+                f"(time budget sources.{self.source}.max_seconds)"
+            )
+
+    def wait(self, attempt: int, retry_after: float | None, what: str) -> None:
+        """Back off before retry ``attempt``, but never beyond the budget."""
+        delay = backoff_s(attempt, retry_after)
+        time.sleep(max(0.0, min(delay, self.remaining())))
+        self.check(what)
 
 
 def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -94,8 +144,9 @@ def frame(rows: list[dict[str, Any]], schema: Schema) -> pd.DataFrame:
         if kind == "Int64":
             series = pd.Series([_int(v) for v in values], dtype="Int64")
         elif kind == "boolean":
-            series = pd.Series([v if isinstance(v, bool) else None for v in values],
-                               dtype="boolean")
+            series = pd.Series(
+                [v if isinstance(v, bool) else None for v in values], dtype="boolean"
+            )
         elif kind == "string":
             series = pd.Series([None if v is None else str(v) for v in values], dtype="string")
         elif kind == "epoch":
@@ -105,8 +156,9 @@ def frame(rows: list[dict[str, Any]], schema: Schema) -> pd.DataFrame:
             raw = pd.Series([None if v in (None, "") else str(v) for v in values], dtype=object)
             series = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601").astype(_TS)
         elif kind == "list":
-            series = pd.Series([list(v) if isinstance(v, list | tuple) else [] for v in values],
-                               dtype=object)
+            series = pd.Series(
+                [list(v) if isinstance(v, list | tuple) else [] for v in values], dtype=object
+            )
         else:
             raise ValueError(f"unknown column kind {kind!r} for {name}")
         cols[name] = series

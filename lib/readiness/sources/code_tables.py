@@ -87,7 +87,110 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "code_metadata_writes": {"path": S, "line": N, "function_slug": S, "container": S, "key": S},
     "code_metadata_reads": {"path": S, "line": N, "function_slug": S, "object_expr": S, "key": S},
+    # Areas 4, 7, 9 (code_secrets, code_rules_security, code_rules_quality); never a secret value
+    "code_secrets": {
+        "path": S,
+        "line": N,
+        "kind": S,
+        "detector": S,
+        "fingerprint": S,
+        "is_live": B,
+        "role": S,
+        "file_kind": S,
+    },
+    "code_env_docs": {"path": S, "line": N, "name": S},
+    "code_auth_facts": {
+        "path": S,
+        "line": N,
+        "function_slug": S,
+        "fact": S,
+        "kind": S,
+        "detail": S,
+        "strict": B,
+    },
+    "code_placeholders": {"path": S, "line": N, "kind": S, "text": S},
+    "code_undefined_identifiers": {"path": S, "line": N, "name": S},
+    "code_function_defs": {
+        "path": S,
+        "line": N,
+        "function_slug": S,
+        "name": S,
+        "exported": B,
+        "top_level": B,
+        "referenced": B,
+        "body_hash": S,
+        "body_size": N,
+    },
+    "code_any_types": {"path": S, "any_count": N, "first_line": N},
 }
+
+
+# Purchase flow and panel facts (code_rules_flow, code_rules_panel).
+TABLES.update(
+    {
+        "code_flow_status_writes": {
+            "path": S,
+            "line": N,
+            "function_slug": S,
+            "table": S,
+            "column": S,
+            "value": S,
+            "helper": S,
+        },
+        "code_flow_status_exits": {
+            "path": S,
+            "line": N,
+            "function_slug": S,
+            "claim_line": N,
+            "kind": S,
+            "final_status_set": B,
+            "how": S,
+        },
+        "code_flow_webhook_actions": {
+            "path": S,
+            "line": N,
+            "function_slug": S,
+            "action": S,
+            "event_type": S,
+            "target": S,
+        },
+        "code_flow_egg_map": {
+            "path": S,
+            "line": N,
+            "function_slug": S,
+            "game": S,
+            "egg_id": N,
+            "egg_expr": S,
+        },
+        "code_flow_server_payload": {
+            "path": S,
+            "line": N,
+            "function_slug": S,
+            "game": S,
+            "field": S,
+            "value": S,
+            "resolved": B,
+        },
+        "code_flow_capacity_queries": {
+            "path": S,
+            "line": N,
+            "function_slug": S,
+            "table": S,
+            "statuses": S,
+            "resolved": B,
+        },
+        "code_flow_panel_user_writes": {
+            "path": S,
+            "line": N,
+            "function_slug": S,
+            "method": S,
+            "url_expr": S,
+            "existing_user": B,
+            "body_keys": S,
+            "sends_password": B,
+        },
+    }
+)
 
 
 def frame(table: str, rows: list[dict]) -> pd.DataFrame:
@@ -95,3 +198,9 @@ def frame(table: str, rows: list[dict]) -> pd.DataFrame:
     schema = TABLES[table]
     df = pd.DataFrame(rows, columns=list(schema)) if rows else pd.DataFrame(columns=list(schema))
     return df.astype(schema).reset_index(drop=True)
+
+
+# Areas 4–8 facts (code_rules_sql, code_rules_errors, code_rules_frontend).
+from .code_rules_audit import TABLES as _AUDIT_TABLES  # noqa: E402
+
+TABLES.update(_AUDIT_TABLES)

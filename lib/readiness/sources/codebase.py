@@ -15,8 +15,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import code_rules_common as common
+from . import code_rules_flow as flow_rules
+from . import code_rules_panel as panel_rules
 from . import code_rules_stripe as stripe_rules
 from .base import SourceError, SourceResult
+from .code_rules_audit import collect_audit_facts
+from .code_rules_static import collect_static_facts
 from .code_tables import TABLES, frame
 from .ts_ast import CODE_EXTENSIONS, ParsedFile, first_syntax_error, language_name_for, parse_source
 from .ts_scope import bindings
@@ -130,6 +134,7 @@ class _Collector:
         self.parsed: dict[str, ParsedFile] = {}
         self.config: dict | None = None
         self.config_path: str | None = None
+        self.config_error: str | None = None
         self.env_entries: list[dict] = []
         self.notes: list[str] = []
         self._imports: dict[str, list[dict]] = {}
@@ -197,6 +202,8 @@ class _Collector:
             doc = tomllib.loads(data.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             rec.update(parse_ok=False, parse_error=str(exc))
+            if rel == "supabase/config.toml":
+                self.config_error = f"{rel} does not parse ({exc})"
             return
         rec["parse_ok"] = True
         is_project_config = PurePosixPath(rel).name == "config.toml" and (
@@ -245,7 +252,10 @@ class _Collector:
                     "path": slugs[slug],
                     "in_config": section is not None,
                     "verify_jwt": verify,
-                    "verify_jwt_effective": True if verify is None else verify,
+                    # unknown when config.toml is broken: never assume the default then
+                    "verify_jwt_effective": (
+                        None if self.config_error else (True if verify is None else verify)
+                    ),
                     "is_stripe_webhook": webhook,
                 }
             )
@@ -287,7 +297,9 @@ def collect_codebase(root: Path, progress: Callable[[str], None] | None = None) 
         raise SourceError(f"codebase: path does not exist: {root}")
     col = _Collector(root, progress or (lambda _msg: None))
     col.scan()
-    if col.config is None:
+    if col.config_error:
+        col.notes.append(f"{col.config_error}: verify_jwt of every function is unknown")
+    elif col.config is None:
         col.notes.append("no supabase/config.toml found: verify_jwt is unknown (default true)")
     fn_rows, closures = col.functions()
     webhook_slugs = {r["slug"] for r in fn_rows if r["is_stripe_webhook"]}
@@ -330,10 +342,21 @@ def collect_codebase(root: Path, progress: Callable[[str], None] | None = None) 
             rows["code_checkout_prices"] += facts.get("prices", [])
             rows["code_metadata_writes"] += facts.get("writes", [])
             rows["code_metadata_reads"] += safe("metadata_reads", view, stripe_rules.metadata_reads)
+            for found in (
+                safe("flow", view, flow_rules.facts, slug in webhook_slugs) or {},
+                safe("panel", view, panel_rules.facts) or {},
+            ):
+                for table, found_rows in found.items():
+                    rows[table] += found_rows
     col.progress("codebase: extracted facts")
 
     rows["code_files"] = col.files
     rows["code_functions"] = fn_rows
     rows["code_env_file_entries"] = col.env_entries
+    for table, found in collect_static_facts(
+        root, col.files, col.parsed, accessors, col.notes
+    ).items():
+        rows[table] += found
     tables = {name: frame(name, rows[name]) for name in TABLES}
+    tables.update(collect_audit_facts(root, col.files, col.parsed, owners, col.notes))
     return SourceResult(tables=tables, requests=0, notes=col.notes)

@@ -11,7 +11,9 @@ send the key there.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,12 +21,12 @@ import requests
 
 from readiness.sources._http_common import (
     MAX_PAGES,
+    Deadline,
     Schema,
     failure_kind,
     frame,
     parse_retry_after,
     scrub,
-    sleep_before_retry,
 )
 from readiness.sources.base import SourceError, SourceResult
 
@@ -33,34 +35,75 @@ API = "/api/application"
 SCHEMAS: dict[str, Schema] = {
     "panel_locations": {"id": "Int64", "short": "string", "long": "string"},
     "panel_nodes": {
-        "id": "Int64", "uuid": "string", "name": "string", "location_id": "Int64",
-        "fqdn": "string", "public": "boolean", "maintenance_mode": "boolean", "memory": "Int64",
-        "memory_overallocate": "Int64", "disk": "Int64", "disk_overallocate": "Int64",
-        "allocated_memory": "Int64", "allocated_disk": "Int64",
+        "id": "Int64",
+        "uuid": "string",
+        "name": "string",
+        "location_id": "Int64",
+        "fqdn": "string",
+        "public": "boolean",
+        "maintenance_mode": "boolean",
+        "memory": "Int64",
+        "memory_overallocate": "Int64",
+        "disk": "Int64",
+        "disk_overallocate": "Int64",
+        "allocated_memory": "Int64",
+        "allocated_disk": "Int64",
     },
     "panel_allocations": {
-        "node_id": "Int64", "id": "Int64", "ip": "string", "port": "Int64", "alias": "string",
+        "node_id": "Int64",
+        "id": "Int64",
+        "ip": "string",
+        "port": "Int64",
+        "alias": "string",
         "assigned": "boolean",
     },
     "panel_eggs": {
-        "id": "Int64", "nest_id": "Int64", "uuid": "string", "name": "string",
-        "docker_image": "string", "docker_images": "list", "startup": "string",
+        "id": "Int64",
+        "nest_id": "Int64",
+        "uuid": "string",
+        "name": "string",
+        "docker_image": "string",
+        "docker_images": "list",
+        "startup": "string",
     },
     "panel_egg_variables": {
-        "egg_id": "Int64", "name": "string", "env_variable": "string",
-        "default_value": "string", "rules": "string", "required": "boolean",
+        "egg_id": "Int64",
+        "name": "string",
+        "env_variable": "string",
+        "default_value": "string",
+        "rules": "string",
+        "required": "boolean",
         "user_editable": "boolean",
     },
     "panel_servers": {
-        "id": "Int64", "external_id": "string", "uuid": "string", "identifier": "string",
-        "name": "string", "status": "string", "suspended": "boolean", "memory": "Int64",
-        "disk": "Int64", "cpu": "Int64", "swap": "Int64", "user_id": "Int64", "node_id": "Int64",
-        "allocation_id": "Int64", "nest_id": "Int64", "egg_id": "Int64", "image": "string",
-        "environment": "string", "created_at": "iso",
+        "id": "Int64",
+        "external_id": "string",
+        "uuid": "string",
+        "identifier": "string",
+        "name": "string",
+        "status": "string",
+        "suspended": "boolean",
+        "memory": "Int64",
+        "disk": "Int64",
+        "cpu": "Int64",
+        "swap": "Int64",
+        "user_id": "Int64",
+        "node_id": "Int64",
+        "allocation_id": "Int64",
+        "nest_id": "Int64",
+        "egg_id": "Int64",
+        "image": "string",
+        "environment": "string",
+        "created_at": "iso",
     },
     "panel_users": {
-        "id": "Int64", "external_id": "string", "uuid": "string", "username": "string",
-        "email": "string", "root_admin": "boolean", "created_at": "iso",
+        "id": "Int64",
+        "external_id": "string",
+        "uuid": "string",
+        "username": "string",
+        "email": "string",
+        "root_admin": "boolean",
+        "created_at": "iso",
     },
 }
 
@@ -74,39 +117,72 @@ def _bad(path: str, what: str) -> SourceError:
 class _Panel:
     """One authenticated session: GET with timeout, bounded retries and paged lists."""
 
-    def __init__(self, base_url: str, api_key: str, timeout_s: float, max_retries: int,
-                 per_page: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        timeout_s: float,
+        max_retries: int,
+        per_page: int,
+        deadline: Deadline,
+        workers: int = 4,
+    ) -> None:
+        self.deadline = deadline
         self.base = base_url.rstrip("/")
         self.key = api_key
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.per_page = per_page
         self.count = 0
-        self.session = requests.Session()
-        self.session.headers.update({
-            "Authorization": f"Bearer {api_key}", "Accept": "application/json",
-            "User-Agent": "readiness-audit (read-only)",
-        })
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+
+    @property
+    def session(self) -> requests.Session:
+        """One HTTP session per thread (pages are fetched concurrently)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(
+                {
+                    "Authorization": f"Bearer {self.key}",
+                    "Accept": "application/json",
+                    "User-Agent": "readiness-audit (read-only)",
+                }
+            )
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET ``path`` and return its JSON object; raise SourceError naming the fault."""
         attempt = 0
         while True:
-            self.count += 1
+            self.deadline.check(path)
+            with self._lock:
+                self.count += 1
             try:
-                resp = self.session.get(self.base + path, params=params, timeout=self.timeout_s,
-                                        allow_redirects=False)
+                resp = self.session.get(
+                    self.base + path, params=params, timeout=self.timeout_s, allow_redirects=False
+                )
             except requests.RequestException as exc:
                 kind = failure_kind(exc)
                 if kind != "other" and attempt < self.max_retries:
                     attempt += 1
-                    sleep_before_retry(attempt)
+                    self.deadline.wait(attempt, None, path)
                     continue
                 raise self._connection_error(kind, path, attempt, exc) from None
             status = resp.status_code
             if (status == 429 or status >= 500) and attempt < self.max_retries:
                 attempt += 1
-                sleep_before_retry(attempt, parse_retry_after(resp.headers))
+                self.deadline.wait(attempt, parse_retry_after(resp.headers), path)
                 continue
             if status != 200:
                 raise self._status_error(status, path, attempt)
@@ -118,59 +194,89 @@ class _Panel:
                 raise _bad(path, f"expected a JSON object, got {type(body).__name__}")
             return body
 
-    def _connection_error(self, kind: str, path: str, attempt: int,
-                          exc: Exception) -> SourceError:
+    def _connection_error(self, kind: str, path: str, attempt: int, exc: Exception) -> SourceError:
         if kind == "connect":
             return SourceError(f"pterodactyl: could not connect to {self.base}")
         if kind == "timeout":
-            return SourceError(f"pterodactyl: timed out after {self.timeout_s}s on {path} "
-                               f"after {attempt} retries")
+            return SourceError(
+                f"pterodactyl: timed out after {self.timeout_s}s on {path} after {attempt} retries"
+            )
         if kind == "dropped":
-            return SourceError(f"pterodactyl: connection dropped on {path} "
-                               f"after {attempt} retries")
+            return SourceError(f"pterodactyl: connection dropped on {path} after {attempt} retries")
         detail = scrub(f"{type(exc).__name__}: {exc}", [self.key])
         return SourceError(f"pterodactyl: request to {path} failed: {detail}")
 
     def _status_error(self, status: int, path: str, attempt: int) -> SourceError:
         if status in (401, 403):
-            return SourceError(f"pterodactyl: authentication failed ({status}) — check the "
-                               "application key named by pterodactyl.api_key_env")
+            return SourceError(
+                f"pterodactyl: authentication failed ({status}) — check the "
+                "application key named by pterodactyl.api_key_env"
+            )
         if status == 404:
-            return SourceError(f"pterodactyl: not found (404) on {path} — check "
-                               "pterodactyl.url")
+            return SourceError(f"pterodactyl: not found (404) on {path} — check pterodactyl.url")
         if status == 429:
-            return SourceError(f"pterodactyl: rate limited (429) on {path} "
-                               f"after {attempt} retries")
+            return SourceError(f"pterodactyl: rate limited (429) on {path} after {attempt} retries")
         if 300 <= status < 400:
-            return SourceError(f"pterodactyl: redirected (HTTP {status}) from {path} — check "
-                               "pterodactyl.url (scheme/host)")
+            return SourceError(
+                f"pterodactyl: redirected (HTTP {status}) from {path} — check "
+                "pterodactyl.url (scheme/host)"
+            )
         if status >= 500:
             return SourceError(f"pterodactyl: HTTP {status} on {path} after {attempt} retries")
         return SourceError(f"pterodactyl: unexpected HTTP {status} from {path}")
 
     def paged(self, path: str, params: dict[str, Any] | None = None) -> list[Attrs]:
-        """All items of a Laravel-paginated list, with guards against pages that loop."""
-        out: list[Attrs] = []
-        seen: set[Any] = set()
-        page = 1
-        while True:
-            if page > MAX_PAGES:
-                raise SourceError(f"pterodactyl: {path} has more than {MAX_PAGES} pages — stopped")
+        """All items of a Laravel-paginated list. Page 1 tells how many pages there are;
+        the rest are fetched concurrently. Guards: pages that do not advance, repeated
+        ids, empty pages that claim more, and a page cap."""
+
+        def fetch(page: int) -> tuple[list[Any], dict[str, Any]]:
             body = self.get(path, {**(params or {}), "page": page, "per_page": self.per_page})
             data, pagination = _envelope(body, path)
+            more = _has_next(pagination, page, path)
+            if more and not data:
+                raise SourceError(
+                    f"pterodactyl: pagination of {path} claims more pages but "
+                    f"page {page} is empty — stopped"
+                )
+            return data, pagination
+
+        data, pagination = fetch(1)
+        pages = [data]
+        total = pagination.get("total_pages")
+        if _has_next(pagination, 1, path):
+            if not isinstance(total, int) or total < 2:
+                total = None
+            elif total > MAX_PAGES:
+                raise SourceError(f"pterodactyl: {path} has more than {MAX_PAGES} pages — stopped")
+            if total is not None and self.workers > 1:
+                with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                    pages += [d for d, _ in pool.map(fetch, range(2, total + 1))]
+            else:  # no page count given: follow one page at a time
+                page = 1
+                while True:
+                    page += 1
+                    if page > MAX_PAGES:
+                        raise SourceError(
+                            f"pterodactyl: {path} has more than {MAX_PAGES} pages — stopped"
+                        )
+                    data, pagination = fetch(page)
+                    pages.append(data)
+                    if not _has_next(pagination, page, path):
+                        break
+        out: list[Attrs] = []
+        seen: set[Any] = set()
+        for data in pages:
             for item in data:
                 attrs = _attributes(item, path)
                 if attrs.get("id") in seen:
-                    raise SourceError(f"pterodactyl: pagination of {path} does not advance "
-                                      f"(id {attrs.get('id')} returned twice) — stopped")
+                    raise SourceError(
+                        f"pterodactyl: pagination of {path} does not advance "
+                        f"(id {attrs.get('id')} returned twice) — stopped"
+                    )
                 seen.add(attrs.get("id"))
                 out.append(attrs)
-            if not _has_next(pagination, page, path):
-                return out
-            if not data:
-                raise SourceError(f"pterodactyl: pagination of {path} claims more pages but "
-                                  f"page {page} is empty — stopped")
-            page += 1
+        return out
 
 
 def _envelope(body: dict[str, Any], path: str) -> tuple[list[Any], dict[str, Any]]:
@@ -192,16 +298,20 @@ def _has_next(pagination: dict[str, Any], page: int, path: str) -> bool:
     """Whether another page exists; a next link that does not move forward is a loop."""
     current = pagination.get("current_page")
     if current is not None and current != page:
-        raise SourceError(f"pterodactyl: pagination of {path} does not advance (asked page "
-                          f"{page}, got {current}) — stopped")
+        raise SourceError(
+            f"pterodactyl: pagination of {path} does not advance (asked page "
+            f"{page}, got {current}) — stopped"
+        )
     links = pagination.get("links")
     nxt = links.get("next") if isinstance(links, dict) else None
     total_pages = pagination.get("total_pages")
     if nxt:
         target = parse_qs(urlsplit(str(nxt)).query).get("page", [None])[0]
         if target is not None and target.isdigit() and int(target) <= page:
-            raise SourceError(f"pterodactyl: pagination of {path} does not advance (next link "
-                              f"points at page {target} from page {page}) — stopped")
+            raise SourceError(
+                f"pterodactyl: pagination of {path} does not advance (next link "
+                f"points at page {target} from page {page}) — stopped"
+            )
         return True
     return isinstance(total_pages, int) and page < total_pages
 
@@ -220,8 +330,14 @@ def _egg_rows(nest_id: Any, egg: Attrs) -> tuple[dict[str, Any], list[dict[str, 
     for item in rel:
         v = (item.get("attributes") or {}) if isinstance(item, dict) else {}
         rules = v.get("rules") or ""
-        variables.append({**v, "egg_id": egg.get("id"), "rules": rules,
-                          "required": "required" in str(rules).split("|")})
+        variables.append(
+            {
+                **v,
+                "egg_id": egg.get("id"),
+                "rules": rules,
+                "required": "required" in str(rules).split("|"),
+            }
+        )
     return row, variables
 
 
@@ -229,25 +345,48 @@ def _server_row(s: Attrs) -> dict[str, Any]:
     limits = s.get("limits") or {}
     container = s.get("container") or {}
     return {
-        **s, **{k: limits.get(k) for k in ("memory", "disk", "cpu", "swap")},
-        "user_id": s.get("user"), "node_id": s.get("node"), "allocation_id": s.get("allocation"),
-        "nest_id": s.get("nest"), "egg_id": s.get("egg"), "image": container.get("image"),
-        "environment": json.dumps(container.get("environment") or {}, sort_keys=True,
-                                  default=str),
+        **s,
+        **{k: limits.get(k) for k in ("memory", "disk", "cpu", "swap")},
+        "user_id": s.get("user"),
+        "node_id": s.get("node"),
+        "allocation_id": s.get("allocation"),
+        "nest_id": s.get("nest"),
+        "egg_id": s.get("egg"),
+        "image": container.get("image"),
+        "environment": json.dumps(container.get("environment") or {}, sort_keys=True, default=str),
     }
 
 
-def collect_pterodactyl(base_url: str, api_key: str, *, timeout_s: float = 20.0,
-                        max_retries: int = 3, per_page: int = 100,
-                        progress: Callable[[str], None] | None = None) -> SourceResult:
+def collect_pterodactyl(
+    base_url: str,
+    api_key: str,
+    *,
+    timeout_s: float = 20.0,
+    max_retries: int = 3,
+    per_page: int = 100,
+    progress: Callable[[str], None] | None = None,
+    max_seconds: float = 600.0,
+    concurrency: int = 4,
+) -> SourceResult:
     """Pull the panel tables (see ``SCHEMAS``); raise SourceError when the panel cannot."""
     if not base_url:
-        raise SourceError("pterodactyl: no panel URL given — set pterodactyl.url or "
-                          "pterodactyl.url_env")
+        raise SourceError(
+            "pterodactyl: no panel URL given — set pterodactyl.url or pterodactyl.url_env"
+        )
     if not api_key:
-        raise SourceError("pterodactyl: no application key given — set the variable named "
-                          "by pterodactyl.api_key_env")
-    panel = _Panel(base_url, api_key, timeout_s, max_retries, per_page)
+        raise SourceError(
+            "pterodactyl: no application key given — set the variable named "
+            "by pterodactyl.api_key_env"
+        )
+    panel = _Panel(
+        base_url,
+        api_key,
+        timeout_s,
+        max_retries,
+        per_page,
+        Deadline("pterodactyl", max_seconds),
+        concurrency,
+    )
 
     def step(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if progress:
@@ -257,11 +396,17 @@ def collect_pterodactyl(base_url: str, api_key: str, *, timeout_s: float = 20.0,
     rows: dict[str, list[dict[str, Any]]] = {}
     try:
         rows["panel_locations"] = step("panel_locations", panel.paged(f"{API}/locations"))
-        nodes = panel.paged(f"{API}/nodes")
+        # allocations come with their nodes: one request per 100 nodes, not one per node
+        nodes = panel.paged(f"{API}/nodes", {"include": "allocations"})
         rows["panel_nodes"] = step("panel_nodes", [_node_row(n) for n in nodes])
-        rows["panel_allocations"] = step("panel_allocations", [
-            {**a, "node_id": n.get("id")}
-            for n in nodes for a in panel.paged(f"{API}/nodes/{n.get('id')}/allocations")])
+        rows["panel_allocations"] = step(
+            "panel_allocations",
+            [
+                {**_attributes(a, f"{API}/nodes"), "node_id": n.get("id")}
+                for n in nodes
+                for a in ((n.get("relationships") or {}).get("allocations") or {}).get("data") or []
+            ],
+        )
         eggs, variables = [], []
         for nest in panel.paged(f"{API}/nests"):
             for egg in panel.paged(f"{API}/nests/{nest.get('id')}/eggs", {"include": "variables"}):
@@ -270,13 +415,16 @@ def collect_pterodactyl(base_url: str, api_key: str, *, timeout_s: float = 20.0,
                 variables.extend(egg_vars)
         rows["panel_eggs"] = step("panel_eggs", eggs)
         rows["panel_egg_variables"] = step("panel_egg_variables", variables)
-        rows["panel_servers"] = step("panel_servers", [
-            _server_row(s) for s in panel.paged(f"{API}/servers")])
+        rows["panel_servers"] = step(
+            "panel_servers", [_server_row(s) for s in panel.paged(f"{API}/servers")]
+        )
         rows["panel_users"] = step("panel_users", panel.paged(f"{API}/users"))
         tables = {name: frame(rows[name], schema) for name, schema in SCHEMAS.items()}
     except (AttributeError, TypeError, ValueError) as exc:  # odd shapes inside items
-        raise SourceError(f"pterodactyl: unexpected response shape ({type(exc).__name__}) — "
-                          "items do not look like panel 1.x objects") from None
+        raise SourceError(
+            f"pterodactyl: unexpected response shape ({type(exc).__name__}) — "
+            "items do not look like panel 1.x objects"
+        ) from None
     finally:
-        panel.session.close()
+        panel.close()
     return SourceResult(tables=tables, requests=panel.count, notes=[])

@@ -9,6 +9,7 @@ an error message (the ``stripe_key`` table holds only the mode/kind from its pre
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,53 +20,94 @@ import stripe
 
 from readiness.sources._http_common import (
     MAX_PAGES,
+    Deadline,
+    RateLimiter,
     Schema,
     failure_kind,
     frame,
     parse_retry_after,
     scrub,
-    sleep_before_retry,
 )
 from readiness.sources.base import SourceError, SourceResult
+from readiness.sources.stripe_paging import pull_ranges
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 PAGE_LIMIT = 100
 
 _PRICE: Schema = {
-    "id": "string", "livemode": "boolean", "active": "boolean", "currency": "string",
-    "unit_amount": "Int64", "type": "string", "recurring_interval": "string",
-    "recurring_interval_count": "Int64", "product_id": "string", "product_active": "boolean",
-    "product_name": "string", "lookup_key": "string", "nickname": "string", "created": "epoch",
+    "id": "string",
+    "livemode": "boolean",
+    "active": "boolean",
+    "currency": "string",
+    "unit_amount": "Int64",
+    "type": "string",
+    "recurring_interval": "string",
+    "recurring_interval_count": "Int64",
+    "product_id": "string",
+    "product_active": "boolean",
+    "product_name": "string",
+    "lookup_key": "string",
+    "nickname": "string",
+    "created": "epoch",
 }
 SCHEMAS: dict[str, Schema] = {
     "stripe_account": {
-        "id": "string", "charges_enabled": "boolean", "payouts_enabled": "boolean",
-        "details_submitted": "boolean", "country": "string", "default_currency": "string",
+        "id": "string",
+        "charges_enabled": "boolean",
+        "payouts_enabled": "boolean",
+        "details_submitted": "boolean",
+        "country": "string",
+        "default_currency": "string",
     },
     "stripe_key": {"mode": "string", "kind": "string"},
     "stripe_prices": _PRICE,
     "stripe_products": {
-        "id": "string", "active": "boolean", "name": "string", "livemode": "boolean",
-        "default_price": "string", "created": "epoch",
+        "id": "string",
+        "active": "boolean",
+        "name": "string",
+        "livemode": "boolean",
+        "default_price": "string",
+        "created": "epoch",
     },
     "stripe_test_prices": _PRICE,
     "stripe_webhook_endpoints": {
-        "id": "string", "url": "string", "status": "string", "enabled_events": "list",
-        "api_version": "string", "livemode": "boolean", "created": "epoch",
+        "id": "string",
+        "url": "string",
+        "status": "string",
+        "enabled_events": "list",
+        "api_version": "string",
+        "livemode": "boolean",
+        "created": "epoch",
     },
     "stripe_events": {
-        "id": "string", "type": "string", "created": "epoch", "livemode": "boolean",
-        "pending_webhooks": "Int64", "object_id": "string",
+        "id": "string",
+        "type": "string",
+        "created": "epoch",
+        "livemode": "boolean",
+        "pending_webhooks": "Int64",
+        "object_id": "string",
     },
     "stripe_checkout_sessions": {
-        "id": "string", "mode": "string", "status": "string", "payment_status": "string",
-        "subscription": "string", "customer": "string", "created": "epoch",
-        "livemode": "boolean", "success_url": "string", "cancel_url": "string",
+        "id": "string",
+        "mode": "string",
+        "status": "string",
+        "payment_status": "string",
+        "subscription": "string",
+        "customer": "string",
+        "created": "epoch",
+        "livemode": "boolean",
+        "success_url": "string",
+        "cancel_url": "string",
         "metadata": "string",
     },
     "stripe_subscriptions": {
-        "id": "string", "status": "string", "customer": "string", "created": "epoch",
-        "livemode": "boolean", "cancel_at_period_end": "boolean", "price_ids": "list",
+        "id": "string",
+        "status": "string",
+        "customer": "string",
+        "created": "epoch",
+        "livemode": "boolean",
+        "cancel_at_period_end": "boolean",
+        "price_ids": "list",
         "metadata": "string",
     },
 }
@@ -77,8 +119,10 @@ def key_profile(key: str | None) -> dict[str, str]:
     kinds = {"sk": "secret", "rk": "restricted", "pk": "publishable"}
     head, _, rest = key.partition("_")
     mode = rest.split("_", 1)[0] if rest else ""
-    return {"mode": mode if mode in ("live", "test") else "unknown",
-            "kind": kinds.get(head, "unknown") if mode in ("live", "test") else "unknown"}
+    return {
+        "mode": mode if mode in ("live", "test") else "unknown",
+        "kind": kinds.get(head, "unknown") if mode in ("live", "test") else "unknown",
+    }
 
 
 class _HttpClient(stripe.RequestsClient):
@@ -90,38 +134,62 @@ class _HttpClient(stripe.RequestsClient):
     errors can name them.
     """
 
-    def __init__(self, timeout_s: float, max_retries: int) -> None:
+    def __init__(
+        self, timeout_s: float, max_retries: int, deadline: Deadline, limiter: RateLimiter
+    ) -> None:
         super().__init__(timeout=timeout_s)
+        self.deadline = deadline
+        self.limiter = limiter
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.count = 0
-        self.last_path = ""
-        self.last_retries = 0
-        self.last_failure = "other"
+        self._count_lock = threading.Lock()
+        self._state = threading.local()  # per thread: lists are pulled concurrently
+
+    @property
+    def last_path(self) -> str:
+        return getattr(self._state, "path", "")
+
+    @property
+    def last_retries(self) -> int:
+        return getattr(self._state, "retries", 0)
+
+    @property
+    def last_failure(self) -> str:
+        return getattr(self._state, "failure", "other")
 
     def request_with_retries(  # type: ignore[override]
-        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None,
-        max_network_retries: int | None = None, *, _usage: list[str] | None = None,
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        post_data: Any = None,
+        max_network_retries: int | None = None,
+        *,
+        _usage: list[str] | None = None,
     ) -> tuple[Any, int, Mapping[str, str]]:
         if method.lower() != "get":
             raise SourceError(f"stripe: refused a {method.upper()} request (read-only source)")
-        self.last_path = urlsplit(url).path
+        self._state.path = urlsplit(url).path
         attempt = 0
         while True:
-            self.count += 1
-            self.last_retries = attempt
+            self.deadline.check(self.last_path)
+            self.limiter.acquire()
+            with self._count_lock:
+                self.count += 1
+            self._state.retries = attempt
             try:
                 body, status, rheaders = self.request(method, url, headers, post_data)
             except stripe.APIConnectionError as exc:
-                self.last_failure = failure_kind(exc.__cause__)
+                self._state.failure = failure_kind(exc.__cause__)
                 if not exc.should_retry or attempt >= self.max_retries:
                     raise
                 attempt += 1
-                sleep_before_retry(attempt)
+                self.deadline.wait(attempt, None, self.last_path)
                 continue
             if (status in (409, 429) or status >= 500) and attempt < self.max_retries:
                 attempt += 1
-                sleep_before_retry(attempt, parse_retry_after(rheaders))
+                self.deadline.wait(attempt, parse_retry_after(rheaders), self.last_path)
                 continue
             return body, status, rheaders
 
@@ -129,12 +197,16 @@ class _HttpClient(stripe.RequestsClient):
 class _Collector:
     """Runs the list pulls with loop guards and progress messages."""
 
-    def __init__(self, http: _HttpClient, progress: Callable[[str], None] | None) -> None:
+    def __init__(
+        self, http: _HttpClient, progress: Callable[[str], None] | None, workers: int = 1
+    ) -> None:
         self.http = http
         self.progress = progress
+        self.workers = workers
 
-    def pull(self, label: str | None, lister: Callable[[dict[str, Any]], Any],
-             params: dict[str, Any]) -> list[dict[str, Any]]:
+    def pull(
+        self, label: str | None, lister: Callable[[dict[str, Any]], Any], params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Every object of one list, newest first; stops on a cursor that does not advance."""
         out: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -144,12 +216,28 @@ class _Collector:
             if obj_id in seen:
                 raise SourceError(
                     f"stripe: pagination of {self.http.last_path} does not advance "
-                    f"({obj_id} returned twice) — stopped")
+                    f"({obj_id} returned twice) — stopped"
+                )
             seen.add(obj_id)
             out.append(item)
             if len(out) > MAX_PAGES * PAGE_LIMIT:
                 raise SourceError(
-                    f"stripe: {self.http.last_path} has more than {MAX_PAGES} pages — stopped")
+                    f"stripe: {self.http.last_path} has more than {MAX_PAGES} pages — stopped"
+                )
+        self.report(label, len(out))
+        return out
+
+    def pull_split(
+        self,
+        label: str,
+        path: str,
+        lister: Callable[[dict[str, Any]], Any],
+        params: dict[str, Any],
+        since: int,
+        until: int,
+    ) -> list[dict[str, Any]]:
+        """A long list, fetched as concurrent `created` ranges (see stripe_paging)."""
+        out = pull_ranges(lister, params, since, until, workers=self.workers, label=path)
         self.report(label, len(out))
         return out
 
@@ -171,11 +259,24 @@ def _price_row(p: dict[str, Any]) -> dict[str, Any]:
     expanded = product if isinstance(product, dict) else {}
     recurring = p.get("recurring") or {}
     return {
-        **{k: p.get(k) for k in ("id", "livemode", "active", "currency", "unit_amount", "type",
-                                 "lookup_key", "nickname", "created")},
+        **{
+            k: p.get(k)
+            for k in (
+                "id",
+                "livemode",
+                "active",
+                "currency",
+                "unit_amount",
+                "type",
+                "lookup_key",
+                "nickname",
+                "created",
+            )
+        },
         "recurring_interval": recurring.get("interval"),
         "recurring_interval_count": recurring.get("interval_count"),
-        "product_id": _ref_id(product), "product_active": expanded.get("active"),
+        "product_id": _ref_id(product),
+        "product_active": expanded.get("active"),
         "product_name": expanded.get("name"),
     }
 
@@ -186,25 +287,42 @@ def _prices(col: _Collector, client: stripe.StripeClient, label: str) -> list[di
     the archived prices an audit most needs to see."""
     by_id: dict[str, dict[str, Any]] = {}
     for active in (True, False):
-        for p in col.pull(None, client.v1.prices.list,
-                          {"active": active, "expand": ["data.product"]}):
+        for p in col.pull(
+            None, client.v1.prices.list, {"active": active, "expand": ["data.product"]}
+        ):
             by_id[p["id"]] = p
     col.report(label, len(by_id))
     return [_price_row(p) for p in by_id.values()]
 
 
 def _session_row(s: dict[str, Any]) -> dict[str, Any]:
-    row = {k: s.get(k) for k in ("id", "mode", "status", "payment_status", "created",
-                                 "livemode", "success_url", "cancel_url")}
-    return {**row, "subscription": _ref_id(s.get("subscription")),
-            "customer": _ref_id(s.get("customer")), "metadata": _metadata(s.get("metadata"))}
+    row = {
+        k: s.get(k)
+        for k in (
+            "id",
+            "mode",
+            "status",
+            "payment_status",
+            "created",
+            "livemode",
+            "success_url",
+            "cancel_url",
+        )
+    }
+    return {
+        **row,
+        "subscription": _ref_id(s.get("subscription")),
+        "customer": _ref_id(s.get("customer")),
+        "metadata": _metadata(s.get("metadata")),
+    }
 
 
 def _subscription_row(s: dict[str, Any]) -> dict[str, Any]:
     items = (s.get("items") or {}).get("data") or []
     return {
         **{k: s.get(k) for k in ("id", "status", "created", "livemode", "cancel_at_period_end")},
-        "customer": _ref_id(s.get("customer")), "metadata": _metadata(s.get("metadata")),
+        "customer": _ref_id(s.get("customer")),
+        "metadata": _metadata(s.get("metadata")),
         "price_ids": [str(_ref_id(i.get("price"))) for i in items if i.get("price")],
     }
 
@@ -222,8 +340,10 @@ def _describe(exc: Exception, http: _HttpClient, base: str, key_name: str) -> st
     if isinstance(exc, stripe.AuthenticationError):
         return f"stripe: authentication failed (401) — check the key named by {key_name}"
     if isinstance(exc, stripe.PermissionError):
-        return (f"stripe: permission denied (403) on {path} — the key cannot read this "
-                "resource (restricted key without read access?)")
+        return (
+            f"stripe: permission denied (403) on {path} — the key cannot read this "
+            "resource (restricted key without read access?)"
+        )
     if isinstance(exc, stripe.RateLimitError):
         return f"stripe: rate limited (429) on {path} {retries}"
     if isinstance(exc, stripe.APIConnectionError):
@@ -234,8 +354,10 @@ def _describe(exc: Exception, http: _HttpClient, base: str, key_name: str) -> st
         return f"stripe: connection dropped on {path} {retries}"
     if isinstance(exc, stripe.InvalidRequestError):
         code = f", {exc.code}" if exc.code else ""
-        return (f"stripe: request rejected (HTTP {exc.http_status}{code}) on {path}: "
-                f"{exc.user_message or ''}")
+        return (
+            f"stripe: request rejected (HTTP {exc.http_status}{code}) on {path}: "
+            f"{exc.user_message or ''}"
+        )
     if isinstance(exc, stripe.StripeError):
         status = exc.http_status or 0
         if 200 <= status < 300:
@@ -247,8 +369,9 @@ def _describe(exc: Exception, http: _HttpClient, base: str, key_name: str) -> st
 
 
 @contextmanager
-def _translate_errors(http: _HttpClient, base: str, secrets: list[str | None],
-                      key_name: str = "stripe.api_key_env") -> Iterator[None]:
+def _translate_errors(
+    http: _HttpClient, base: str, secrets: list[str | None], key_name: str = "stripe.api_key_env"
+) -> Iterator[None]:
     """Turn library exceptions into SourceErrors; the original is dropped (it may echo
     request details) and the message is scrubbed of the keys as a last guard."""
     try:
@@ -259,25 +382,38 @@ def _translate_errors(http: _HttpClient, base: str, secrets: list[str | None],
         raise SourceError(scrub(_describe(exc, http, base, key_name), secrets)) from None
 
 
-def collect_stripe(api_key: str, *, api_base: str | None = None,
-                   test_api_key: str | None = None, timeout_s: float = 20.0,
-                   max_retries: int = 3, lookback_days: int = 30, now: datetime | None = None,
-                   progress: Callable[[str], None] | None = None) -> SourceResult:
+def collect_stripe(
+    api_key: str,
+    *,
+    api_base: str | None = None,
+    test_api_key: str | None = None,
+    timeout_s: float = 20.0,
+    max_retries: int = 3,
+    lookback_days: int = 30,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+    max_seconds: float = 600.0,
+    concurrency: int = 8,
+    rate_limit_per_s: float | None = 90.0,
+) -> SourceResult:
     """Pull the Stripe tables (see ``SCHEMAS``) with ``api_key``; raise SourceError if not."""
     if not api_key:
-        raise SourceError("stripe: no API key given — set the variable named by "
-                          "stripe.api_key_env")
+        raise SourceError("stripe: no API key given — set the variable named by stripe.api_key_env")
     stripe.enable_telemetry = False  # no telemetry header, no id file under ~/.config
     base = (api_base or DEFAULT_API_BASE).rstrip("/")
     now = now or datetime.now(UTC)
     since = int((now - timedelta(days=lookback_days)).timestamp())
-    http = _HttpClient(timeout_s, max_retries)
-    col = _Collector(http, progress)
+    http = _HttpClient(
+        timeout_s, max_retries, Deadline("stripe", max_seconds), RateLimiter(rate_limit_per_s)
+    )
+    col = _Collector(http, progress, concurrency)
+    until = int(now.timestamp()) + 86_400  # a day of slack for clock skew
     secrets = [api_key, test_api_key]
 
     def client_for(key: str) -> stripe.StripeClient:
-        return stripe.StripeClient(key, base_addresses={"api": base},
-                                   max_network_retries=max_retries, http_client=http)
+        return stripe.StripeClient(
+            key, base_addresses={"api": base}, max_network_retries=max_retries, http_client=http
+        )
 
     client = client_for(api_key)
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
@@ -289,15 +425,37 @@ def collect_stripe(api_key: str, *, api_base: str | None = None,
         rows["stripe_prices"] = _prices(col, client, "prices")
         rows["stripe_products"] = [
             {**p, "default_price": _ref_id(p.get("default_price"))}
-            for p in col.pull("products", client.v1.products.list, {})]
+            for p in col.pull("products", client.v1.products.list, {})
+        ]
         rows["stripe_webhook_endpoints"] = col.pull(
-            "webhook endpoints", client.v1.webhook_endpoints.list, {})
-        rows["stripe_events"] = [_event_row(e) for e in col.pull(
-            "events", client.v1.events.list, {"created": {"gte": since}})]
-        rows["stripe_checkout_sessions"] = [_session_row(s) for s in col.pull(
-            "checkout sessions", client.v1.checkout.sessions.list, {"created": {"gte": since}})]
-        rows["stripe_subscriptions"] = [_subscription_row(s) for s in col.pull(
-            "subscriptions", client.v1.subscriptions.list, {"status": "all"})]
+            "webhook endpoints", client.v1.webhook_endpoints.list, {}
+        )
+        rows["stripe_events"] = [
+            _event_row(e)
+            for e in col.pull_split("events", "/v1/events", client.v1.events.list, {}, since, until)
+        ]
+        rows["stripe_checkout_sessions"] = [
+            _session_row(s)
+            for s in col.pull_split(
+                "checkout sessions",
+                "/v1/checkout/sessions",
+                client.v1.checkout.sessions.list,
+                {},
+                since,
+                until,
+            )
+        ]
+        rows["stripe_subscriptions"] = [
+            _subscription_row(s)
+            for s in col.pull_split(
+                "subscriptions",
+                "/v1/subscriptions",
+                client.v1.subscriptions.list,
+                {"status": "all"},
+                0,
+                until,
+            )
+        ]
     if test_api_key:
         with _translate_errors(http, base, secrets, "stripe.test_api_key_env"):
             rows["stripe_test_prices"] = _prices(col, client_for(test_api_key), "test prices")

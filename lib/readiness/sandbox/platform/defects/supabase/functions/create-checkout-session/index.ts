@@ -54,7 +54,7 @@ Deno.serve(async (req: Request) => {
     if (nodeError) throw nodeError;
     if (!count) return jsonResponse({ error: `Region ${region} is not available` }, 400);
 
-    const siteUrl = new URL(Deno.env.get('SITE_URL')!).origin;
+    const siteUrl = req.headers.get('origin') ?? Deno.env.get('SITE_URL')!;
     const metadata = {
       user_id: user.id,
       plan_id: plan.id,
@@ -69,7 +69,7 @@ Deno.serve(async (req: Request) => {
       client_reference_id: user.id,
       metadata,
       subscription_data: { metadata },
-      success_url: `${siteUrl}/dashboard?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+      success_url: `${siteUrl}/checkout/success?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
       cancel_url: `${siteUrl}/pricing?checkout=canceled`,
     });
 

@@ -1,0 +1,232 @@
+"""Benchmark: the audit against the demo platform at a given size, with emulated latency
+and the real rate limits, printing figures (never asserting them).
+
+    python bench/run.py --size demo
+    python bench/run.py --size large --latency-ms 30
+
+Per source: requests made, the minimum needed (ceil(rows / page size) per list), seconds,
+and the lower bound the rate limit and latency impose; then sequential single-cursor
+collection in the same run for comparison; analysis time (all checks); peak RSS; and the
+size of the rendered report (with --notebooks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from readiness.checks.registry import evaluate
+from readiness.config import load_config
+from readiness.sandbox.dataset import DatasetSize
+from readiness.sandbox.httpbase import Knobs
+from readiness.sandbox.runtime import Sandbox
+from readiness.snapshot import collect
+
+SIZES = {
+    "demo": {},
+    "large": {
+        "users": 20_000,
+        "orders": 200_000,
+        "nodes": 200,
+        "servers": 20_000,
+        "subscriptions": 50_000,
+    },
+}
+STRIPE_LISTS = [
+    "stripe_products",
+    "stripe_webhook_endpoints",
+    "stripe_events",
+    "stripe_checkout_sessions",
+    "stripe_subscriptions",
+]
+PANEL_LISTS = ["panel_locations", "panel_nodes", "panel_servers", "panel_users"]
+console = Console(highlight=False, width=150)
+
+
+def size_of(name: str) -> DatasetSize:
+    known = {f.name for f in fields(DatasetSize)}
+    wanted = SIZES[name]
+    dropped = sorted(set(wanted) - known)
+    if dropped:
+        console.print(f"[yellow]generator has no size field(s) {dropped}; ignored[/]")
+    return DatasetSize(**{k: v for k, v in wanted.items() if k in known})
+
+
+def pages(rows: int, per_page: int = 100) -> int:
+    return max(1, math.ceil(rows / per_page))
+
+
+def min_requests(snapshot) -> dict[str, int]:
+    """The fewest requests that can return every row collected."""
+    rows = {n: len(snapshot.table(n)) for n in snapshot.tables}
+    prices = snapshot.table("stripe_prices")
+    active = int(prices["active"].fillna(False).sum()) if prices is not None else 0
+    stripe = 1 + pages(active) + pages(rows.get("stripe_prices", 0) - active)
+    stripe += sum(pages(rows.get(n, 0)) for n in STRIPE_LISTS)
+    if rows.get("stripe_test_prices"):
+        stripe += 2 * pages(rows["stripe_test_prices"])
+    eggs = snapshot.table("panel_eggs")
+    nests = eggs["nest_id"].nunique() if eggs is not None else 0
+    panel = sum(pages(rows.get(n, 0)) for n in PANEL_LISTS) + 1 + nests
+    return {"stripe": stripe, "pterodactyl": panel}
+
+
+def lower_bound(
+    requests: int, limit: float, window_s: float, latency_s: float, workers: int
+) -> float:
+    """Seconds no client can beat: full rate-limit windows that must pass (a fixed window
+    admits `limit` requests at once), or latency spread over the workers."""
+    windows = math.ceil(requests / limit) - 1
+    return max(windows * window_s, math.ceil(requests / workers) * latency_s)
+
+
+def params_for(sandbox: Sandbox, workdir: Path, **overrides) -> Path:
+    data = yaml.safe_load(sandbox.params_file.read_text())
+    for source, values in overrides.items():
+        data["sources"].setdefault(source, {}).update(values)
+    path = workdir / f"params-{len(list(workdir.glob('params-*')))}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", choices=sorted(SIZES), default="demo")
+    ap.add_argument("--latency-ms", type=float, default=30.0)
+    ap.add_argument("--stripe-rate", type=float, default=100.0, help="requests per second")
+    ap.add_argument("--panel-rate", type=float, default=240.0, help="requests per minute")
+    ap.add_argument("--no-sequential", action="store_true")
+    ap.add_argument("--notebooks", action="store_true", help="also render the report")
+    args = ap.parse_args(argv)
+
+    latency = args.latency_ms / 1000
+    stripe_knobs = Knobs(latency_s=latency, rate_limit=int(args.stripe_rate), rate_window_s=1.0)
+    panel_knobs = Knobs(latency_s=latency, rate_limit=int(args.panel_rate), rate_window_s=60.0)
+    work = Path(tempfile.mkdtemp(prefix="readiness-bench-"))
+    t0 = time.monotonic()
+    sandbox = Sandbox(
+        work / "sandbox",
+        profile="defects",
+        size=size_of(args.size),
+        stripe_knobs=stripe_knobs,
+        panel_knobs=panel_knobs,
+    )
+    sandbox.start()
+    setup_s = time.monotonic() - t0
+    try:
+        config = load_config(params_for(sandbox, work))
+        t = time.monotonic()
+        snapshot = collect(config)
+        collect_s = time.monotonic() - t
+        t = time.monotonic()
+        findings = evaluate(snapshot, config)
+        analysis_s = time.monotonic() - t
+        # Stripe and the panel alone, concurrent then sequential, under the same limits
+        off = {"enabled": False}
+        alone = {"database": off, "codebase": off, "schema": off, "supabase_api": off}
+        isolated = collect(load_config(params_for(sandbox, work, **alone)))
+        concurrent = {n: isolated.sources[n].seconds for n in ("stripe", "pterodactyl")}
+        sequential: dict[str, float] = {}
+        if not args.no_sequential:
+            seq_cfg = load_config(
+                params_for(
+                    sandbox,
+                    work,
+                    stripe={"concurrency": 1},
+                    pterodactyl={"concurrency": 1},
+                    **alone,
+                )
+            )
+            t = time.monotonic()
+            seq = collect(seq_cfg)
+            sequential = {n: seq.sources[n].seconds for n in ("stripe", "pterodactyl")}
+            sequential["wall"] = time.monotonic() - t
+        report_bytes = None
+        if args.notebooks:
+            from readiness.runner import run_audit
+
+            result = run_audit(config, work / "outputs")
+            report_bytes = result.report_html.stat().st_size
+    finally:
+        sandbox.stop()
+
+    needed = min_requests(snapshot)
+    table = Table(
+        title=f"collection — size {args.size}, latency {args.latency_ms:g} ms, "
+        f"Stripe {args.stripe_rate:g}/s, panel {args.panel_rate:g}/min"
+    )
+    for col in (
+        "source",
+        "rows",
+        "requests",
+        "min requests",
+        "s (full run)",
+        "s (alone)",
+        "lower bound s",
+        "alone ÷ bound",
+        "sequential s",
+        "speed-up",
+    ):
+        table.add_column(col, justify="right")
+    cfg = config.sources
+    for name, state in snapshot.sources.items():
+        bound = None
+        if name == "stripe":
+            bound = lower_bound(
+                needed[name], args.stripe_rate, 1.0, latency, cfg.stripe.concurrency
+            )
+        elif name == "pterodactyl":
+            bound = lower_bound(
+                needed[name], args.panel_rate, 60.0, latency, cfg.pterodactyl.concurrency
+            )
+        con_s, seq_s = concurrent.get(name), sequential.get(name)
+        table.add_row(
+            name,
+            str(sum(state.rows.values())),
+            str(state.requests),
+            str(needed.get(name, "")),
+            f"{state.seconds:.2f}",
+            f"{con_s:.2f}" if con_s else "",
+            f"{bound:.2f}" if bound else "",
+            f"{con_s / bound:.2f}" if bound and con_s else "",
+            f"{seq_s:.2f}" if seq_s else "",
+            f"{seq_s / con_s:.1f}×" if seq_s and con_s else "",
+        )
+    console.print(table)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = {
+        n: len(snapshot.table(n))
+        for n in (
+            "db_orders",
+            "stripe_subscriptions",
+            "stripe_checkout_sessions",
+            "panel_servers",
+            "panel_nodes",
+        )
+    }
+    console.print(f"dataset: {rows}")
+    console.print(
+        f"platform start-up {setup_s:.1f}s · collection wall {collect_s:.2f}s · "
+        f"analysis ({len(findings)} findings) {analysis_s:.2f}s · peak RSS {rss:.0f} MiB"
+    )
+    if sequential:
+        console.print(
+            f"sequential single-cursor collection (Stripe + panel only): {sequential['wall']:.2f}s"
+        )
+    if report_bytes is not None:
+        console.print(f"reader HTML {report_bytes / 1e6:.2f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

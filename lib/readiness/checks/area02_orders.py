@@ -1,0 +1,267 @@
+"""Area 2 — orders against Stripe's paid checkouts: money taken with nothing recorded,
+orders that stopped moving, failed, were recorded twice, or hold values nothing can serve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pandas as pd
+
+from readiness.checks.registry import (
+    CheckInput,
+    Result,
+    check,
+    failed,
+    passed,
+    records,
+    require_columns,
+    warned,
+)
+from readiness.findings import Severity
+
+IN_FLIGHT = ("paid", "provisioning", "installing")
+CLOSED = ("canceled", "refunded")
+ORDER_COLS = ["id", "user_id", "plan_id", "status", "created_at"]
+
+
+def present(value: object) -> bool:
+    """True for a real value (not None / NA / empty string)."""
+    if value is None:
+        return False
+    try:
+        if pd.isna(value):
+            return False
+    except (TypeError, ValueError):
+        pass
+    return str(value).strip() != ""
+
+
+def ids(series: pd.Series) -> set[str]:
+    return {str(v) for v in series if present(v)}
+
+
+def age_text(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else f"{hours // 24} days"
+
+
+def paid_sessions(inp: CheckInput) -> pd.DataFrame:
+    """Live, completed, paid checkout sessions inside the look-back window."""
+    sessions = require_columns(
+        inp["stripe_checkout_sessions"],
+        "stripe_checkout_sessions",
+        ["id", "status", "payment_status", "subscription", "created", "livemode"],
+    )
+    since = inp.now - timedelta(days=inp.config.thresholds.checkout_lookback_days)
+    mask = (
+        (sessions["status"] == "complete")
+        & sessions["payment_status"].isin(["paid", "no_payment_required"])
+        & sessions["livemode"].fillna(False).astype(bool)
+        & (sessions["created"] >= since)
+    )
+    return sessions[mask.fillna(False).astype(bool)]
+
+
+@check(
+    id="FLOW-PAID-NO-ORDER",
+    area=2,
+    severity=Severity.CRITICAL,
+    title="Every paid checkout has an order (money taken, nothing delivered)",
+    sources=["stripe", "database"],
+    tables=["stripe_checkout_sessions", "db_orders"],
+    rationale="A completed, paid Checkout Session without an order means the customer was "
+    "charged and nothing will ever be provisioned for them.",
+    remediation="Create the order from the session (or refund it), then find why the webhook "
+    "did not record it: endpoint, signature secret, metadata, or a failing insert.",
+)
+def paid_no_order(inp: CheckInput) -> Iterator[Result]:
+    orders = require_columns(
+        inp["db_orders"], "db_orders", ["stripe_checkout_session_id", "stripe_subscription_id"]
+    )
+    sessions = paid_sessions(inp)
+    known_sessions = ids(orders["stripe_checkout_session_id"])
+    known_subs = ids(orders["stripe_subscription_id"])
+    grace = timedelta(minutes=inp.config.thresholds.order_sla_minutes)
+    missing = 0
+    for s in sessions.itertuples():
+        if s.id in known_sessions or (present(s.subscription) and s.subscription in known_subs):
+            continue
+        missing += 1
+        res = f"checkout_session:{s.id}"
+        evidence = {"created": s.created.isoformat(), "subscription": s.subscription}
+        if inp.now - s.created < grace:
+            yield warned(
+                res,
+                f"Paid session {s.id} has no order yet ({age_text(inp.now - s.created)} "
+                "old; the webhook may still be running).",
+                evidence=evidence,
+            )
+        else:
+            yield failed(
+                res,
+                f"Session {s.id} was paid {age_text(inp.now - s.created)} ago and "
+                "no order records it.",
+                evidence=evidence,
+            )
+    if not missing:
+        days = inp.config.thresholds.checkout_lookback_days
+        yield passed(
+            "checkout_sessions",
+            f"All {len(sessions)} paid checkout sessions of the last {days} days have an order.",
+        )
+
+
+@check(
+    id="FLOW-ORDER-STUCK",
+    area=2,
+    severity=Severity.HIGH,
+    title="No order is stuck in paid / provisioning / installing past the SLA",
+    sources=["database"],
+    tables=["db_orders"],
+    rationale="An order that stops moving is a customer who paid and is waiting for a server "
+    "that nothing is building.",
+    remediation="Re-run provisioning for the order (or refund it) and fix the step that "
+    "dropped it: trigger, capacity, panel errors.",
+)
+def order_stuck(inp: CheckInput) -> Iterator[Result]:
+    orders = require_columns(inp["db_orders"], "db_orders", ORDER_COLS)
+    sla = timedelta(minutes=inp.config.thresholds.order_sla_minutes)
+    moving = orders[orders["status"].isin(IN_FLIGHT)]
+    stuck = 0
+    for o in moving.itertuples():
+        since = o.updated_at if "updated_at" in orders and present(o.updated_at) else o.created_at
+        if inp.now - since <= sla:
+            continue
+        stuck += 1
+        yield failed(
+            f"order:{o.id}",
+            f"Order {o.id} ({o.plan_id}) has been '{o.status}' for "
+            f"{age_text(inp.now - since)} (SLA {age_text(sla)}).",
+            evidence={"status": o.status, "since": since.isoformat(), "plan": o.plan_id},
+        )
+    if not stuck:
+        yield passed("orders:in_flight", f"{len(moving)} order(s) in flight, none past the SLA.")
+
+
+@check(
+    id="FLOW-ORDER-ERROR",
+    area=2,
+    severity=Severity.HIGH,
+    title="No order is in 'error'",
+    sources=["database"],
+    tables=["db_orders"],
+    rationale="An order in error is a paying customer without a server.",
+    remediation="Read the order's error_message, fix the cause, and re-run provisioning.",
+)
+def order_error(inp: CheckInput) -> Iterator[Result]:
+    orders = require_columns(inp["db_orders"], "db_orders", ORDER_COLS)
+    errors = orders[orders["status"] == "error"]
+    for o in errors.itertuples():
+        message = getattr(o, "error_message", None)
+        message = str(message) if present(message) else "no error message"
+        yield failed(
+            f"order:{o.id}",
+            f"Order {o.id} ({o.plan_id}) failed "
+            f"{age_text(inp.now - o.created_at)} after purchase: {message}.",
+            evidence={"plan": o.plan_id, "created_at": o.created_at.isoformat()},
+        )
+    if errors.empty:
+        yield passed("orders:error", "No order is in 'error'.")
+
+
+@check(
+    id="FLOW-ORDER-DUPLICATE",
+    area=2,
+    severity=Severity.HIGH,
+    title="One order per checkout session and per subscription",
+    sources=["database"],
+    tables=["db_orders"],
+    rationale="Two orders for one payment mean a webhook that is not idempotent: two servers "
+    "for one subscription, or one refund too many.",
+    remediation="Cancel the duplicate, make the webhook look the order up by session / "
+    "subscription before inserting, and keep a UNIQUE index on both columns.",
+)
+def order_duplicate(inp: CheckInput) -> Iterator[Result]:
+    orders = require_columns(
+        inp["db_orders"],
+        "db_orders",
+        ["id", "stripe_checkout_session_id", "stripe_subscription_id"],
+    )
+    dupes = 0
+    for column, kind in (
+        ("stripe_checkout_session_id", "checkout_session"),
+        ("stripe_subscription_id", "subscription"),
+    ):
+        keyed = orders[orders[column].map(present)]
+        for key, group in keyed.groupby(column, sort=True):
+            if len(group) > 1:
+                dupes += 1
+                yield failed(
+                    f"{kind}:{key}",
+                    f"{len(group)} orders record {kind} {key}: "
+                    f"{', '.join(sorted(map(str, group['id'])))}.",
+                    evidence={"orders": records(group[["id", "status", "created_at"]])},
+                )
+    if not dupes:
+        yield passed(
+            "orders:unique",
+            f"Each of the {len(orders)} orders has its own checkout session and subscription.",
+        )
+
+
+@check(
+    id="FLOW-ORDER-FIELDS",
+    area=2,
+    severity=Severity.HIGH,
+    title="Order fields are complete and valid",
+    sources=["database"],
+    tables=["db_orders", "db_plans", "db_auth_users", "db_ptero_nodes"],
+    rationale="An order for a missing or retired plan, an unknown user, a region no enabled "
+    "node serves, an unknown term or without a server name cannot be provisioned as sold.",
+    remediation="Validate plan, region and term in create-checkout-session, and correct the "
+    "listed orders.",
+)
+def order_fields(inp: CheckInput) -> Iterator[Result]:
+    orders = require_columns(inp["db_orders"], "db_orders", [*ORDER_COLS, "region", "term"])
+    plans = require_columns(inp["db_plans"], "db_plans", ["id", "active"])
+    nodes = require_columns(inp["db_ptero_nodes"], "db_ptero_nodes", ["region", "enabled"])
+    users = ids(inp["db_auth_users"]["id"])
+    active_plans = ids(plans.loc[plans["active"].fillna(False).astype(bool), "id"])
+    regions = set(nodes.loc[nodes["enabled"].fillna(False).astype(bool), "region"].astype(str))
+    catalog = inp.config.catalog
+    terms = set(catalog.terms) if catalog else {"monthly", "quarterly", "yearly"}
+    open_orders = orders[~orders["status"].isin(CLOSED)]
+    bad = 0
+    for o in open_orders.itertuples():
+        problems, warnings = [], []
+        if o.plan_id not in ids(plans["id"]):
+            problems.append(f"plan {o.plan_id} does not exist")
+        elif o.plan_id not in active_plans:
+            problems.append(f"plan {o.plan_id} is not active")
+        if str(o.user_id) not in users:
+            problems.append(f"user {o.user_id} is not in auth.users")
+        if str(o.region) not in regions:
+            problems.append(f"no enabled node serves region {o.region}")
+        if str(o.term) not in terms:
+            problems.append(f"term {o.term!r} is not one of {', '.join(sorted(terms))}")
+        if "server_name" in orders and not present(o.server_name):
+            warnings.append("no server name")
+        if problems or warnings:
+            bad += 1
+            make = failed if problems else warned
+            yield make(
+                f"order:{o.id}",
+                f"Order {o.id}: {'; '.join(problems + warnings)}.",
+                evidence={"status": o.status, "plan": o.plan_id, "region": o.region},
+            )
+    if not bad:
+        yield passed(
+            "orders:fields",
+            f"All {len(open_orders)} open orders have a valid plan, "
+            "user, region, term and server name.",
+        )

@@ -1,0 +1,229 @@
+"""Area 6 — error handling and logging in the Edge Functions (static facts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+
+from readiness.checks.registry import CheckInput, Result, check, failed, passed, warned
+from readiness.findings import Severity
+
+FAILURE_STATUSES = frozenset({"error", "failed", "provision_failed", "provisioning_failed"})
+
+
+def _loc(path: object, line: object) -> str:
+    return f"{path}:{int(line)}" if pd.notna(line) else str(path)
+
+
+def server_side(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows from Edge Function code (a function's files, or `supabase/functions/_shared`)."""
+    return df[df["function_slug"].notna() | df["path"].str.contains("supabase/functions/")]
+
+
+@check(
+    id="ERR-HANDLER-TRY",
+    area=6,
+    severity=Severity.HIGH,
+    title="Each function's handler catches errors and answers JSON with a non-2xx status",
+    sources=["codebase"],
+    tables=["code_functions", "code_handlers"],
+    rationale="An uncaught exception gives the caller an HTML 500 with no body it can show, and "
+    "nothing the team can search in the logs.",
+    remediation="Wrap the handler body in try/catch; in the catch, log the error and return "
+    "JSON `{error}` with status 500 (or the right 4xx).",
+)
+def handler_try(inp: CheckInput) -> Iterator[Result]:
+    handlers = inp["code_handlers"]
+    for fn in inp["code_functions"].itertuples():
+        if pd.isna(fn.path):
+            continue  # a function named in config.toml without code: Areas 4/7 report it
+        res = f"function:{fn.slug}"
+        mine = handlers[(handlers["function_slug"] == fn.slug) & (handlers["path"] == fn.path)]
+        if mine.empty:
+            yield warned(
+                res, f"No request handler (Deno.serve/serve/export default) found in {fn.path}."
+            )
+            continue
+        h = mine.iloc[0]
+        loc = _loc(h["path"], h["line"])
+        status = h["catch_status"]
+        if not bool(h["has_try"]):
+            yield failed(
+                res, f"The {fn.slug} handler has no try/catch around its body.", location=loc
+            )
+        elif pd.isna(status) or int(status) < 400:
+            yield failed(
+                res,
+                f"The {fn.slug} handler's catch answers "
+                f"{'no response' if pd.isna(status) else status}"
+                " instead of an error status.",
+                location=_loc(h["path"], h["catch_line"]),
+            )
+        elif not bool(h["catch_json"]) if pd.notna(h["catch_json"]) else True:
+            yield warned(
+                res, f"The {fn.slug} catch answers {status} but not as JSON.", location=loc
+            )
+        else:
+            yield passed(
+                res,
+                f"The {fn.slug} handler catches errors and answers JSON {status}.",
+                location=loc,
+            )
+
+
+@check(
+    id="ERR-EMPTY-CATCH",
+    area=6,
+    severity=Severity.HIGH,
+    title="No empty catch blocks",
+    sources=["codebase"],
+    tables=["code_catches"],
+    rationale="An empty catch hides the failure: the code goes on as if it worked and nobody "
+    "ever learns why an order stalled.",
+    remediation="Log the error and either rethrow it or answer/return an error.",
+)
+def empty_catch(inp: CheckInput) -> Iterator[Result]:
+    catches = inp["code_catches"].drop_duplicates(["path", "line"])
+    empty = catches[catches["empty"].fillna(False).astype(bool)]
+    for row in empty.itertuples():
+        yield failed(
+            f"catch:{row.path}:{row.line}",
+            "Empty catch: the error is swallowed.",
+            location=_loc(row.path, row.line),
+        )
+    if empty.empty:
+        yield passed("catches", f"None of {len(catches)} catch blocks is empty.")
+
+
+@check(
+    id="ERR-CATCH-LOGS",
+    area=6,
+    severity=Severity.MEDIUM,
+    title="Catch blocks in functions log the error (or rethrow it)",
+    sources=["codebase"],
+    tables=["code_catches"],
+    rationale="Edge Function logs are the only trace of a failed payment or provisioning; a "
+    "catch that neither logs nor rethrows leaves none.",
+    remediation="console.error(...) the error (with the order or event id) in the catch.",
+)
+def catch_logs(inp: CheckInput) -> Iterator[Result]:
+    catches = server_side(inp["code_catches"]).drop_duplicates(["path", "line"])
+    silent = catches[
+        ~catches["logs"].fillna(False).astype(bool)
+        & ~catches["rethrows"].fillna(False).astype(bool)
+    ]
+    for row in silent.itertuples():
+        yield failed(
+            f"catch:{row.path}:{row.line}",
+            "This catch neither logs nor rethrows the error.",
+            location=_loc(row.path, row.line),
+        )
+    if silent.empty:
+        yield passed("catches", f"All {len(catches)} catch blocks in functions log or rethrow.")
+
+
+def provisioning_slugs(inp: CheckInput) -> list[str]:
+    writes = inp["code_status_writes"]
+    slugs = set(
+        writes.loc[writes["value"].isin(["provisioned", "provisioning"]), "function_slug"].dropna()
+    )
+    slugs |= {s for s in inp["code_functions"]["slug"] if "provision" in str(s)}
+    return sorted(slugs)
+
+
+@check(
+    id="ERR-PROVISION-ERROR-STATUS",
+    area=6,
+    severity=Severity.HIGH,
+    title="Provisioning failures move the order to 'error'",
+    sources=["codebase"],
+    tables=["code_functions", "code_handlers", "code_status_writes"],
+    rationale="An order left in 'provisioning' after a crash looks in progress forever: the "
+    "customer paid, support never hears of it, and nothing retries it.",
+    remediation="In the provisioning handler's catch (and every failure branch), set the order's "
+    "status to 'error' with the message before answering.",
+)
+def provision_error(inp: CheckInput) -> Iterator[Result]:
+    handlers, writes = inp["code_handlers"], inp["code_status_writes"]
+    slugs = provisioning_slugs(inp)
+    for slug in slugs:
+        mine = handlers[handlers["function_slug"] == slug]
+        statuses = set(writes.loc[writes["function_slug"] == slug, "value"].dropna())
+        caught = {v for s in mine["catch_writes_status"].dropna() for v in str(s).split(",")}
+        loc = _loc(mine.iloc[0]["path"], mine.iloc[0]["catch_line"]) if not mine.empty else None
+        if not statuses & FAILURE_STATUSES:
+            yield failed(
+                f"function:{slug}", f"{slug} never sets a failure status on an order.", location=loc
+            )
+        elif mine.empty or not bool(mine.iloc[0]["has_try"]) or not caught & FAILURE_STATUSES:
+            yield failed(
+                f"function:{slug}",
+                f"{slug}'s catch does not move the order to an error status: a crash leaves it "
+                "stuck.",
+                location=loc,
+            )
+        else:
+            yield passed(
+                f"function:{slug}",
+                f"{slug} marks the order '{sorted(caught & FAILURE_STATUSES)[0]}' when it fails.",
+                location=loc,
+            )
+    if not slugs:
+        yield passed("provisioning", "No provisioning function found in the code.")
+
+
+@check(
+    id="ERR-WEBHOOK-NON2XX",
+    area=6,
+    severity=Severity.CRITICAL,
+    title="The webhook answers non-2xx when it could not record the order",
+    sources=["codebase"],
+    tables=["code_functions", "code_write_errors", "code_handlers"],
+    rationale="Stripe retries only non-2xx answers: a webhook that answers 200 after a failed "
+    "insert loses the order for good — money taken, nothing delivered.",
+    remediation="When the insert returns an error, throw (and answer 500 from the catch) so "
+    "Stripe retries the event.",
+)
+def webhook_non2xx(inp: CheckInput) -> Iterator[Result]:
+    fns = inp["code_functions"]
+    hooks = fns[fns["is_stripe_webhook"].fillna(False).astype(bool)]["slug"]
+    errors, handlers = inp["code_write_errors"], inp["code_handlers"]
+    for slug in hooks:
+        res = f"function:{slug}"
+        mine = errors[
+            (errors["function_slug"] == slug) & errors["method"].isin(["insert", "upsert"])
+        ]
+        handler = handlers[handlers["function_slug"] == slug]
+        catch_status = handler.iloc[0]["catch_status"] if not handler.empty else pd.NA
+        has_try = bool(handler.iloc[0]["has_try"]) if not handler.empty else False
+        bad = []
+        for row in mine.itertuples():
+            if row.on_error == "throw":
+                if has_try and (pd.isna(catch_status) or int(catch_status) < 400):
+                    bad.append(
+                        (row, f"the error is thrown but the handler's catch answers {catch_status}")
+                    )
+            elif row.on_error == "respond":
+                if pd.isna(row.status) or int(row.status) < 400:
+                    bad.append((row, f"it answers {row.status}"))
+            elif row.on_error == "returned":
+                continue  # the caller gets the { error } result and decides
+            else:
+                how = {"return_value": "swallowed (returned as a value)", "log_only": "only logged"}
+                bad.append((row, f"the error is {how.get(row.on_error, row.on_error)}"))
+        for row, why in bad:
+            yield failed(
+                res,
+                f"When the {row.table} {row.method} fails in {slug}, {why}: Stripe gets 2xx and "
+                "never retries.",
+                location=_loc(row.path, row.line),
+            )
+        if not bad:
+            yield passed(
+                res,
+                f"{slug} answers an error status when recording the order fails "
+                f"({len(mine)} write(s)).",
+            )
+    if hooks.empty:
+        yield passed("webhook", "No Stripe webhook function in the code.")

@@ -1,0 +1,291 @@
+"""Area 7 — configuration & environment: env vars set and documented, one name per
+setting, no hard-coded secrets anywhere in the checkout, no risky fallbacks, no CORS `*`
+on privileged functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pandas as pd
+
+from readiness.checks.area04_auth import function_facts, loc, service_role_functions
+from readiness.checks.registry import (
+    CheckInput,
+    Result,
+    check,
+    failed,
+    passed,
+    require_columns,
+    warned,
+)
+from readiness.findings import Severity
+
+# Set by Supabase in every hosted project (and by `supabase start` locally).
+PLATFORM_ENV = frozenset(
+    {
+        "SUPABASE_URL",
+        "SUPABASE_ANON_KEY",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "SUPABASE_DB_URL",
+        "SB_REGION",
+        "SB_EXECUTION_ID",
+        "DENO_DEPLOYMENT_ID",
+    }
+)
+BACKEND_KINDS = {"function", "shared"}
+SECRETISH = re.compile(r"SECRET|KEY|TOKEN|PASSWORD|SERVICE_ROLE|PRIVATE", re.I)
+URLISH = re.compile(r"URL|HOST|ORIGIN|ENDPOINT|DOMAIN", re.I)
+# tokens that name the same thing; noise tokens carry no meaning for the comparison
+SYNONYMS = {
+    "PTERODACTYL": "PANEL",
+    "PTERO": "PANEL",
+    "PTERO_PANEL": "PANEL",
+    "TOKEN": "KEY",
+    "APIKEY": "KEY",
+    "WEBHOOK": "WEBHOOK",
+    "SIGNING": "WEBHOOK",
+    "ENDPOINT": "URL",
+    "HOST": "URL",
+    "BASE": "",
+    "API": "",
+    "APPLICATION": "",
+    "APP": "",
+}
+LIVE_KINDS = {"pterodactyl-application-key", "pterodactyl-client-key"}
+
+
+def backend_reads(inp: CheckInput) -> pd.DataFrame:
+    """Env reads of Edge Function code (own and shared files)."""
+    files = require_columns(inp["code_files"], "code_files", ["path", "kind"])
+    reads = require_columns(
+        inp["code_env_reads"],
+        "code_env_reads",
+        ["path", "line", "name", "fallback", "fallback_expr"],
+    )
+    backend = set(files.loc[files["kind"].isin(BACKEND_KINDS), "path"])
+    return reads[reads["path"].isin(backend)].sort_values(["name", "path", "line"])
+
+
+def concept(name: str) -> frozenset[str]:
+    """What a variable names, ignoring prefixes and synonyms (PANEL_URL ~ PTERODACTYL_URL)."""
+    tokens = [SYNONYMS.get(t, t) for t in name.upper().split("_") if t]
+    return frozenset(t for t in tokens if t and t != "SUPABASE")
+
+
+@check(
+    id="CONFIG-ENV-SET",
+    area=7,
+    severity=Severity.HIGH,
+    title="Every environment variable the functions read is set as a project secret",
+    sources=["codebase", "supabase_api"],
+    tables=["code_files", "code_env_reads", "supabase_secrets"],
+    rationale="An unset variable reads as undefined: a URL becomes 'undefined/api/...', a "
+    "key makes every panel or Stripe call fail, and `!` hides it from the type checker.",
+    remediation="Set it with `supabase secrets set NAME=...` (names only are compared; the "
+    "audit never reads secret values).",
+)
+def env_set(inp: CheckInput) -> Iterator[Result]:
+    reads = backend_reads(inp)
+    secrets = set(require_columns(inp["supabase_secrets"], "supabase_secrets", ["name"])["name"])
+    for name, group in reads.groupby("name", sort=True):
+        first = group.iloc[0]
+        where = loc(first["path"], first["line"])
+        if name in secrets or name in PLATFORM_ENV:
+            yield passed(f"env:{name}", f"{name} is set in the project.", location=where)
+        else:
+            yield failed(
+                f"env:{name}",
+                f"{name} is read by the functions but not set as a project secret.",
+                location=where,
+                evidence={"read_at": [loc(r.path, r.line) for r in group.itertuples()]},
+            )
+    if reads.empty:
+        yield passed("env", "The functions read no environment variables.")
+
+
+@check(
+    id="CONFIG-ENV-DOCUMENTED",
+    area=7,
+    severity=Severity.MEDIUM,
+    title="Every environment variable the code reads is documented",
+    sources=["codebase"],
+    tables=["code_env_reads", "code_env_file_entries", "code_env_docs"],
+    rationale="Without the management API the audit cannot see what is set; an undocumented "
+    "variable is one a new deploy will miss.",
+    remediation="Add the name (never the value) to the matching .env.example or README.",
+)
+def env_documented(inp: CheckInput) -> Iterator[Result]:
+    reads = require_columns(inp["code_env_reads"], "code_env_reads", ["path", "line", "name"])
+    documented = set(inp["code_env_file_entries"]["name"]) | set(inp["code_env_docs"]["name"])
+    for name, group in reads.sort_values(["name", "path", "line"]).groupby("name", sort=True):
+        first = group.iloc[0]
+        where = loc(first["path"], first["line"])
+        if name in documented or name in PLATFORM_ENV:
+            yield passed(f"env:{name}", f"{name} is documented.", location=where)
+        else:
+            yield failed(
+                f"env:{name}",
+                f"{name} is read by the code but documented in no .env example file or README.",
+                location=where,
+            )
+    if reads.empty:
+        yield passed("env", "The code reads no environment variables.")
+
+
+@check(
+    id="CONFIG-ENV-ALIASES",
+    area=7,
+    severity=Severity.MEDIUM,
+    title="One name per setting",
+    sources=["codebase"],
+    tables=["code_files", "code_env_reads"],
+    rationale="The same setting read under two names (PANEL_URL and PTERODACTYL_URL) means "
+    "one of them is usually unset, and only some code paths break.",
+    remediation="Pick one name, use it everywhere, and delete the other secret.",
+)
+def env_aliases(inp: CheckInput) -> Iterator[Result]:
+    reads = backend_reads(inp)
+    groups: dict[frozenset[str], set[str]] = {}
+    for name in sorted(set(reads["name"])):
+        groups.setdefault(concept(name), set()).add(name)
+    clashes = {k: v for k, v in groups.items() if len(v) > 1 and k}
+    for names in sorted(sorted(v) for v in clashes.values()):
+        rows = reads[reads["name"].isin(names)]
+        first = rows.iloc[0]
+        yield failed(
+            f"setting:{','.join(names)}",
+            f"One setting is read as {' and '.join(names)}.",
+            location=loc(first["path"], first["line"]),
+            evidence={
+                "read_at": {
+                    n: [loc(r.path, r.line) for r in rows[rows["name"] == n].itertuples()]
+                    for n in names
+                }
+            },
+        )
+    if not clashes:
+        yield passed("env", f"{len(groups)} setting(s), each read under one name.")
+
+
+@check(
+    id="CONFIG-HARDCODED-SECRET",
+    area=7,
+    severity=Severity.CRITICAL,
+    title="No secret is hard-coded anywhere in the checkout",
+    sources=["codebase"],
+    tables=["code_secrets"],
+    rationale="A key committed to code, scripts, docs or env files is readable by everyone "
+    "with the repository (and its history): it must be treated as leaked.",
+    remediation="Rotate the key now, remove it from the file (and history), and read it from "
+    "a secret store / environment variable instead.",
+)
+def hardcoded_secret(inp: CheckInput) -> Iterator[Result]:
+    found = require_columns(
+        inp["code_secrets"],
+        "code_secrets",
+        ["path", "line", "kind", "fingerprint", "is_live", "role"],
+    )
+    # anon/authenticated Supabase keys are public by design
+    found = found[~found["role"].fillna("").isin(["anon", "authenticated"])]
+    for (kind, path), group in found.groupby(["kind", "path"], sort=True):
+        first = group.sort_values("line").iloc[0]
+        live = first["is_live"]
+        service_role = not pd.isna(first["role"]) and first["role"] == "service_role"
+        critical = (not pd.isna(live) and bool(live)) or kind in LIVE_KINDS or service_role
+        label = "a service-role JWT" if service_role else f"a {kind}"
+        reason = (
+            f"{path} holds {label}"
+            + (" (critical: treat it as a live credential)" if critical else "")
+            + f" — fingerprint {first['fingerprint']}; lines "
+            + ", ".join(str(int(x)) for x in group["line"])
+            + "."
+        )
+        yield failed(
+            f"secret:{kind}:{path}",
+            reason,
+            location=loc(path, first["line"]),
+            severity=None if critical else Severity.HIGH,
+            evidence={"fingerprints": sorted(set(group["fingerprint"]))},
+        )
+    if found.empty:
+        yield passed("checkout", "No secret found in any text file of the checkout.")
+
+
+@check(
+    id="CONFIG-ENV-FALLBACK",
+    area=7,
+    severity=Severity.HIGH,
+    title="No risky literal fallbacks for environment variables",
+    sources=["codebase"],
+    tables=["code_env_reads"],
+    rationale="`Deno.env.get('KEY') ?? ''` turns a missing secret into an empty one (which "
+    "checks like includes('') accept), and `|| 'http://localhost'` silently sends "
+    "production traffic nowhere.",
+    remediation="Fail loudly when a required variable is missing (throw at start-up); keep "
+    "defaults only for harmless tuning values.",
+)
+def env_fallback(inp: CheckInput) -> Iterator[Result]:
+    reads = require_columns(
+        inp["code_env_reads"],
+        "code_env_reads",
+        ["path", "line", "name", "fallback", "fallback_expr"],
+    )
+    risky = 0
+    for row in reads[reads["fallback"].notna()].itertuples():
+        res, where = f"env-fallback:{row.path}:{row.name}", loc(row.path, row.line)
+        value = str(row.fallback)
+        if SECRETISH.search(str(row.name)):
+            risky += 1
+            yield failed(
+                res,
+                f"{row.name} falls back to a literal ({len(value)} chars) when "
+                "unset: a missing secret is silently replaced.",
+                location=where,
+            )
+        elif URLISH.search(str(row.name)) and value:
+            risky += 1
+            yield warned(res, f"{row.name} falls back to {value!r} when unset.", location=where)
+    if not risky:
+        yield passed("env", "No secret or URL falls back to a literal.")
+
+
+@check(
+    id="CONFIG-CORS-PRIVILEGED",
+    area=7,
+    severity=Severity.HIGH,
+    title="No wildcard CORS on privileged functions",
+    sources=["codebase"],
+    tables=["code_functions", "code_function_files", "code_auth_facts", "code_env_reads"],
+    rationale="`Access-Control-Allow-Origin: *` (or echoing any Origin) lets every web page "
+    "drive a function from a visitor's browser with the visitor's session.",
+    remediation="Answer only the site's own origin (from a SITE_URL secret), as "
+    "_shared/cors.ts does in a clean setup.",
+)
+def cors_privileged(inp: CheckInput) -> Iterator[Result]:
+    facts = function_facts(inp)
+    cors = facts[(facts["fact"] == "cors_origin") & facts["kind"].isin(["wildcard", "reflect"])]
+    privileged = set(facts.loc[facts["fact"] == "privileged_op", "function_slug"])
+    service = set(service_role_functions(inp))
+    for slug, group in cors.groupby("function_slug", sort=True):
+        first = group.iloc[0]
+        what = "*" if first["kind"] == "wildcard" else "any requesting origin"
+        res, where = f"function:{slug}", loc(first["path"], first["line"])
+        if slug in privileged:
+            yield failed(
+                res,
+                f"{slug} performs privileged operations and allows CORS from {what}.",
+                location=where,
+            )
+        elif slug in service:
+            yield warned(
+                res,
+                f"{slug} acts with the service role and allows CORS from {what}.",
+                location=where,
+            )
+        else:
+            yield passed(
+                res, f"{slug} allows CORS from {what} but holds no privilege.", location=where
+            )
+    if cors.empty:
+        yield passed("functions", "No function allows CORS from every origin.")

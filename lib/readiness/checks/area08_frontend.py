@@ -1,0 +1,321 @@
+"""Area 8 — frontend integration: redirect URLs, routes, hooks that surface errors, the
+dashboard's statuses, sign-up, Stripe keys, and the values the frontend sends."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pandas as pd
+
+from readiness.checks.area05_schema import allowed_for
+from readiness.checks.registry import (
+    CheckInput,
+    Result,
+    check,
+    failed,
+    informed,
+    passed,
+    unverified,
+    warned,
+)
+from readiness.findings import Severity
+
+CHECKOUT_KEYS = ("success_url", "cancel_url", "return_url")
+
+
+def _loc(path: object, line: object) -> str:
+    return f"{path}:{int(line)}" if pd.notna(line) else str(path)
+
+
+def _frontend(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["function_slug"].isna() & ~df["path"].str.contains("supabase/")]
+
+
+@check(
+    id="FE-REDIRECT-ORIGIN",
+    area=8,
+    severity=Severity.HIGH,
+    title="Checkout success/cancel URLs are built from a trusted origin",
+    sources=["codebase"],
+    tables=["code_redirect_urls"],
+    rationale="A success_url built from the request's Origin header lets any site start a "
+    "checkout that returns the customer to a look-alike page (open redirect, phishing).",
+    remediation="Build redirect URLs from a SITE_URL secret (or a fixed allow-list), never "
+    "from request headers.",
+)
+def redirect_origin(inp: CheckInput) -> Iterator[Result]:
+    urls = inp["code_redirect_urls"]
+    urls = urls[urls["function_slug"].notna() & urls["key"].isin(CHECKOUT_KEYS)]
+    for row in urls.itertuples():
+        res, loc = f"url:{row.function_slug}:{row.key}", _loc(row.path, row.line)
+        if row.origin in ("env", "literal"):
+            yield passed(res, f"{row.key} comes from a fixed origin ({row.origin}).", location=loc)
+        elif row.origin in ("request", "browser"):
+            yield failed(
+                res,
+                f"{row.key} is built from the request ({row.expr}): open redirect.",
+                location=loc,
+            )
+        else:
+            yield warned(
+                res,
+                f"Could not tell where the origin of {row.key} comes from ({row.expr}).",
+                location=loc,
+            )
+    if urls.empty:
+        yield passed("redirects", "No checkout redirect URLs are built in the functions.")
+
+
+def _route_matches(route: str, defined: list[str]) -> bool:
+    for pattern in defined:
+        if pattern in ("*", "/*", ""):
+            continue  # a catch-all is the 404 page, not a route for this URL
+        regex = (
+            "^"
+            + re.sub(r"/:[^/]+|/\[[^\]]+\]", "/[^/]+", pattern.rstrip("/")).replace("*", ".*")
+            + "/?$"
+        )
+        if re.match(regex, route.rstrip("/") or "/") or (pattern == "/" and route == "/"):
+            return True
+    return False
+
+
+@check(
+    id="FE-REDIRECT-ROUTED",
+    area=8,
+    severity=Severity.MEDIUM,
+    title="The pages checkout returns to exist in the frontend's routes",
+    sources=["codebase"],
+    tables=["code_redirect_urls", "code_frontend_routes"],
+    rationale="After paying, the customer lands on the success URL: a route the app does not "
+    "have shows a 404 right after taking their money.",
+    remediation="Add the route (or point success_url/cancel_url at an existing page).",
+)
+def redirect_routed(inp: CheckInput) -> Iterator[Result]:
+    urls = inp["code_redirect_urls"]
+    urls = urls[
+        urls["function_slug"].notna() & urls["key"].isin(CHECKOUT_KEYS) & urls["route"].notna()
+    ]
+    defined = [str(r) for r in inp["code_frontend_routes"]["route"].dropna()]
+    if not defined:
+        yield unverified("routes", "No frontend routes were found (no router or pages folder).")
+        return
+    for route, group in urls.groupby("route", sort=True):
+        first = group.iloc[0]
+        loc = _loc(first["path"], first["line"])
+        if _route_matches(str(route), defined):
+            yield passed(f"route:{route}", f"{route} is a frontend route.", location=loc)
+        else:
+            yield failed(
+                f"route:{route}",
+                f"Checkout returns to {route}, which no frontend route serves.",
+                location=loc,
+            )
+    if urls.empty:
+        yield passed("routes", "No checkout redirect paths to check.")
+
+
+@check(
+    id="FE-HOOK-ERRORS",
+    area=8,
+    severity=Severity.HIGH,
+    title="Checkout and purchase hooks surface errors to the user",
+    sources=["codebase"],
+    tables=["code_catches"],
+    rationale="A hook that only logs a failed checkout leaves the customer clicking a button "
+    "that silently does nothing.",
+    remediation="Set an error state the component renders (or rethrow to the caller).",
+)
+def hook_errors(inp: CheckInput) -> Iterator[Result]:
+    catches = _frontend(inp["code_catches"])
+    surfaced = (
+        catches["sets_state"].fillna(False).astype(bool)
+        | catches["rethrows"].fillna(False).astype(bool)
+        | catches["returns"].fillna(False).astype(bool)
+    )
+    for row in catches[~surfaced].itertuples():
+        yield failed(
+            f"catch:{row.path}:{row.line}",
+            "This catch "
+            + ("is empty" if row.empty else "only logs")
+            + ": the user never sees the error.",
+            location=_loc(row.path, row.line),
+        )
+    if surfaced.all():
+        yield passed(
+            "frontend-catches", f"All {len(catches)} frontend catch blocks surface the error."
+        )
+
+
+@check(
+    id="FE-DASHBOARD-STATUSES",
+    area=8,
+    severity=Severity.MEDIUM,
+    title="The dashboard filters on statuses that exist",
+    sources=["codebase", "schema"],
+    tables=["code_query_filters", "schema_check_constraints"],
+    rationale="A status the database never holds makes those servers invisible (or the filter "
+    "a no-op); a typo hides every paid server from its owner.",
+    remediation="Use the statuses of the CHECK constraint (ideally from one shared type).",
+)
+def dashboard_statuses(inp: CheckInput) -> Iterator[Result]:
+    f = _frontend(inp["code_query_filters"]).dropna(subset=["value", "table"])
+    f = f[f["column"].str.fullmatch(r"status|.*_status")]
+    for row in f.itertuples():
+        allowed = allowed_for(inp["schema_check_constraints"], str(row.table), str(row.column))
+        res, loc = f"status:{row.value}", _loc(row.path, row.line)
+        if allowed is None:
+            yield warned(
+                res,
+                f"{row.table}.{row.column} has no CHECK to compare '{row.value}' with.",
+                location=loc,
+            )
+        elif row.value in allowed:
+            yield passed(res, f"'{row.value}' is a status of {row.table}.", location=loc)
+        else:
+            yield failed(
+                res,
+                f"The frontend filters {row.table} by '{row.value}', which the CHECK never allows.",
+                location=loc,
+            )
+    if f.empty:
+        yield passed("dashboard", "The frontend filters no status column by literal values.")
+
+
+@check(
+    id="FE-SIGNUP-NONBLOCKING",
+    area=8,
+    severity=Severity.MEDIUM,
+    title="Sign-up does not wait on panel account creation",
+    sources=["codebase"],
+    tables=["code_signup_flows"],
+    rationale="If the panel is slow or down, an awaited panel call makes sign-up fail or hang: "
+    "no customers while the panel is unhealthy.",
+    remediation="Create the panel account in the background (on first sign-in or at "
+    "provisioning) and retry on failure.",
+)
+def signup_nonblocking(inp: CheckInput) -> Iterator[Result]:
+    flows = inp["code_signup_flows"]
+    for row in flows.itertuples():
+        res = f"signup:{row.path}:{row.function}"
+        if bool(row.awaits_panel):
+            yield failed(
+                res,
+                f"{row.function} awaits panel account creation (line {row.panel_line}).",
+                location=_loc(row.path, row.panel_line),
+            )
+        else:
+            yield passed(
+                res,
+                f"{row.function} does not wait on the panel.",
+                location=_loc(row.path, row.line),
+            )
+    if flows.empty:
+        yield passed("signup", "No auth.signUp call in the frontend.")
+
+
+@check(
+    id="FE-STRIPE-KEYS",
+    area=8,
+    severity=Severity.HIGH,
+    title="The frontend holds only publishable Stripe keys, live ones for production",
+    sources=["codebase"],
+    tables=["code_frontend_keys"],
+    rationale="A secret key in the bundle gives anyone full access to the Stripe account; a "
+    "test publishable key in production takes no real payments.",
+    remediation="Ship only pk_live_ keys in the production frontend; keep sk_/rk_ keys in "
+    "function secrets.",
+)
+def stripe_keys(inp: CheckInput) -> Iterator[Result]:
+    keys = inp["code_frontend_keys"]
+    prod = inp.config.environment in ("production", "demo")
+    for row in keys.itertuples():
+        res, loc = f"key:{row.path}:{row.line}", _loc(row.path, row.line)
+        if not str(row.kind).startswith("pk_"):
+            yield failed(
+                res,
+                f"A Stripe {row.kind} secret key is in frontend code.",
+                location=loc,
+                severity=Severity.CRITICAL,
+            )
+        elif row.kind == "pk_test" and prod:
+            yield failed(
+                res, "A test publishable key (pk_test_) in the production frontend.", location=loc
+            )
+        else:
+            yield passed(res, f"Publishable key ({row.kind}).", location=loc)
+    if keys.empty:
+        yield passed("keys", "No Stripe key literal in frontend code or env files.")
+
+
+@check(
+    id="FE-VALUES-ACCEPTED",
+    area=8,
+    severity=Severity.HIGH,
+    title="Values the frontend sends are values the database accepts",
+    sources=["codebase"],
+    tables=["code_frontend_values"],
+    optional_tables=[
+        "db_ptero_nodes",
+        "db_plans",
+        "schema_check_constraints",
+        "code_migration_inserts",
+    ],
+    rationale="A region no enabled node serves, or a plan that does not exist, fails after the "
+    "customer chose it — at checkout or, worse, after payment.",
+    remediation="Load plans and regions from the database instead of hard-coding them, or fix "
+    "the literal.",
+)
+def values_accepted(inp: CheckInput) -> Iterator[Result]:
+    vals = inp["code_frontend_values"].drop_duplicates(["field", "value"])
+    known = _reference_sets(inp)
+    for row in vals.itertuples():
+        res, loc = f"{row.field.removesuffix('_id')}:{row.value}", _loc(row.path, row.line)
+        ref = known.get(str(row.field))
+        if ref is None:
+            yield (informed if row.field in ("modpack",) else unverified)(
+                res,
+                f"Nothing collected to compare the {row.field} '{row.value}' with.",
+                location=loc,
+            )
+        elif row.value in ref[1]:
+            yield passed(res, f"{row.field} '{row.value}' is accepted ({ref[0]}).", location=loc)
+        else:
+            yield failed(
+                res, f"The frontend sends {row.field} '{row.value}', not in {ref[0]}.", location=loc
+            )
+    if vals.empty:
+        yield passed("frontend-values", "The frontend hard-codes no plan, region, term or modpack.")
+
+
+def _reference_sets(inp: CheckInput) -> dict[str, tuple[str, set[str]]]:
+    out: dict[str, tuple[str, set[str]]] = {}
+    nodes = inp.tables.get("db_ptero_nodes")
+    if nodes is not None and "region" in nodes:
+        on = nodes[nodes["enabled"].fillna(False).astype(bool)] if "enabled" in nodes else nodes
+        out["region"] = ("regions of enabled nodes", set(on["region"].dropna().astype(str)))
+    plans = inp.tables.get("db_plans")
+    if plans is not None and "id" in plans:
+        out["plan_id"] = ("the plans table", set(plans["id"].dropna().astype(str)))
+        if "game" in plans:
+            out["game"] = ("games of the plans table", set(plans["game"].dropna().astype(str)))
+    else:
+        ins = inp.tables.get("code_migration_inserts")
+        if ins is not None and not ins.empty:
+            seeded = [
+                json.loads(v)
+                for v in ins.loc[ins["table"].isin(["public.plans", "plans"]), "values"]
+            ]
+            if seeded:
+                out["plan_id"] = (
+                    "plans seeded by the migrations",
+                    {str(s.get("id")) for s in seeded},
+                )
+    checks = inp.tables.get("schema_check_constraints")
+    if checks is not None:
+        terms = allowed_for(checks, "orders", "term") or allowed_for(checks, "plans", "term")
+        if terms is not None:
+            out["term"] = ("the term CHECK constraint", set(terms))
+    return out

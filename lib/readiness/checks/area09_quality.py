@@ -1,0 +1,248 @@
+"""Area 9 — code quality: what would stop a build or mislead the next person to touch it.
+
+Error-handling patterns are judged in Area 6; migrations that cannot replay come from
+the schema source. Here: placeholders, missing imports, undefined names, duplicate and
+dead functions, `any`-heavy files, and config.toml versus the function folders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+
+from readiness.checks.area04_auth import loc
+from readiness.checks.registry import (
+    CheckInput,
+    Result,
+    check,
+    failed,
+    passed,
+    require_columns,
+    warned,
+)
+from readiness.findings import Severity
+
+ANY_WARN = 5  # `any` annotations in one file before it counts as any-heavy
+MIN_DUPLICATE_CHARS = 80  # normalised body size below which copies are trivial
+
+
+@check(
+    id="QUALITY-PLACEHOLDERS",
+    area=9,
+    severity=Severity.HIGH,
+    title="No placeholders or TODOs in shipped code and migrations",
+    sources=["codebase"],
+    tables=["code_placeholders"],
+    rationale="A placeholder value ships as data (REPLACE_ME price ids, 'your-key'); a TODO "
+    "in a payment or auth path marks work that was never finished.",
+    remediation="Replace the placeholder with the real value (from config or the database); "
+    "finish or ticket each TODO and remove it from shipped code.",
+)
+def placeholders(inp: CheckInput) -> Iterator[Result]:
+    rows = require_columns(
+        inp["code_placeholders"], "code_placeholders", ["path", "line", "kind", "text"]
+    )
+    for path, group in rows.sort_values(["path", "line"]).groupby("path", sort=True):
+        first = group.iloc[0]
+        values = group[group["kind"] == "placeholder"]
+        todos = group[group["kind"] == "todo"]
+        summary = "; ".join(f"{r.line}: {r.text}" for r in group.head(5).itertuples())
+        if not values.empty:
+            yield failed(
+                f"file:{path}",
+                f"{path} ships {len(values)} placeholder value(s) and "
+                f"{len(todos)} TODO(s) — {summary}",
+                location=loc(path, values.iloc[0]["line"]),
+            )
+        else:
+            yield warned(
+                f"file:{path}",
+                f"{path} has {len(todos)} TODO/FIXME comment(s) — {summary}",
+                location=loc(path, first["line"]),
+                severity=Severity.MEDIUM,
+            )
+    if rows.empty:
+        yield passed("code", "No placeholder or TODO in shipped code or migrations.")
+
+
+@check(
+    id="QUALITY-MISSING-IMPORTS",
+    area=9,
+    severity=Severity.HIGH,
+    title="Every relative import points at a file that exists",
+    sources=["codebase"],
+    tables=["code_imports"],
+    rationale="A relative import of a missing file fails the deploy (or the bundle): the "
+    "function in the repository is not the one running.",
+    remediation="Add the missing module or fix the path; run `deno check` in CI.",
+)
+def missing_imports(inp: CheckInput) -> Iterator[Result]:
+    imports = require_columns(
+        inp["code_imports"],
+        "code_imports",
+        ["path", "line", "specifier", "is_relative", "resolved"],
+    )
+    relative = imports[imports["is_relative"].fillna(False).astype(bool)]
+    missing = relative[~relative["resolved"].fillna(False).astype(bool)]
+    for row in missing.itertuples():
+        yield failed(
+            f"import:{row.path}:{row.specifier}",
+            f"{row.path} imports {row.specifier}, which does not exist.",
+            location=loc(row.path, row.line),
+        )
+    if missing.empty:
+        yield passed("imports", f"All {len(relative)} relative import(s) resolve.")
+
+
+@check(
+    id="QUALITY-UNDEFINED-IDENTIFIERS",
+    area=9,
+    severity=Severity.HIGH,
+    title="No variable is used without being defined",
+    sources=["codebase"],
+    tables=["code_undefined_identifiers"],
+    rationale="A name nothing defines throws a ReferenceError at run time, usually on the "
+    "path nobody tested (an error branch, a retry).",
+    remediation="Define or import the name; enable `deno check` / `tsc --noEmit` in CI.",
+)
+def undefined_identifiers(inp: CheckInput) -> Iterator[Result]:
+    rows = require_columns(
+        inp["code_undefined_identifiers"], "code_undefined_identifiers", ["path", "line", "name"]
+    )
+    for row in rows.itertuples():
+        yield failed(
+            f"identifier:{row.path}:{row.name}",
+            f"{row.name} is used in {row.path} but never defined or imported.",
+            location=loc(row.path, row.line),
+        )
+    if rows.empty:
+        yield passed("code", "Every identifier used is defined, imported or a known global.")
+
+
+@check(
+    id="QUALITY-DUPLICATE-FUNCTIONS",
+    area=9,
+    severity=Severity.LOW,
+    title="No duplicated functions",
+    sources=["codebase"],
+    tables=["code_function_defs"],
+    rationale="Copies drift: a fix (a timeout, an auth header) lands in one and not the other.",
+    remediation="Move the function to supabase/functions/_shared/ and import it.",
+)
+def duplicate_functions(inp: CheckInput) -> Iterator[Result]:
+    defs = require_columns(
+        inp["code_function_defs"],
+        "code_function_defs",
+        ["path", "line", "name", "body_hash", "body_size"],
+    )
+    big = defs[defs["body_size"] >= MIN_DUPLICATE_CHARS]
+    dupes = big[big.duplicated("body_hash", keep=False)]
+    for _, group in dupes.sort_values(["path", "line"]).groupby("body_hash", sort=False):
+        first = group.iloc[0]
+        places = [f"{r.path}:{r.line} ({r.name})" for r in group.itertuples()]
+        yield warned(
+            f"duplicate:{first['name']}@{first['path']}",
+            f"The same function body appears {len(group)} times: {', '.join(places)}.",
+            location=loc(first["path"], first["line"]),
+        )
+    if dupes.empty:
+        yield passed("code", f"No duplicated function among {len(big)} non-trivial ones.")
+
+
+@check(
+    id="QUALITY-DEAD-FUNCTIONS",
+    area=9,
+    severity=Severity.LOW,
+    title="No dead functions",
+    sources=["codebase"],
+    tables=["code_function_defs"],
+    rationale="A top-level function that nothing exports or calls is dead code that readers "
+    "still have to understand (and often a sign the live path is elsewhere).",
+    remediation="Delete it, or call it where it was meant to be used.",
+)
+def dead_functions(inp: CheckInput) -> Iterator[Result]:
+    defs = require_columns(
+        inp["code_function_defs"],
+        "code_function_defs",
+        ["path", "line", "name", "exported", "top_level", "referenced"],
+    )
+    dead = defs[
+        defs["top_level"].fillna(False).astype(bool)
+        & ~defs["exported"].fillna(False).astype(bool)
+        & ~defs["referenced"].fillna(True).astype(bool)
+    ]
+    for row in dead.itertuples():
+        yield warned(
+            f"function-def:{row.path}:{row.name}",
+            f"{row.name} in {row.path} is never called nor exported.",
+            location=loc(row.path, row.line),
+        )
+    if dead.empty:
+        yield passed("code", "Every top-level function is used or exported.")
+
+
+@check(
+    id="QUALITY-ANY-TYPES",
+    area=9,
+    severity=Severity.LOW,
+    title="Types are not `any`-heavy",
+    sources=["codebase"],
+    tables=["code_any_types"],
+    rationale="`any` switches the type checker off: a renamed column or a missing field "
+    "reaches production instead of failing the build.",
+    remediation="Type the rows (`supabase gen types typescript`) and request bodies.",
+)
+def any_types(inp: CheckInput) -> Iterator[Result]:
+    rows = require_columns(
+        inp["code_any_types"], "code_any_types", ["path", "any_count", "first_line"]
+    )
+    heavy = rows[rows["any_count"] >= ANY_WARN]
+    for row in heavy.sort_values("path").itertuples():
+        yield warned(
+            f"file:{row.path}",
+            f"{row.path} has {int(row.any_count)} `any` annotations.",
+            location=loc(row.path, row.first_line),
+        )
+    if heavy.empty:
+        total = int(rows["any_count"].sum()) if not rows.empty else 0
+        yield passed("code", f"No file has {ANY_WARN}+ `any` annotations ({total} in total).")
+
+
+@check(
+    id="QUALITY-FUNCTION-FOLDERS",
+    area=9,
+    severity=Severity.MEDIUM,
+    title="config.toml and the function folders list the same functions",
+    sources=["codebase"],
+    tables=["code_functions"],
+    rationale="A function configured but without a folder fails `supabase functions deploy`; "
+    "a folder missing from config.toml deploys with defaults (verify_jwt on) that nobody "
+    "chose.",
+    remediation="Add a [functions.<slug>] section for every folder, and remove sections of "
+    "functions that no longer exist.",
+)
+def function_folders(inp: CheckInput) -> Iterator[Result]:
+    fns = require_columns(inp["code_functions"], "code_functions", ["slug", "path", "in_config"])
+    for row in fns.sort_values("slug").itertuples():
+        res = f"function:{row.slug}"
+        in_config = not pd.isna(row.in_config) and bool(row.in_config)
+        has_code = isinstance(row.path, str)
+        if in_config and not has_code:
+            yield failed(
+                res,
+                f"config.toml configures {row.slug} but there is no "
+                f"supabase/functions/{row.slug}/ entry point.",
+                location="supabase/config.toml",
+            )
+        elif has_code and not in_config:
+            yield warned(
+                res,
+                f"{row.slug} has no section in config.toml (deploys with defaults).",
+                location=loc(row.path, 1),
+                severity=Severity.LOW,
+            )
+        else:
+            yield passed(res, f"{row.slug} is configured and has code.", location=loc(row.path, 1))
+    if fns.empty:
+        yield passed("functions", "No functions to compare.")

@@ -1,0 +1,92 @@
+"""Changes between two runs, by stable finding uid: new, resolved, still failing, and
+changed severity or status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+PROBLEMS = {"fail", "warn", "not_verified"}
+
+
+def load_findings(path: str | Path) -> list[dict]:
+    """Findings of a run folder or of a findings.json file."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "findings.json"
+    if not p.is_file():
+        raise FileNotFoundError(f"no findings.json at {path}")
+    doc = json.loads(p.read_text())
+    if "findings" not in doc:
+        raise ValueError(f"{p} is not a readiness findings.json")
+    return doc["findings"]
+
+
+def diff_findings(old: list[dict], new: list[dict]) -> pd.DataFrame:
+    before = {f["finding_uid"]: f for f in old}
+    after = {f["finding_uid"]: f for f in new}
+    rows = []
+    for uid in sorted(set(before) | set(after)):
+        o, n = before.get(uid), after.get(uid)
+        was, now = (o or {}).get("status"), (n or {}).get("status")
+        if n and now in PROBLEMS and (o is None or was not in PROBLEMS):
+            change = "new"
+        elif o and was in PROBLEMS and (n is None or now not in PROBLEMS):
+            change = "resolved"
+        elif o and n and was in PROBLEMS and now in PROBLEMS:
+            if o["severity"] != n["severity"]:
+                change = "changed severity"
+            elif was != now:
+                change = "changed status"
+            else:
+                change = "still failing" if now == "fail" else f"still {now}"
+        else:
+            continue
+        ref = n or o
+        rows.append(
+            {
+                "change": change,
+                "check_id": ref["check_id"],
+                "resource": ref["resource"],
+                "was": was,
+                "now": now,
+                "severity": ref["severity"],
+                "reason": ref["reason"],
+                "finding_uid": uid,
+            }
+        )
+    order = {"new": 0, "changed severity": 1, "changed status": 2, "resolved": 3}
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "change",
+            "check_id",
+            "resource",
+            "was",
+            "now",
+            "severity",
+            "reason",
+            "finding_uid",
+        ],
+    )
+    return df.sort_values(
+        ["change", "check_id", "resource"],
+        key=lambda s: s.map(lambda v: order.get(v, 9)) if s.name == "change" else s,
+    ).reset_index(drop=True)
+
+
+def previous_runs(outputs_root: Path, before: Path | None = None) -> list[Path]:
+    """Earlier published run folders (oldest first), excluding `before` and staging."""
+    if not outputs_root.is_dir():
+        return []
+    runs = [
+        p
+        for p in outputs_root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / "findings.json").is_file()
+    ]
+    runs = [p for p in runs if before is None or p.resolve() != before.resolve()]
+    return sorted(
+        runs, key=lambda p: json.loads((p / "findings.json").read_text()).get("generated_at", "")
+    )

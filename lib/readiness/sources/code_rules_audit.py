@@ -1,0 +1,90 @@
+"""Runs the Area 4–8 fact rules (SQL migrations, error handling, frontend) over one parsed
+checkout and returns their tables; called once by the codebase source.
+
+A file shared by several functions (e.g. `_shared/db.ts`) yields its function-scoped facts
+once per function that imports it, like the Stripe facts do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from . import code_rules_errors as errors
+from . import code_rules_frontend as frontend
+from . import code_rules_sql as sql
+from .ts_ast import ParsedFile
+
+TABLES: dict[str, dict[str, str]] = {**sql.TABLES, **errors.TABLES, **frontend.TABLES}
+RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
+
+
+def frame(name: str, rows: list[dict]) -> pd.DataFrame:
+    schema = TABLES[name]
+    df = pd.DataFrame(rows, columns=list(schema)) if rows else pd.DataFrame(columns=list(schema))
+    return df.astype(schema).reset_index(drop=True)
+
+
+def collect_audit_facts(
+    root: Path,
+    files: list[dict],
+    parsed: dict[str, ParsedFile],
+    owners: dict[str, list[str | None]],
+    notes: list[str],
+) -> dict[str, pd.DataFrame]:
+    """Tables of the three rule modules (see each module's TABLES for the columns)."""
+    from .codebase import _with_slug
+
+    rows: dict[str, list[dict]] = {t: [] for t in TABLES}
+
+    def safe(rule: str, fn: Callable[..., Any], *args: Any) -> list[dict]:
+        try:
+            return fn(*args)
+        except RULE_ERRORS as exc:  # one odd construct loses that file, not the run
+            where = getattr(args[0], "path", args[0])
+            notes.append(f"rule {rule} skipped {where}: {type(exc).__name__}: {exc}")
+            return []
+
+    kinds = {f["path"]: f["kind"] for f in files}
+    for f in files:
+        if f["kind"] == "migration":
+            text = (root / f["path"]).read_text(encoding="utf-8", errors="replace")
+            try:
+                facts = sql.migration_facts(f["path"], text)
+            except RULE_ERRORS as exc:
+                notes.append(f"rule migrations skipped {f['path']}: {type(exc).__name__}: {exc}")
+                continue
+            for name, found in facts.items():
+                rows[name] += found
+        elif f["kind"] == "env" and "functions" not in PurePosixPath(f["path"]).parts:
+            text = (root / f["path"]).read_text(encoding="utf-8", errors="replace")
+            rows["code_frontend_keys"] += frontend.key_kinds(f["path"], text)
+
+    responses = errors.Responses(list(parsed.values()))
+    for path, pf in parsed.items():
+        kind = kinds.get(path)
+        for slug in owners.get(path) or [pf.function_slug]:
+            view = _with_slug(pf, slug)
+            writes = safe("status_writes", errors.status_writes, view)
+            rows["code_status_writes"] += writes
+            rows["code_query_filters"] += safe("query_filters", errors.query_filters, view)
+            rows["code_catches"] += safe("catches", errors.catch_facts, view, responses)
+            rows["code_handlers"] += safe("handlers", errors.handler_facts, view, responses, writes)
+            rows["code_write_errors"] += safe("write_errors", errors.write_errors, view, responses)
+            if kind in {"function", "shared"}:
+                rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, view)
+        if kind == "frontend":
+            rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, pf)
+            rows["code_frontend_routes"] += safe("routes", frontend.routes, pf)
+            page = frontend.file_route(path)
+            if page is not None:
+                rows["code_frontend_routes"].append(
+                    {"path": path, "line": 1, "route": page, "style": "file"}
+                )
+            rows["code_frontend_values"] += safe("values", frontend.frontend_values, pf)
+            rows["code_signup_flows"] += safe("signup", frontend.signup_flows, pf)
+            rows["code_frontend_keys"] += safe("keys", frontend.frontend_keys, pf)
+    return {name: frame(name, found) for name, found in rows.items()}

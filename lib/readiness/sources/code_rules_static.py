@@ -1,0 +1,71 @@
+"""Runs the Area 4 / 7 / 9 rules over one collected checkout (called by codebase.py).
+
+Kept apart from codebase.py so that the collector only needs one call: every rule here
+is file-level (checks join ``code_function_files`` for a function's view), and a rule
+that trips over an unusual construct loses that file, not the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import code_rules_quality as quality
+from . import code_rules_security as security
+from .code_secrets import doc_env_mentions, scan_secrets
+from .ts_ast import ParsedFile
+
+RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
+SHIPPED_KINDS = frozenset({"function", "shared", "frontend"})
+
+
+def collect_static_facts(
+    root: Path,
+    files: list[dict],
+    parsed: dict[str, ParsedFile],
+    accessors: dict[str, int],
+    notes: list[str],
+) -> dict[str, list[dict]]:
+    """Rows for code_secrets, code_env_docs, code_auth_facts and the quality tables."""
+    rows: dict[str, list[dict]] = {
+        "code_auth_facts": [],
+        "code_placeholders": [],
+        "code_undefined_identifiers": [],
+        "code_function_defs": [],
+        "code_any_types": [],
+    }
+    kinds = {f["path"]: f["kind"] for f in files}
+
+    def safe(rule: str, path: str, fn: Callable[..., list[dict]], *args: Any) -> list[dict]:
+        try:
+            return fn(*args)
+        except RULE_ERRORS as exc:
+            notes.append(f"rule {rule} skipped {path}: {type(exc).__name__}: {exc}")
+            return []
+
+    for path, pf in parsed.items():
+        rows["code_any_types"] += safe("any_types", path, quality.any_types, pf)
+        if kinds.get(path) not in SHIPPED_KINDS:
+            continue
+        if kinds[path] != "frontend":
+            rows["code_auth_facts"] += safe("auth", path, security.auth_facts, pf, accessors)
+        rows["code_placeholders"] += safe("placeholders", path, quality.placeholders, pf)
+        rows["code_undefined_identifiers"] += safe(
+            "undefined", path, quality.undefined_identifiers, pf
+        )
+        rows["code_function_defs"] += safe("function_defs", path, quality.function_defs, pf)
+    for f in files:
+        if f["kind"] == "migration" and f.get("lines") is not None:
+            try:
+                source = (root / f["path"]).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            rows["code_placeholders"] += quality.sql_placeholders(f["path"], source)
+    try:
+        rows["code_secrets"] = scan_secrets(root, files)
+    except Exception as exc:  # noqa: BLE001 — a scanner failure must be visible, not fatal
+        notes.append(f"secret scan failed: {type(exc).__name__}: {exc}")
+        rows["code_secrets"] = []
+    rows["code_env_docs"] = doc_env_mentions(root, files)
+    return rows

@@ -1,0 +1,44 @@
+"""Report views: waivers, changes since the last run, and the findings trend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from readiness.report.diff import diff_findings, previous_runs
+from readiness.workbook import Audit
+
+
+def waivers(audit: Audit) -> pd.DataFrame:
+    rows = [w.to_dict() for w in audit.waivers]
+    cols = ["state", "check", "resource", "reason", "owner", "expires", "matched"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _earlier(history_dir: str | Path | None) -> list[Path]:
+    if not history_dir:
+        return []
+    return previous_runs(Path(history_dir), before=Path.cwd())
+
+
+def changes_since_last_run(audit: Audit, history_dir: str | Path | None) -> pd.DataFrame | None:
+    """Diff against the newest earlier run in `history_dir`; None when there is none."""
+    runs = _earlier(history_dir)
+    if not runs:
+        return None
+    old = json.loads((runs[-1] / "findings.json").read_text())["findings"]
+    new = [f.to_dict() for f in audit.findings]
+    return diff_findings(old, new).drop(columns=["finding_uid"])
+
+
+def trend(audit: Audit, history_dir: str | Path | None) -> pd.DataFrame:
+    """Findings per status for each earlier run and this one (oldest first)."""
+    rows = []
+    for run in _earlier(history_dir):
+        doc = json.loads((run / "findings.json").read_text())
+        rows.append({"run": run.name, "score": doc.get("score"), **doc.get("counts", {})})
+    counts = pd.Series([str(f.status) for f in audit.findings]).value_counts().to_dict()
+    rows.append({"run": "this run", "score": audit.verdict.score, **counts})
+    return pd.DataFrame(rows).fillna(0).set_index("run")
