@@ -34,12 +34,14 @@ from readiness.snapshot import collect
 
 SIZES = {
     "demo": {},
+    # 200k orders over 90 days (~65k checkout sessions and events in the 30-day window,
+    # ~180k subscriptions), 20k running servers on 200 nodes
     "large": {
         "users": 20_000,
         "orders": 200_000,
         "nodes": 200,
         "servers": 20_000,
-        "subscriptions": 50_000,
+        "history_days": 90,
     },
 }
 STRIPE_LISTS = [

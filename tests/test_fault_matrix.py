@@ -378,23 +378,23 @@ def test_malformed_config_toml_is_reported_and_never_assumed(platform, tmp_path)
 
 
 def test_cli_exit_code_when_stripe_is_down(platform, tmp_path, monkeypatch, capsys):
-    """Through the command line: a dead Stripe means the run cannot confirm (exit 3)."""
+    """Through the command line: a dead Stripe means the run cannot confirm (exit 3), the
+    new run is published on its own and an earlier run is left byte-for-byte alone."""
+    out = tmp_path / "out"
+    earlier = out / "2026-01-01"
+    earlier.mkdir(parents=True)
+    (earlier / "findings.json").write_text('{"kept": true}')
+    before = (earlier / "findings.json").read_bytes()
     monkeypatch.setenv("READINESS_STRIPE_API_BASE", CLOSED)
     ctx = Ctx(platform, yaml.safe_load(platform.params_file.read_text()), {}, [])
     params_path = _write_params(ctx, tmp_path)
-    code = main(
-        [
-            "run",
-            "--params",
-            str(params_path),
-            "--no-notebooks",
-            "--output-dir",
-            str(tmp_path / "out"),
-        ]
-    )
+    code = main(["run", "--params", str(params_path), "--no-notebooks", "--output-dir", str(out)])
     assert code == 3
-    out = capsys.readouterr().out
-    assert "CANNOT CONFIRM" in out or "NO-GO" in out
+    assert "CANNOT CONFIRM" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir())[0] == "2026-01-01"
+    assert len([p for p in out.iterdir() if not p.name.startswith(".")]) == 2
+    assert (earlier / "findings.json").read_bytes() == before
+    assert [p.name for p in earlier.iterdir()] == ["findings.json"]
 
 
 def test_matrix_summary():

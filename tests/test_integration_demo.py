@@ -65,7 +65,7 @@ def test_outputs_hold_no_secret_values(defects_sandbox, defects_run):
 
 
 def test_only_get_requests_reached_the_emulators(defects_sandbox, defects_run):
-    for emu in (defects_sandbox.stripe, defects_sandbox.panel):
+    for emu in (defects_sandbox.stripe, defects_sandbox.panel, defects_sandbox.supabase):
         methods = {r.method for r in emu.requests}
         assert methods == {"GET"}, methods
 
@@ -107,12 +107,15 @@ def test_report_html_renders_in_chromium(defects_run, tmp_path):
         "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}",
     ]
+    for name in ("readiness-report.html", "readiness-report.analyst.html"):
+        page = (defects_run.folder / name).as_uri()
+        dom = subprocess.run(
+            [chromium, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120
+        )
+        assert "Verdict: NO-GO" in dom.stdout, name
+        assert "Critical blockers" in dom.stdout, name
+    assert "open_audit" in dom.stdout  # the analyst rendering shows the code
     url = (defects_run.folder / "readiness-report.html").as_uri()
-    dom = subprocess.run(
-        [chromium, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
-    )
-    assert "Verdict: NO-GO" in dom.stdout
-    assert "Critical blockers" in dom.stdout
     shot = tmp_path / "report.png"
     subprocess.run(
         [chromium, *flags, f"--screenshot={shot}", "--window-size=1280,1600", url],
@@ -193,3 +196,16 @@ def test_second_run_same_day_gets_its_own_folder_and_a_diff(defects_sandbox, def
     assert "Changes since the last run" in html
     assert "still failing" in html
     assert "This is the first run" not in html
+
+
+def test_every_planted_defect_of_every_area_is_found(defects_sandbox, defects_findings):
+    """The whole manifest: data, static, deployed-state and database defects alike."""
+    found = {
+        (f["check_id"], f["resource"]) for f in defects_findings if f["status"] in ("fail", "warn")
+    }
+    planted = defects_sandbox.manifest()["defects"]
+    missed = [d for d in planted if (d["check_id"], d["resource"]) not in found]
+    assert not missed, missed
+    areas = {f["area"] for f in defects_findings for d in planted if f["check_id"] == d["check_id"]}
+    assert areas == set(range(1, 10))
+    print(f"\nplanted defects found: {len(planted) - len(missed)}/{len(planted)}")

@@ -9,6 +9,8 @@ import pytest
 
 from readiness.sources import code_rules_errors as errors
 from readiness.sources import code_rules_frontend as frontend
+from readiness.sources import code_rules_status as status
+from readiness.sources.code_responses import Responses
 from readiness.sources.code_rules_sql import migration_facts
 from readiness.sources.sql_facts import check_allowed_values, policy_facts, split_statements
 from readiness.sources.ts_ast import parse_source
@@ -41,13 +43,13 @@ await supabaseAdmin.from('orders').insert([{ user_id, status: NEXT }]);
     ],
 )
 def test_status_writes(src, expected):
-    rows = errors.status_writes(pf(src))
+    rows = status.status_writes(pf(src))
     assert {(r["table"], r["value"]) for r in rows} == expected
 
 
 def test_query_filters_resolve_lists():
     src = "const S = ['paid', 'active'];\nawait supabase.from('orders').select('*').in('status', S).eq('user_id', u);"
-    rows = errors.query_filters(pf(src, "src/x.ts", None))
+    rows = status.query_filters(pf(src, "src/x.ts", None))
     assert {(r["column"], r["value"]) for r in rows} == {
         ("status", "paid"),
         ("status", "active"),
@@ -59,7 +61,7 @@ def test_query_filters_resolve_lists():
 
 
 def _responses(*files):
-    return errors.Responses(list(files))
+    return Responses(list(files))
 
 
 def test_empty_catch_in_try_and_promise():

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from readiness.checks.area01_webhooks import _loc, webhook_slugs
+from readiness.checks.area01_webhooks import webhook_slugs
+from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -39,7 +40,7 @@ def checkout_price_source(inp: CheckInput) -> Iterator[Result]:
         )
         return
     for row in prices.itertuples():
-        res, loc = f"function:{row.function_slug}:{row.line}", _loc(row.path, row.line)
+        res, loc = f"function:{row.function_slug}:{row.line}", code_location(row.path, row.line)
         if row.source == "database":
             yield passed(res, f"Price comes from the database ({row.price_expr}).", location=loc)
         elif row.source in ("request", "literal"):
@@ -78,7 +79,7 @@ def checkout_metadata(inp: CheckInput) -> Iterator[Result]:
     spread = bool({"*spread*", "*dynamic*"} & written)
     for key, group in reads.groupby("key", sort=True):
         first = group.sort_values(["path", "line"]).iloc[0]
-        loc = _loc(first["path"], first["line"])
+        loc = code_location(first["path"], first["line"])
         if key in written:
             yield passed(
                 f"metadata:{key}",

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from readiness.checks.common import code_location, function_path
 from readiness.checks.registry import (
     CheckInput,
     DataProblem,
@@ -25,12 +26,6 @@ from readiness.checks.registry import (
 from readiness.findings import Severity
 
 CODE_WEBHOOK_TABLES = ["code_functions", "code_webhook_events"]
-
-
-def _loc(path: object, line: object) -> str | None:
-    if path is None or pd.isna(path):
-        return None
-    return f"{path}:{int(line)}" if line is not None and not pd.isna(line) else str(path)
 
 
 def webhook_slugs(inp: CheckInput) -> list[str]:
@@ -209,7 +204,7 @@ def webhook_events(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"Endpoint {ep.id} does not send {', '.join(missing)}, which the "
                 "webhook code handles.",
-                location=_loc(where["path"], where["line"]),
+                location=code_location(where["path"], where["line"]),
                 evidence={"handled_in_code": handled, "subscribed": sorted(subscribed)},
             )
         else:
@@ -260,12 +255,6 @@ def _webhook_rows(inp: CheckInput, table: str) -> pd.DataFrame:
     return df[df["function_slug"].isin(webhook_slugs(inp))]
 
 
-def _function_path(inp: CheckInput, slug: str) -> str | None:
-    funcs = inp["code_functions"]
-    row = funcs[funcs["slug"] == slug]
-    return None if row.empty or pd.isna(row.iloc[0]["path"]) else str(row.iloc[0]["path"])
-
-
 @check(
     id="STRIPE-WEBHOOK-SIGNATURE",
     area=1,
@@ -287,11 +276,11 @@ def webhook_signature(inp: CheckInput) -> Iterator[Result]:
             yield failed(
                 res,
                 f"{slug} never calls constructEvent(Async): events are not verified.",
-                location=_loc(_function_path(inp, slug), 1),
+                location=code_location(function_path(inp, slug), 1),
             )
             continue
         row = rows.iloc[0]
-        loc = _loc(row["path"], row["line"])
+        loc = code_location(row["path"], row["line"])
         if pd.isna(row["secret_env"]):
             yield failed(
                 res,
@@ -332,13 +321,13 @@ def webhook_handles_checkout(inp: CheckInput) -> Iterator[Result]:
             yield failed(
                 f"function:{slug}",
                 f"{slug} does not handle checkout.session.completed.",
-                location=_loc(_function_path(inp, slug), 1),
+                location=code_location(function_path(inp, slug), 1),
             )
         else:
             yield passed(
                 f"function:{slug}",
                 f"{slug} handles checkout.session.completed.",
-                location=_loc(hit.iloc[0]["path"], hit.iloc[0]["line"]),
+                location=code_location(hit.iloc[0]["path"], hit.iloc[0]["line"]),
             )
 
 
@@ -364,7 +353,7 @@ def webhook_failed_payment(inp: CheckInput) -> Iterator[Result]:
             yield warned(
                 f"function:{slug}",
                 f"{slug} does not handle {', '.join(missing)}.",
-                location=_loc(_function_path(inp, slug), 1),
+                location=code_location(function_path(inp, slug), 1),
             )
         else:
             yield passed(f"function:{slug}", f"{slug} handles failed payments and cancellations.")

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.area01_webhooks import _loc, webhook_slugs
+from readiness.checks.area01_webhooks import webhook_slugs
+from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -58,14 +59,14 @@ def webhook_order(inp: CheckInput) -> Iterator[Result]:
             yield passed(
                 res,
                 f"{slug} inserts into {row['target']} on {PAID_EVENT}.",
-                location=_loc(row["path"], row["line"]),
+                location=code_location(row["path"], row["line"]),
             )
         elif not inserts.empty:
             row = inserts.iloc[0]
             yield warned(
                 res,
                 f"{slug} inserts into {row['target']}, but not visibly under {PAID_EVENT}.",
-                location=_loc(row["path"], row["line"]),
+                location=code_location(row["path"], row["line"]),
                 evidence={"inserts": records(inserts)},
             )
         else:
@@ -97,7 +98,7 @@ def webhook_provision(inp: CheckInput) -> Iterator[Result]:
             yield passed(
                 res,
                 f"{slug} calls {row['target']} on {PAID_EVENT}.",
-                location=_loc(row["path"], row["line"]),
+                location=code_location(row["path"], row["line"]),
             )
         elif not triggers.empty:
             row = triggers.iloc[0]
@@ -106,7 +107,7 @@ def webhook_provision(inp: CheckInput) -> Iterator[Result]:
                 f"{slug} can call {row['target']} (line {row['line']}) but not on "
                 f"{PAID_EVENT}: the code that calls it is never reached from that "
                 "event.",
-                location=_loc(row["path"], row["line"]),
+                location=code_location(row["path"], row["line"]),
             )
         else:
             wanted = ", ".join(sorted(targets)) or "a provisioning function"
@@ -149,7 +150,7 @@ def provision_final_status(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"All {len(mine)} exits of {slug} after the claim (line "
                 f"{int(mine['claim_line'].iloc[0])}) set a final status.",
-                location=_loc(mine["path"].iloc[0], mine["claim_line"].iloc[0]),
+                location=code_location(mine["path"].iloc[0], mine["claim_line"].iloc[0]),
             )
             continue
         lines = ", ".join(
@@ -161,6 +162,6 @@ def provision_final_status(inp: CheckInput) -> Iterator[Result]:
             res,
             f"{slug} can leave an order in its in-progress status: no final status "
             f"on the path to line(s) {lines}.",
-            location=_loc(first["path"], first["line"]),
+            location=code_location(first["path"], first["line"]),
             evidence={"exits": records(bad[["line", "kind", "how"]])},
         )

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from readiness.checks.area01_webhooks import _loc
 from readiness.checks.area02_orders import present
+from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -178,7 +178,7 @@ def code_capacity(inp: CheckInput) -> Iterator[Result]:
     for slug, group in queries.groupby("function_slug", sort=True):
         res = f"function:{slug}"
         for q in group.itertuples():
-            loc = _loc(q.path, q.line)
+            loc = code_location(q.path, q.line)
             if not q.resolved:
                 yield warned(
                     res,
@@ -233,7 +233,7 @@ def code_password(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"{slug} sends a password in a {r['method']} to {r['url_expr']}: "
                 "an existing panel user's password is reset.",
-                location=_loc(r["path"], r["line"]),
+                location=code_location(r["path"], r["line"]),
             )
         else:
             first = group.iloc[0]
@@ -241,5 +241,5 @@ def code_password(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"{slug} writes panel users ({', '.join(sorted(set(group['method'])))}"
                 ") without resetting an existing password.",
-                location=_loc(first["path"], first["line"]),
+                location=code_location(first["path"], first["line"]),
             )

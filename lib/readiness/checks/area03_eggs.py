@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.area01_webhooks import _loc
 from readiness.checks.area02_orders import present
+from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -147,7 +147,7 @@ def egg_map(inp: CheckInput) -> Iterator[Result]:
     for game in games:
         rows = code[code["game"].isin([game, "*"])]
         sources: list[tuple[str, int | None, str | None]] = [
-            ("code", int(r.egg_id) if present(r.egg_id) else None, _loc(r.path, r.line))
+            ("code", int(r.egg_id) if present(r.egg_id) else None, code_location(r.path, r.line))
             for r in rows.itertuples()
         ]
         if plans is not None and {"game", "egg_id"} <= set(plans.columns):
@@ -212,7 +212,7 @@ def egg_variables(inp: CheckInput) -> Iterator[Result]:
         return
     for game in _games(env, inp):
         rows = env[env["game"].isin([game, "*"])]
-        res, loc = f"game:{game}", _loc(rows["path"].iloc[0], rows["line"].iloc[0])
+        res, loc = f"game:{game}", code_location(rows["path"].iloc[0], rows["line"].iloc[0])
         egg = egg_for(game, inp)
         if (~rows["resolved"].fillna(False).astype(bool)).any():
             yield warned(
@@ -271,7 +271,7 @@ def egg_image(inp: CheckInput) -> Iterator[Result]:
         return
     for game in _games(images, inp):
         row = images[images["game"].isin([game, "*"])].iloc[0]
-        res, loc = f"game:{game}", _loc(row["path"], row["line"])
+        res, loc = f"game:{game}", code_location(row["path"], row["line"])
         egg = egg_for(game, inp)
         if not present(row["value"]):
             yield warned(res, f"The image sent for {game} is not a literal.", location=loc)

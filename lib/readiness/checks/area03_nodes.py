@@ -5,7 +5,8 @@ game can still be sold in each region."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,16 @@ def can_host(row: pd.Series, ram_gb: float) -> bool:
     )
 
 
+def per_panel_node(inp: CheckInput, judge: Callable[[Any], Result]) -> Iterator[Result]:
+    """One verdict per enabled node the panel has (`judge` gets its capacity_table row);
+    one explicit pass when the panel has none of them (PANEL-NODE-EXISTS says why)."""
+    table = capacity_table(inp)
+    for r in table[table["in_panel"]].itertuples():
+        yield judge(r)
+    if not table["in_panel"].any():
+        yield passed("nodes", "No enabled node exists in the panel (see PANEL-NODE-EXISTS).")
+
+
 @check(
     id="PANEL-NODE-EXISTS",
     area=3,
@@ -128,17 +139,15 @@ def node_exists(inp: CheckInput) -> Iterator[Result]:
     remediation="End the maintenance, or disable the node in ptero_nodes while it lasts.",
 )
 def node_maintenance(inp: CheckInput) -> Iterator[Result]:
-    table = capacity_table(inp)
-    for r in table[table["in_panel"]].itertuples():
+    def judge(r: Any) -> Result:
         if r.maintenance:
-            yield failed(
+            return failed(
                 f"node:{r.node}",
                 f"Node {r.node} ({r.name}) is enabled but in maintenance mode in the panel.",
             )
-        else:
-            yield passed(f"node:{r.node}", f"Node {r.node} is not in maintenance.")
-    if not table["in_panel"].any():
-        yield passed("nodes", "No enabled node exists in the panel (see PANEL-NODE-EXISTS).")
+        return passed(f"node:{r.node}", f"Node {r.node} is not in maintenance.")
+
+    return per_panel_node(inp, judge)
 
 
 @check(
@@ -153,8 +162,7 @@ def node_maintenance(inp: CheckInput) -> Iterator[Result]:
     remediation="Set max_ram_gb to the panel node's memory (or raise the node's memory).",
 )
 def node_memory(inp: CheckInput) -> Iterator[Result]:
-    table = capacity_table(inp)
-    for r in table[table["in_panel"]].itertuples():
+    def judge(r: Any) -> Result:
         db_mb = r.max_ram_gb * 1024
         allowed = (
             np.inf if r.overallocate_pct < 0 else r.panel_memory_mb * (1 + r.overallocate_pct / 100)
@@ -166,29 +174,28 @@ def node_memory(inp: CheckInput) -> Iterator[Result]:
             "overallocate_pct": r.overallocate_pct,
         }
         if db_mb <= r.panel_memory_mb:
-            yield passed(
+            return passed(
                 res,
                 f"Node {r.node}: {r.max_ram_gb:.0f} GB in the database, "
                 f"{r.panel_memory_mb / 1024:.0f} GB in the panel.",
                 evidence=evidence,
             )
-        elif db_mb <= allowed:
-            yield warned(
+        if db_mb <= allowed:
+            return warned(
                 res,
                 f"Node {r.node}: the database counts {r.max_ram_gb:.0f} GB, more than "
                 f"the panel's {r.panel_memory_mb / 1024:.0f} GB; only overallocation "
                 "covers it.",
                 evidence=evidence,
             )
-        else:
-            yield failed(
-                res,
-                f"Node {r.node}: the database counts {r.max_ram_gb:.0f} GB but the "
-                f"panel node has {r.panel_memory_mb / 1024:.0f} GB.",
-                evidence=evidence,
-            )
-    if not table["in_panel"].any():
-        yield passed("nodes", "No enabled node exists in the panel (see PANEL-NODE-EXISTS).")
+        return failed(
+            res,
+            f"Node {r.node}: the database counts {r.max_ram_gb:.0f} GB but the "
+            f"panel node has {r.panel_memory_mb / 1024:.0f} GB.",
+            evidence=evidence,
+        )
+
+    return per_panel_node(inp, judge)
 
 
 @check(
@@ -282,15 +289,14 @@ def capacity_region(inp: CheckInput) -> Iterator[Result]:
     remediation="Add allocations (ports) to the node in the panel.",
 )
 def node_allocations(inp: CheckInput) -> Iterator[Result]:
-    table = capacity_table(inp)
     low = inp.config.thresholds.min_free_allocations
-    for r in table[table["in_panel"]].itertuples():
+
+    def judge(r: Any) -> Result:
         res = f"node:{r.node}"
         if r.free_allocations == 0:
-            yield failed(res, f"Node {r.node} ({r.name}) has no free allocation.")
-        elif r.free_allocations < low:
-            yield warned(res, f"Node {r.node} has only {r.free_allocations} free allocations.")
-        else:
-            yield passed(res, f"Node {r.node} has {r.free_allocations} free allocations.")
-    if not table["in_panel"].any():
-        yield passed("nodes", "No enabled node exists in the panel (see PANEL-NODE-EXISTS).")
+            return failed(res, f"Node {r.node} ({r.name}) has no free allocation.")
+        if r.free_allocations < low:
+            return warned(res, f"Node {r.node} has only {r.free_allocations} free allocations.")
+        return passed(res, f"Node {r.node} has {r.free_allocations} free allocations.")
+
+    return per_panel_node(inp, judge)

@@ -9,10 +9,11 @@ judged in area04_rls.)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 
+from readiness.checks.common import code_location, first_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -39,13 +40,6 @@ CATALOG_TABLES = {
     "settings",
     "locations",
 }
-
-
-def loc(path: object, line: object) -> str | None:
-    """`path:line` of a code finding (path alone when the line is unknown)."""
-    if path is None or pd.isna(path):
-        return None
-    return f"{path}:{int(line)}" if line is not None and not pd.isna(line) else str(path)
 
 
 def function_facts(inp: CheckInput, table: str = "code_auth_facts") -> pd.DataFrame:
@@ -85,6 +79,17 @@ def _first(facts: pd.DataFrame, slug: str, fact: str) -> pd.Series | None:
     return rows.iloc[0] if not rows.empty else None
 
 
+def per_function(
+    found: pd.DataFrame, judge: Callable[[str, pd.DataFrame], Result], none: str
+) -> Iterator[Result]:
+    """One verdict per function with rows in `found` (`judge` gets its slug and rows, in
+    slug order); one explicit pass saying `none` when no function has any."""
+    for slug, group in found.groupby("function_slug", sort=True):
+        yield judge(str(slug), group)
+    if found.empty:
+        yield passed("functions", none)
+
+
 @check(
     id="AUTH-VERIFY-JWT-DRIFT",
     area=4,
@@ -106,7 +111,7 @@ def verify_jwt_drift(inp: CheckInput) -> Iterator[Result]:
         inp["supabase_functions"], "supabase_functions", ["slug", "verify_jwt", "status"]
     ).set_index("slug")
     for row in code.itertuples():
-        res, where = f"function:{row.slug}", loc(row.path, 1)
+        res, where = f"function:{row.slug}", code_location(row.path, 1)
         declared = row.verify_jwt_effective
         if row.slug not in deployed.index:
             yield warned(res, f"{row.slug} is in the repository but not deployed.", location=where)
@@ -171,13 +176,13 @@ def nojwt_service_role(inp: CheckInput) -> Iterator[Result]:
             yield passed(
                 res,
                 f"{row.slug} has verify_jwt=false but does not use the service role.",
-                location=loc(row.path, 1),
+                location=code_location(row.path, 1),
             )
         elif row.slug in strong:
             yield passed(
                 res,
                 f"{row.slug} has verify_jwt=false and authenticates the caller in code.",
-                location=loc(row.path, 1),
+                location=code_location(row.path, 1),
             )
         else:
             path, line = service[row.slug]
@@ -185,7 +190,7 @@ def nojwt_service_role(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"{row.slug} has verify_jwt=false, acts with the service role "
                 "and never authenticates the caller: anyone can invoke it.",
-                location=loc(path, line),
+                location=code_location(path, line),
             )
     if open_fns.empty:
         yield passed("functions", "Every function keeps verify_jwt on.")
@@ -206,8 +211,8 @@ def nojwt_service_role(inp: CheckInput) -> Iterator[Result]:
 )
 def internal_call_exact(inp: CheckInput) -> Iterator[Result]:
     facts = function_facts(inp)
-    checks = facts[facts["fact"] == "internal_check"]
-    for slug, group in checks.groupby("function_slug", sort=True):
+
+    def judge(slug: str, group: pd.DataFrame) -> Result:
         res = f"function:{slug}"
         weak = group[group["kind"] != "exact"]
         loose_exact = group[
@@ -215,29 +220,27 @@ def internal_call_exact(inp: CheckInput) -> Iterator[Result]:
         ]
         if not weak.empty:
             first = weak.iloc[0]
-            yield failed(
+            return failed(
                 res,
                 f"{slug} recognises internal calls with a {first['kind']} check "
                 f"({first['detail']}): any caller can pass it.",
-                location=loc(first["path"], first["line"]),
+                location=first_location(weak),
             )
-        elif not loose_exact.empty:
-            first = loose_exact.iloc[0]
-            yield warned(
+        if not loose_exact.empty:
+            return warned(
                 res,
                 f"{slug} compares against a secret without checking it is set: "
                 "an unset secret may let an empty token through.",
-                location=loc(first["path"], first["line"]),
+                location=first_location(loose_exact),
             )
-        else:
-            first = group.iloc[0]
-            yield passed(
-                res,
-                f"{slug} recognises internal calls by exact, fail-closed comparison.",
-                location=loc(first["path"], first["line"]),
-            )
-    if checks.empty:
-        yield passed("functions", "No function has an internal-call bypass.")
+        return passed(
+            res,
+            f"{slug} recognises internal calls by exact, fail-closed comparison.",
+            location=first_location(group),
+        )
+
+    checks = facts[facts["fact"] == "internal_check"]
+    return per_function(checks, judge, "No function has an internal-call bypass.")
 
 
 @check(
@@ -262,24 +265,25 @@ def ownership(inp: CheckInput) -> Iterator[Result]:
         & ~facts["function_slug"].isin(webhooks)
     ]
     owners = set(facts.loc[facts["fact"] == "ownership_check", "function_slug"])
-    for slug, group in lookups.groupby("function_slug", sort=True):
-        first = group.iloc[0]
+
+    def judge(slug: str, group: pd.DataFrame) -> Result:
         tables = ", ".join(sorted(set(group["detail"].dropna())))
         if slug in owners:
-            yield passed(
+            return passed(
                 f"function:{slug}",
                 f"{slug} loads {tables} by a client-supplied id and checks the owner.",
-                location=loc(first["path"], first["line"]),
+                location=first_location(group),
             )
-        else:
-            yield failed(
-                f"function:{slug}",
-                f"{slug} loads {tables} by an id from the request "
-                "and never checks that the caller owns it.",
-                location=loc(first["path"], first["line"]),
-            )
-    if lookups.empty:
-        yield passed("functions", "No function loads user-owned rows by a client-supplied id.")
+        return failed(
+            f"function:{slug}",
+            f"{slug} loads {tables} by an id from the request "
+            "and never checks that the caller owns it.",
+            location=first_location(group),
+        )
+
+    return per_function(
+        lookups, judge, "No function loads user-owned rows by a client-supplied id."
+    )
 
 
 @check(
@@ -298,24 +302,22 @@ def privileged_caller(inp: CheckInput) -> Iterator[Result]:
     facts = function_facts(inp)
     strong = strong_callers(facts)
     ops = facts[facts["fact"] == "privileged_op"]
-    for slug, group in ops.groupby("function_slug", sort=True):
-        first = group.iloc[0]
+
+    def judge(slug: str, group: pd.DataFrame) -> Result:
         kinds = ", ".join(sorted(set(group["kind"].dropna())))
         if slug in strong:
-            yield passed(
+            return passed(
                 f"function:{slug}",
                 f"{slug} ({kinds}) authenticates its caller.",
-                location=loc(first["path"], first["line"]),
+                location=first_location(group),
             )
-        else:
-            yield failed(
-                f"function:{slug}",
-                f"{slug} performs privileged operations ({kinds}) "
-                "without authenticating the caller.",
-                location=loc(first["path"], first["line"]),
-            )
-    if ops.empty:
-        yield passed("functions", "No function performs privileged panel or credential work.")
+        return failed(
+            f"function:{slug}",
+            f"{slug} performs privileged operations ({kinds}) without authenticating the caller.",
+            location=first_location(group),
+        )
+
+    return per_function(ops, judge, "No function performs privileged panel or credential work.")
 
 
 @check(
@@ -338,21 +340,20 @@ def body_identity(inp: CheckInput) -> Iterator[Result]:
             (facts["fact"] == "ownership_check") & (facts["kind"] == "compare"), "function_slug"
         ]
     )
-    for slug, group in found.groupby("function_slug", sort=True):
-        first = group.iloc[0]
+
+    def judge(slug: str, group: pd.DataFrame) -> Result:
         keys = ", ".join(sorted(set(group["detail"].dropna())))
         if slug in compares:
-            yield warned(
+            return warned(
                 f"function:{slug}",
                 f"{slug} reads {keys} from the request and compares "
                 "an owner id; check it is the session's user.",
-                location=loc(first["path"], first["line"]),
+                location=first_location(group),
             )
-        else:
-            yield failed(
-                f"function:{slug}",
-                f"{slug} trusts {keys} from the request body.",
-                location=loc(first["path"], first["line"]),
-            )
-    if found.empty:
-        yield passed("functions", "No function takes a user id or email from the request.")
+        return failed(
+            f"function:{slug}",
+            f"{slug} trusts {keys} from the request body.",
+            location=first_location(group),
+        )
+
+    return per_function(found, judge, "No function takes a user id or email from the request.")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.area04_auth import loc
+from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -78,7 +78,7 @@ def frontend_keys(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"file:{path}",
             f"{path} {'; '.join(w for _, w in items)}.",
-            location=loc(path, items[0][0]),
+            location=code_location(path, items[0][0]),
         )
     if not problems:
         yield passed(

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from readiness.checks.area04_rls import policy_location
+from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -55,12 +56,6 @@ def allowed_for(checks: pd.DataFrame, table: str, column: str) -> list[str] | No
         if column in cols and pd.notna(row.allowed_values):
             return list(json.loads(row.allowed_values))
     return None
-
-
-def _loc(path: object, line: object) -> str | None:
-    if path is None or pd.isna(path):
-        return None
-    return f"{path}:{int(line)}" if line is not None and not pd.isna(line) else str(path)
 
 
 @check(
@@ -110,7 +105,7 @@ def status_check(inp: CheckInput) -> Iterator[Result]:
     wanted: dict[tuple[str, str], dict[str, str | None]] = {}
     for row in writes.dropna(subset=["table"]).itertuples():
         key = (str(row.table).removeprefix("public."), str(row.column))
-        wanted.setdefault(key, {}).setdefault(str(row.value), _loc(row.path, row.line))
+        wanted.setdefault(key, {}).setdefault(str(row.value), code_location(row.path, row.line))
     for status in inp.config.active_statuses:
         wanted.setdefault(("orders", "status"), {}).setdefault(status, None)
     for (table, column), values in sorted(wanted.items()):
@@ -218,7 +213,9 @@ def secdef_search_path(inp: CheckInput) -> Iterator[Result]:
                 (objs["kind"] == "function")
                 & objs["name"].isin([row.name, f"{row.schema}.{row.name}"])
             ]
-            loc = _loc(hit.iloc[-1]["path"], hit.iloc[-1]["line"]) if not hit.empty else None
+            loc = (
+                code_location(hit.iloc[-1]["path"], hit.iloc[-1]["line"]) if not hit.empty else None
+            )
         res = f"function:{row.schema}.{row.name}"
         if bool(row.search_path_set):
             yield passed(res, f"{row.schema}.{row.name} fixes its search_path.", location=loc)

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.area04_auth import function_facts, loc, service_role_functions
+from readiness.checks.area04_auth import function_facts, service_role_functions
+from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -90,7 +91,7 @@ def env_set(inp: CheckInput) -> Iterator[Result]:
     secrets = set(require_columns(inp["supabase_secrets"], "supabase_secrets", ["name"])["name"])
     for name, group in reads.groupby("name", sort=True):
         first = group.iloc[0]
-        where = loc(first["path"], first["line"])
+        where = code_location(first["path"], first["line"])
         if name in secrets or name in PLATFORM_ENV:
             yield passed(f"env:{name}", f"{name} is set in the project.", location=where)
         else:
@@ -98,7 +99,7 @@ def env_set(inp: CheckInput) -> Iterator[Result]:
                 f"env:{name}",
                 f"{name} is read by the functions but not set as a project secret.",
                 location=where,
-                evidence={"read_at": [loc(r.path, r.line) for r in group.itertuples()]},
+                evidence={"read_at": [code_location(r.path, r.line) for r in group.itertuples()]},
             )
     if reads.empty:
         yield passed("env", "The functions read no environment variables.")
@@ -120,7 +121,7 @@ def env_documented(inp: CheckInput) -> Iterator[Result]:
     documented = set(inp["code_env_file_entries"]["name"]) | set(inp["code_env_docs"]["name"])
     for name, group in reads.sort_values(["name", "path", "line"]).groupby("name", sort=True):
         first = group.iloc[0]
-        where = loc(first["path"], first["line"])
+        where = code_location(first["path"], first["line"])
         if name in documented or name in PLATFORM_ENV:
             yield passed(f"env:{name}", f"{name} is documented.", location=where)
         else:
@@ -156,10 +157,10 @@ def env_aliases(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"setting:{','.join(names)}",
             f"One setting is read as {' and '.join(names)}.",
-            location=loc(first["path"], first["line"]),
+            location=code_location(first["path"], first["line"]),
             evidence={
                 "read_at": {
-                    n: [loc(r.path, r.line) for r in rows[rows["name"] == n].itertuples()]
+                    n: [code_location(r.path, r.line) for r in rows[rows["name"] == n].itertuples()]
                     for n in names
                 }
             },
@@ -204,7 +205,7 @@ def hardcoded_secret(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"secret:{kind}:{path}",
             reason,
-            location=loc(path, first["line"]),
+            location=code_location(path, first["line"]),
             severity=None if critical else Severity.HIGH,
             evidence={"fingerprints": sorted(set(group["fingerprint"]))},
         )
@@ -233,7 +234,7 @@ def env_fallback(inp: CheckInput) -> Iterator[Result]:
     )
     risky = 0
     for row in reads[reads["fallback"].notna()].itertuples():
-        res, where = f"env-fallback:{row.path}:{row.name}", loc(row.path, row.line)
+        res, where = f"env-fallback:{row.path}:{row.name}", code_location(row.path, row.line)
         value = str(row.fallback)
         if SECRETISH.search(str(row.name)):
             risky += 1
@@ -270,7 +271,7 @@ def cors_privileged(inp: CheckInput) -> Iterator[Result]:
     for slug, group in cors.groupby("function_slug", sort=True):
         first = group.iloc[0]
         what = "*" if first["kind"] == "wildcard" else "any requesting origin"
-        res, where = f"function:{slug}", loc(first["path"], first["line"])
+        res, where = f"function:{slug}", code_location(first["path"], first["line"])
         if slug in privileged:
             yield failed(
                 res,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.area04_auth import loc
+from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -53,13 +53,13 @@ def placeholders(inp: CheckInput) -> Iterator[Result]:
                 f"file:{path}",
                 f"{path} ships {len(values)} placeholder value(s) and "
                 f"{len(todos)} TODO(s) — {summary}",
-                location=loc(path, values.iloc[0]["line"]),
+                location=code_location(path, values.iloc[0]["line"]),
             )
         else:
             yield warned(
                 f"file:{path}",
                 f"{path} has {len(todos)} TODO/FIXME comment(s) — {summary}",
-                location=loc(path, first["line"]),
+                location=code_location(path, first["line"]),
                 severity=Severity.MEDIUM,
             )
     if rows.empty:
@@ -89,7 +89,7 @@ def missing_imports(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"import:{row.path}:{row.specifier}",
             f"{row.path} imports {row.specifier}, which does not exist.",
-            location=loc(row.path, row.line),
+            location=code_location(row.path, row.line),
         )
     if missing.empty:
         yield passed("imports", f"All {len(relative)} relative import(s) resolve.")
@@ -114,7 +114,7 @@ def undefined_identifiers(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"identifier:{row.path}:{row.name}",
             f"{row.name} is used in {row.path} but never defined or imported.",
-            location=loc(row.path, row.line),
+            location=code_location(row.path, row.line),
         )
     if rows.empty:
         yield passed("code", "Every identifier used is defined, imported or a known global.")
@@ -144,7 +144,7 @@ def duplicate_functions(inp: CheckInput) -> Iterator[Result]:
         yield warned(
             f"duplicate:{first['name']}@{first['path']}",
             f"The same function body appears {len(group)} times: {', '.join(places)}.",
-            location=loc(first["path"], first["line"]),
+            location=code_location(first["path"], first["line"]),
         )
     if dupes.empty:
         yield passed("code", f"No duplicated function among {len(big)} non-trivial ones.")
@@ -176,7 +176,7 @@ def dead_functions(inp: CheckInput) -> Iterator[Result]:
         yield warned(
             f"function-def:{row.path}:{row.name}",
             f"{row.name} in {row.path} is never called nor exported.",
-            location=loc(row.path, row.line),
+            location=code_location(row.path, row.line),
         )
     if dead.empty:
         yield passed("code", "Every top-level function is used or exported.")
@@ -202,7 +202,7 @@ def any_types(inp: CheckInput) -> Iterator[Result]:
         yield warned(
             f"file:{row.path}",
             f"{row.path} has {int(row.any_count)} `any` annotations.",
-            location=loc(row.path, row.first_line),
+            location=code_location(row.path, row.first_line),
         )
     if heavy.empty:
         total = int(rows["any_count"].sum()) if not rows.empty else 0
@@ -239,10 +239,12 @@ def function_folders(inp: CheckInput) -> Iterator[Result]:
             yield warned(
                 res,
                 f"{row.slug} has no section in config.toml (deploys with defaults).",
-                location=loc(row.path, 1),
+                location=code_location(row.path, 1),
                 severity=Severity.LOW,
             )
         else:
-            yield passed(res, f"{row.slug} is configured and has code.", location=loc(row.path, 1))
+            yield passed(
+                res, f"{row.slug} is configured and has code.", location=code_location(row.path, 1)
+            )
     if fns.empty:
         yield passed("functions", "No functions to compare.")

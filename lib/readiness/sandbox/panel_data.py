@@ -248,17 +248,22 @@ def build(
     panel_user_of = {a["user_id"]: a["pterodactyl_user_id"] for a in accounts}
     plan_of = {p["id"]: p for p in plans}
     panel_node_of = {n["id"]: n["panel_node_id"] for n in nodes}
+    # enough ports for every server planned on a node, plus spare ones
+    planned: dict[int, int] = {}
+    for o in orders:
+        if o.get("node_id") is not None and o["status"] in ("active", "provisioned"):
+            planned[o["node_id"]] = planned.get(o["node_id"], 0) + 1
     allocations: dict[int, list[dict[str, Any]]] = {
         n["panel_node_id"]: [
             {
-                "id": n["panel_node_id"] * 10_000 + port,
+                "id": n["panel_node_id"] * 1_000_000 + port,
                 "ip": f"10.0.{n['id']}.10",
                 "alias": None,
                 "port": 25565 + port,
                 "notes": None,
                 "assigned": False,
             }
-            for port in range(max(64, len(orders)))
+            for port in range(max(64, planned.get(n["id"], 0) + 16))
         ]
         for n in nodes
     }

@@ -65,6 +65,7 @@ class Sandbox:
     supabase_knobs: Knobs | None = None
     _pg: Any = None
     env: dict[str, str] = field(default_factory=dict)
+    db_defects: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def env_file(self) -> Path:
@@ -101,7 +102,7 @@ class Sandbox:
         api_defects = self._start_supabase_api(ds)
         self._write_env_and_params()
         manifest = ds.manifest()
-        manifest["defects"] += static_defects + api_defects
+        manifest["defects"] += static_defects + api_defects + self.db_defects
         (self.workdir / "manifest.json").write_text(json.dumps(manifest, indent=2))
         return self
 
@@ -136,7 +137,17 @@ class Sandbox:
             shutil.rmtree(self.platform_dir)
         defects = materialize_platform(self.profile, self.platform_dir)
         catalog = self.platform_dir / "supabase" / "migrations" / "003_catalog.sql"
-        catalog.write_text(catalog_sql(ds.db["plans"]))
+        plans = ds.db["plans"]
+        if self.profile == "defects":
+            # the repo's catalogue still seeds an old price id: production was changed by
+            # hand (the database gets the current id after the migrations, see below)
+            plans = [
+                {**p, "stripe_price_id": stale_price_id(p["stripe_price_id"])}
+                if p["id"] == DRIFTED_PLAN
+                else p
+                for p in plans
+            ]
+        catalog.write_text(catalog_sql(plans))
         return defects
 
     def _start_supabase_api(self, ds: Dataset) -> list[dict[str, Any]]:
@@ -175,6 +186,8 @@ class Sandbox:
             cur = conn.cursor()
             for table in DB_TABLES:
                 copy_rows(cur, table, ds.db[table])
+            if self.profile == "defects":
+                self._drift_database(cur, ds)
             cur.execute(
                 f"CREATE ROLE {AUDITOR_ROLE} LOGIN BYPASSRLS;"
                 f"GRANT pg_read_all_data TO {AUDITOR_ROLE};"
@@ -182,6 +195,32 @@ class Sandbox:
             )
         host = self._pg.get_postmaster_info().socket_dir
         return f"postgresql://{AUDITOR_ROLE}@/postgres?host={host}"
+
+    def _drift_database(self, cur: Any, ds: Dataset) -> None:
+        """Defects that live in the database itself, not in the generated data."""
+        current = next(p for p in ds.db["plans"] if p["id"] == DRIFTED_PLAN)["stripe_price_id"]
+        cur.execute(
+            "UPDATE public.plans SET stripe_price_id = %s WHERE id = %s", (current, DRIFTED_PLAN)
+        )
+        cur.execute(
+            "INSERT INTO public.ptero_nodes (id, name, region, enabled, max_ram_gb, "
+            "reserved_headroom_gb, panel_node_id) VALUES (990, 'ap-south-node-1', 'ap-south', "
+            "false, 128, 16, 990)"
+        )
+        self.db_defects = [
+            {
+                "defect_id": "catalog-migration-drift",
+                "check_id": "DB-PLAN-PRICES-MIGRATIONS",
+                "resource": f"plan:{DRIFTED_PLAN}",
+                "description": "the catalogue migration seeds an older price id than production",
+            },
+            {
+                "defect_id": "region-without-enabled-node",
+                "check_id": "DB-NODES-REGIONS",
+                "resource": "region:ap-south",
+                "description": "region ap-south has a node row but none enabled",
+            },
+        ]
 
     def _write_env_and_params(self) -> None:
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
@@ -191,6 +230,14 @@ class Sandbox:
         params["catalog_file"] = str(REPO_PARAMS / "expected_catalog.yaml")
         params["sources"]["codebase"]["path"] = str(self.platform_dir)
         self.params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+DRIFTED_PLAN = "teeworlds-1gb"
+
+
+def stale_price_id(price_id: str) -> str:
+    """A plausible earlier id of the same price (same shape, other tail)."""
+    return price_id[:-4] + "0ld0"
 
 
 def copy_rows(cur: Any, table: str, rows: list[dict[str, Any]]) -> None:

@@ -14,6 +14,7 @@ subscriptions, customers``. ``keys`` maps an API key to ``"live"`` or ``"test"``
 from __future__ import annotations
 
 import base64
+import bisect
 import re
 import secrets
 from collections.abc import Callable
@@ -169,6 +170,7 @@ class StripeEmulator(EmulatorBase):
             raise ValueError(f"key modes must be 'live' or 'test', got {sorted(bad)}")
         self.keys = dict(keys)
         self.account = dict(data.get("account") or {"id": "acct_emulated", "object": "account"})
+        self._keys: dict[str, dict[str, list[tuple[int, str]]]] = {}
         self._sorted: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self._index: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         for mode in ("live", "test"):
@@ -177,6 +179,7 @@ class StripeEmulator(EmulatorBase):
             if unknown:
                 raise ValueError(f"unknown Stripe resources in data[{mode!r}]: {sorted(unknown)}")
             self._sorted[mode] = {r: sorted(section.get(r, []), key=_sort_key) for r in RESOURCES}
+            self._keys[mode] = {r: [_sort_key(o) for o in self._sorted[mode][r]] for r in RESOURCES}
             self._index[mode] = {
                 r: {str(o["id"]): o for o in items} for r, items in self._sorted[mode].items()
             }
@@ -289,23 +292,65 @@ class StripeEmulator(EmulatorBase):
             raise BadRequest(f"This value must be {bound}.", param="limit")
         keep = _filter(resource, params)
         created = params.get("created")
-        items = [o for o in self._sorted[mode][resource] if keep(o) and _created_ok(o, created)]
         after, before = params.get("starting_after"), params.get("ending_before")
+        if not endless and not before:
+            # newest first: bisect to the first candidate, scan only one page's worth, so a
+            # list of 200,000 objects costs the same per page as a list of 20
+            page, has_more = self._scan(mode, resource, keep, created, after, limit)
+            return self._envelope(mode, resource, params, page, has_more)
+        items = [o for o in self._sorted[mode][resource] if keep(o) and _created_ok(o, created)]
         if endless:
             page, has_more = items[:limit], True
-        elif after:
-            cursor = self._cursor(mode, resource, after, "starting_after")
-            rest = [o for o in items if _sort_key(o) > cursor]
-            page, has_more = rest[:limit], len(rest) > limit
         elif before:
             cursor = self._cursor(mode, resource, before, "ending_before")
             rest = [o for o in items if _sort_key(o) < cursor]
             page, has_more = rest[-limit:], len(rest) > limit
         else:
             page, has_more = items[:limit], len(items) > limit
+        return self._envelope(mode, resource, params, page, has_more)
+
+    def _envelope(
+        self, mode: str, resource: str, params: dict[str, Any], page: list, has_more: bool
+    ) -> dict[str, Any]:
         if resource == "prices" and "data.product" in (params.get("expand") or []):
             page = [self._expand_product(mode, o) for o in page]
         return {"object": "list", "data": page, "has_more": has_more, "url": RESOURCES[resource][0]}
+
+    def _scan(
+        self,
+        mode: str,
+        resource: str,
+        keep: Callable[[dict[str, Any]], bool],
+        created: Any,
+        after: str | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        seq, keys = self._sorted[mode][resource], self._keys[mode][resource]
+        start, lowest = 0, None
+        if isinstance(created, dict):
+            bounds = {op: _as_int(v, f"created[{op}]") for op, v in created.items()}
+            upper = min([bounds["lte"]] if "lte" in bounds else [], default=None)
+            if "lt" in bounds:
+                upper = bounds["lt"] - 1 if upper is None else min(upper, bounds["lt"] - 1)
+            if upper is not None:
+                start = bisect.bisect_left(keys, (-upper, ""))
+            if "gte" in bounds or "gt" in bounds:
+                lowest = max(bounds.get("gte", -(10**12)), bounds.get("gt", -(10**12) - 1) + 1)
+        if after:
+            start = max(
+                start,
+                bisect.bisect_right(keys, self._cursor(mode, resource, after, "starting_after")),
+            )
+        page: list[dict[str, Any]] = []
+        for i in range(start, len(seq)):
+            item = seq[i]
+            if lowest is not None and -keys[i][0] < lowest:
+                break
+            if keep(item) and _created_ok(item, created):
+                if len(page) == limit:
+                    return page, True
+                page.append(item)
+        return page, False
 
     def _cursor(self, mode: str, resource: str, obj_id: str, param: str) -> tuple[int, str]:
         item = self._index[mode][resource].get(obj_id)

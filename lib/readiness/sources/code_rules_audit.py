@@ -1,5 +1,5 @@
-"""Runs the Area 4–8 fact rules (SQL migrations, error handling, frontend) over one parsed
-checkout and returns their tables; called once by the codebase source.
+"""Runs the Area 4–8 fact rules (SQL migrations, status writes, error handling, frontend)
+over one parsed checkout and returns their tables; called once by the codebase source.
 
 A file shared by several functions (e.g. `_shared/db.ts`) yields its function-scoped facts
 once per function that imports it, like the Stripe facts do.
@@ -16,9 +16,16 @@ import pandas as pd
 from . import code_rules_errors as errors
 from . import code_rules_frontend as frontend
 from . import code_rules_sql as sql
+from . import code_rules_status as status
+from .code_responses import Responses
 from .ts_ast import ParsedFile
 
-TABLES: dict[str, dict[str, str]] = {**sql.TABLES, **errors.TABLES, **frontend.TABLES}
+TABLES: dict[str, dict[str, str]] = {
+    **sql.TABLES,
+    **status.TABLES,
+    **errors.TABLES,
+    **frontend.TABLES,
+}
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
 
 
@@ -35,7 +42,7 @@ def collect_audit_facts(
     owners: dict[str, list[str | None]],
     notes: list[str],
 ) -> dict[str, pd.DataFrame]:
-    """Tables of the three rule modules (see each module's TABLES for the columns)."""
+    """Tables of the four rule modules (see each module's TABLES for the columns)."""
     from .codebase import _with_slug
 
     rows: dict[str, list[dict]] = {t: [] for t in TABLES}
@@ -63,14 +70,14 @@ def collect_audit_facts(
             text = (root / f["path"]).read_text(encoding="utf-8", errors="replace")
             rows["code_frontend_keys"] += frontend.key_kinds(f["path"], text)
 
-    responses = errors.Responses(list(parsed.values()))
+    responses = Responses(list(parsed.values()))
     for path, pf in parsed.items():
         kind = kinds.get(path)
         for slug in owners.get(path) or [pf.function_slug]:
             view = _with_slug(pf, slug)
-            writes = safe("status_writes", errors.status_writes, view)
+            writes = safe("status_writes", status.status_writes, view)
             rows["code_status_writes"] += writes
-            rows["code_query_filters"] += safe("query_filters", errors.query_filters, view)
+            rows["code_query_filters"] += safe("query_filters", status.query_filters, view)
             rows["code_catches"] += safe("catches", errors.catch_facts, view, responses)
             rows["code_handlers"] += safe("handlers", errors.handler_facts, view, responses, writes)
             rows["code_write_errors"] += safe("write_errors", errors.write_errors, view, responses)

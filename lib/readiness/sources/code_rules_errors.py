@@ -1,16 +1,13 @@
-"""Error-handling and state facts from the TypeScript code (tree-sitter), for Areas 2, 5, 6.
+"""Error-handling facts from the TypeScript code (tree-sitter), for Areas 2, 5, 6.
 
-- status literals written through `.from(t).update({status: ...})` / `.insert(...)` /
-  `.upsert(...)`, including shorthand `{ status }` bound to a literal or a parameter typed
-  with literal types (`status: 'canceled'`);
-- the filters queries use (`.eq('status', 'paid')`, `.in('status', [...])`);
 - each catch (try/catch and `.catch(fn)`): empty, logs, rethrows, returns, sets UI state,
   the HTTP status it answers;
 - each handler (`Deno.serve`, `serve`, `export default`): wrapped in try/catch or not,
   what its catch answers and which statuses it writes;
 - what happens when a database write fails (`{ error }` thrown, returned, only logged,
   or ignored).
-Rules only record; checks decide what is wrong.
+Status writes and query filters live in `code_rules_status.py`, response statuses in
+`code_responses.py`. Rules only record; checks decide what is wrong.
 """
 
 from __future__ import annotations
@@ -18,6 +15,8 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from .code_idioms import query_table, side_effect_kind
+from .code_responses import Responses
+from .code_rules_status import WRITES
 from .ts_ast import (
     FUNCTION_TYPES,
     ParsedFile,
@@ -29,32 +28,13 @@ from .ts_ast import (
     line,
     normalized,
     object_properties,
-    string_value,
     text,
     unwrap,
 )
-from .ts_scope import local_function, resolve_value, trace
+from .ts_scope import local_function, resolve_value
 
 S, N, B = "string", "Int64", "boolean"
 TABLES: dict[str, dict[str, str]] = {
-    "code_status_writes": {
-        "path": S,
-        "line": N,
-        "function_slug": S,
-        "table": S,
-        "column": S,
-        "value": S,
-        "method": S,
-    },
-    "code_query_filters": {
-        "path": S,
-        "line": N,
-        "function_slug": S,
-        "table": S,
-        "column": S,
-        "method": S,
-        "value": S,
-    },
     "code_catches": {
         "path": S,
         "line": N,
@@ -90,207 +70,8 @@ TABLES: dict[str, dict[str, str]] = {
         "status": N,
     },
 }
-WRITES = frozenset({"insert", "update", "upsert"})
-FILTERS = frozenset({"eq", "neq", "in", "is", "not", "match"})
 LOG_NAMES = frozenset({"log", "error", "warn", "info", "debug", "captureException", "report"})
 STATE_HINTS = ("toast", "alert", "notify", "showError", "reject", "setError", "throw")
-
-
-def _is_status_key(key: str | None) -> bool:
-    return bool(key) and (key == "status" or key.endswith("_status"))
-
-
-def literal_options(pf: ParsedFile, node: Node | None, depth: int = 0) -> list[str]:
-    """String literals a value can be: a literal, a const of one, a ternary of them, a
-    parameter typed `'a' | 'b'`, or an array of literals."""
-    node = unwrap(node)
-    if node is None or depth > 5:
-        return []
-    value = string_value(node)
-    if value is not None:
-        return [value]
-    if node.type == "ternary_expression":
-        return literal_options(
-            pf, node.child_by_field_name("consequence"), depth + 1
-        ) + literal_options(pf, node.child_by_field_name("alternative"), depth + 1)
-    if node.type == "array":
-        return [v for el in node.named_children for v in literal_options(pf, el, depth + 1)]
-    if node.type in {"identifier", "shorthand_property_identifier"}:
-        binding = trace(pf, text(node), node)
-        if binding is None:
-            return []
-        if binding.kind == "param":
-            param = binding.node.parent
-            ann = param.child_by_field_name("type") if param is not None else None
-            return [
-                string_value(t.named_children[0]) or ""
-                for t in _descendants(ann, "literal_type")
-                if t.named_children and string_value(t.named_children[0]) is not None
-            ]
-        if binding.value is not None and not binding.key_path:
-            return literal_options(pf, binding.value, depth + 1)
-    return []
-
-
-def _descendants(node: Node | None, kind: str) -> list[Node]:
-    if node is None:
-        return []
-    out, stack = [], [node]
-    while stack:
-        n = stack.pop()
-        if n.type == kind:
-            out.append(n)
-        stack.extend(n.named_children)
-    return out
-
-
-def status_writes(pf: ParsedFile) -> list[dict]:
-    rows = []
-    for call in pf.nodes("call_expression"):
-        method = call_property(call)
-        if method not in WRITES or side_effect_kind(call) != "db_write":
-            continue
-        _, table = query_table(callee(call))
-        args = call_args(call)
-        payload = resolve_value(pf, args[0]) if args else None
-        objects = [payload] if payload is not None and payload.type == "object" else []
-        if payload is not None and payload.type == "array":
-            objects = [o for o in payload.named_children if o.type == "object"]
-        for obj in objects:
-            for key, value, prop in object_properties(obj):
-                if not _is_status_key(key):
-                    continue
-                for lit in literal_options(pf, value if value is not None else prop):
-                    rows.append(
-                        {
-                            "path": pf.path,
-                            "line": line(prop),
-                            "function_slug": pf.function_slug,
-                            "table": table,
-                            "column": key,
-                            "value": lit,
-                            "method": method,
-                        }
-                    )
-    return rows
-
-
-def query_filters(pf: ParsedFile) -> list[dict]:
-    rows = []
-    for call in pf.nodes("call_expression"):
-        method = call_property(call)
-        fn = unwrap(callee(call))
-        if method not in FILTERS or fn is None or fn.type != "member_expression":
-            continue
-        is_query, table = query_table(fn.child_by_field_name("object"))
-        args = call_args(call)
-        column = string_value(args[0]) if args else None
-        if not is_query or column is None:
-            continue
-        values = literal_options(pf, args[-1]) if len(args) > 1 else []
-        base = {
-            "path": pf.path,
-            "line": line(call),
-            "function_slug": pf.function_slug,
-            "table": table,
-            "column": column,
-            "method": method,
-        }
-        rows += [{**base, "value": v} for v in values] or [{**base, "value": None}]
-    return rows
-
-
-# --- responses ----------------------------------------------------------------------------
-
-
-class Responses:
-    """HTTP status and JSON-ness of `new Response(...)`, `Response.json` and helpers that
-    return one (`jsonResponse(body, 500)`), across every parsed file of the checkout."""
-
-    def __init__(self, files: list[ParsedFile]) -> None:
-        self.helpers: dict[str, tuple[int | None, int, bool]] = {}
-        for pf in files:
-            returned = [
-                (enclosing_function(r), r.named_children[0] if r.named_children else None)
-                for r in pf.nodes("return_statement")
-            ] + [(fn, fn.child_by_field_name("body")) for fn in pf.nodes("arrow_function")]
-            for fn, value in returned:
-                value = unwrap(value)
-                if fn is None or value is None or value.type != "new_expression":
-                    continue
-                name = _function_name(fn)
-                got = self._new_response(pf, value, fn)
-                if name and got is not None:
-                    self.helpers.setdefault(name, got)
-
-    def _new_response(
-        self, pf: ParsedFile, node: Node, fn: Node | None
-    ) -> tuple[int | None, int, bool] | None:
-        """(index of the parameter holding the status, default status, json)."""
-        if text(node.child_by_field_name("constructor")) != "Response":
-            return None
-        args = node.child_by_field_name("arguments")
-        items = [a for a in (args.named_children if args else []) if a.type != "comment"]
-        init = resolve_value(pf, items[1]) if len(items) > 1 else None
-        is_json = "application/json" in text(node) or "JSON.stringify" in text(node)
-        status_node = None
-        if init is not None and init.type == "object":
-            for key, value, prop in object_properties(init):
-                if key == "status":
-                    status_node = value if value is not None else prop
-        status = _int(status_node) if status_node is not None else 200
-        if status is not None or fn is None:
-            return None, status if status is not None else 200, is_json
-        params = fn.child_by_field_name("parameters")
-        for i, p in enumerate(params.named_children if params else []):
-            pattern = p.child_by_field_name("pattern")
-            if pattern is not None and text(pattern) == text(status_node):
-                default = _int(p.child_by_field_name("value"))
-                return i, default if default is not None else 200, is_json
-        return None, 200, is_json
-
-    def status_of(self, pf: ParsedFile, node: Node | None) -> tuple[int | None, bool] | None:
-        """(status, json) of a response expression; None when it is not one we know."""
-        node = unwrap(node)
-        if node is None:
-            return None
-        if node.type == "new_expression":
-            got = self._new_response(pf, node, None)
-            return (got[1], got[2]) if got else None
-        if node.type != "call_expression":
-            return None
-        chain, args = normalized(callee(node)), call_args(node)
-        if chain == "Response.json":
-            init = resolve_value(pf, args[1]) if len(args) > 1 else None
-            status = 200
-            if init is not None and init.type == "object":
-                for key, value, _ in object_properties(init):
-                    if key == "status":
-                        status = _int(value)
-            return status, True
-        name = chain.rsplit(".", 1)[-1]
-        if name in self.helpers:
-            index, default, is_json = self.helpers[name]
-            if index is not None and index < len(args):
-                return _int(args[index]), is_json
-            return default, is_json
-        return None
-
-
-def _int(node: Node | None) -> int | None:
-    node = unwrap(node)
-    if node is not None and node.type == "number":
-        try:
-            return int(text(node))
-        except ValueError:
-            return None
-    return None
-
-
-def _function_name(fn: Node) -> str | None:
-    from .ts_ast import function_name
-
-    return function_name(fn)
 
 
 # --- catches and handlers -----------------------------------------------------------------

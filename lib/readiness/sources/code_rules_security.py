@@ -21,6 +21,9 @@ of a function by joining its file closure (``code_function_files``):
   password writes (kind says which);
 - ``cors_origin``: an Access-Control-Allow-Origin value (kind ``wildcard``,
   ``reflect``, ``fixed``, ``dynamic``).
+
+Who the caller is (``caller_check``, ``internal_check``) is recorded by
+``code_rules_callers.py``; this module records what the caller may do and gathers both.
 """
 
 from __future__ import annotations
@@ -29,14 +32,13 @@ import re
 
 from tree_sitter import Node
 
-from .code_idioms import env_name_of, mentions_request, request_names, value_source
+from .code_idioms import mentions_request, request_names, value_source
+from .code_rules_callers import EQUALITY, auth_row, caller_checks, internal_checks
 from .ts_ast import (
-    FUNCTION_TYPES,
     ParsedFile,
     call_args,
     call_property,
     callee,
-    contains,
     line,
     member_parts,
     normalized,
@@ -47,13 +49,6 @@ from .ts_ast import (
     unwrap,
 )
 
-SECRETISH = re.compile(r"SECRET|KEY|TOKEN|PASSWORD|SERVICE_ROLE|PRIVATE", re.I)
-INTERNAL_NAME = re.compile(r"internal|service_?role|is_?admin|is_?trusted|is_?system", re.I)
-SERVICE_ROLE_LITERAL = re.compile(r"service[_-]?role", re.I)
-LOOSE_METHODS = frozenset(
-    {"includes", "startsWith", "endsWith", "indexOf", "match", "test", "search", "lastIndexOf"}
-)
-EQUALITY = frozenset({"===", "!==", "==", "!="})
 OWNER_KEYS = frozenset(
     {
         "user_id",
@@ -81,10 +76,6 @@ IDENTITY_KEYS = frozenset(
         "ownerId",
     }
 )
-JWT_CALLS = frozenset({"jwtVerify", "verifyJwt", "verifyJWT", "verifyToken"})
-SIGNATURE_CALLS = frozenset(
-    {"constructEvent", "constructEventAsync", "timingSafeEqual", "verifySignature", "verifyWebhook"}
-)
 PANEL_APP = "/api/application"
 SERVER_CONTROL = re.compile(
     r"/(power|reinstall|suspend|unsuspend|transfer|reassign|command)"
@@ -92,25 +83,6 @@ SERVER_CONTROL = re.compile(
 )
 ACAO = "access-control-allow-origin"
 AUTH_RESULT = re.compile(r"\b(getUser|getClaims|jwtVerify|verifyJwt)\b")
-
-
-def _row(
-    pf: ParsedFile,
-    node: Node,
-    fact: str,
-    kind: str | None = None,
-    detail: str | None = None,
-    strict: bool | None = None,
-) -> dict:
-    return {
-        "path": pf.path,
-        "line": line(node),
-        "function_slug": pf.function_slug,
-        "fact": fact,
-        "kind": kind,
-        "detail": detail,
-        "strict": strict,
-    }
 
 
 def _from_request(
@@ -135,127 +107,6 @@ def _from_request(
     return mentions_request(pf, binding.value, names)
 
 
-def _secret_env(pf: ParsedFile, node: Node | None, accessors: dict[str, int]) -> str | None:
-    name = env_name_of(pf, node, accessors)
-    return name if name and SECRETISH.search(name) else None
-
-
-def _is_empty_literal(node: Node | None) -> bool:
-    node = unwrap(node)
-    return node is not None and (
-        node.type in {"null", "undefined"}
-        or (text(node) == "undefined")
-        or string_value(node) == ""
-    )
-
-
-def _and_chain(node: Node) -> list[Node]:
-    """Operands of the `a && b && ...` expression `node` is part of (excluding node)."""
-    top = node
-    while top.parent is not None and (
-        top.parent.type == "parenthesized_expression"
-        or (
-            top.parent.type == "binary_expression"
-            and text(top.parent.child_by_field_name("operator")) == "&&"
-        )
-    ):
-        top = top.parent
-    out: list[Node] = []
-
-    def walk(n: Node) -> None:
-        n = unwrap(n) or n
-        if n.type == "binary_expression" and text(n.child_by_field_name("operator")) == "&&":
-            walk(n.child_by_field_name("left"))
-            walk(n.child_by_field_name("right"))
-        elif not contains(n, node):
-            out.append(n)
-
-    walk(top)
-    return out
-
-
-def _guarded(pf: ParsedFile, secret_side: Node, at: Node) -> bool:
-    """Is the secret known to be non-empty where it is compared (fail-closed)?"""
-    name = normalized(unwrap(secret_side))
-    for other in _and_chain(at):
-        if name and name in normalized(other):
-            return True
-    for stmt in pf.nodes("if_statement"):
-        if stmt.start_byte >= at.start_byte:
-            break
-        raw = text(stmt.child_by_field_name("condition"))
-        body = stmt.child_by_field_name("consequence")
-        if (
-            name
-            and name in normalized(stmt.child_by_field_name("condition"))
-            and ("!" in raw or "length" in raw)
-            and body is not None
-            and any(t in text(body) for t in ("throw", "return"))
-        ):
-            return True
-    return False
-
-
-def _internal_checks(pf: ParsedFile, accessors: dict[str, int], names: set[str]) -> list[dict]:
-    rows: list[dict] = []
-    handled: list[Node] = []
-    for cmp in pf.nodes("binary_expression"):
-        op = text(cmp.child_by_field_name("operator"))
-        if op not in EQUALITY:
-            continue
-        left, right = cmp.child_by_field_name("left"), cmp.child_by_field_name("right")
-        for secret_side, other in ((left, right), (right, left)):
-            if _secret_env(pf, secret_side, accessors) and not _is_empty_literal(other):
-                strict = op in {"===", "!=="} and _guarded(pf, secret_side, cmp)
-                rows.append(_row(pf, cmp, "internal_check", "exact", op, strict))
-                handled.append(cmp)
-                break
-    for call in pf.nodes("call_expression"):
-        prop = call_property(call)
-        fn = unwrap(callee(call))
-        if prop not in LOOSE_METHODS or fn is None or fn.type != "member_expression":
-            continue
-        target = fn.child_by_field_name("object")
-        parts = [target, *call_args(call)]
-        secret = any(_secret_env(pf, p, accessors) for p in parts)
-        literal = any(SERVICE_ROLE_LITERAL.search(string_value(p) or "") for p in parts)
-        if secret or literal:
-            rows.append(_row(pf, call, "internal_check", "loose", prop, False))
-            handled.append(call)
-    for decl in pf.nodes("variable_declarator"):
-        name_node, value = (
-            decl.child_by_field_name("name"),
-            unwrap(decl.child_by_field_name("value")),
-        )
-        if name_node is None or value is None or name_node.type != "identifier":
-            continue
-        if not INTERNAL_NAME.search(text(name_node)) or value.type in FUNCTION_TYPES:
-            continue
-        if any(contains(value, h) for h in handled):
-            continue
-        if mentions_request(pf, value, names):
-            rows.append(_row(pf, decl, "internal_check", "truthy", text(name_node), False))
-    return rows
-
-
-def _caller_checks(pf: ParsedFile) -> list[dict]:
-    rows = []
-    for call in pf.nodes("call_expression"):
-        prop = call_property(call)
-        chain = normalized(callee(call))
-        if prop in {"getUser", "getClaims"} and ".auth." in f".{chain}":
-            rows.append(_row(pf, call, "caller_check", "get_user", chain))
-        elif prop in JWT_CALLS or (
-            prop in {"verify", "decode"}
-            and re.search(r"jwt|jose", chain, re.I)
-            and prop == "verify"
-        ):
-            rows.append(_row(pf, call, "caller_check", "jwt_verify", chain))
-        elif prop in SIGNATURE_CALLS or chain.endswith("subtle.verify"):
-            rows.append(_row(pf, call, "caller_check", "signature", chain))
-    return rows
-
-
 def _ownership(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> list[dict]:
     rows = []
     for cmp in pf.nodes("binary_expression"):
@@ -272,7 +123,7 @@ def _ownership(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> li
                 and string_value(other) is None
                 and other.type not in {"null", "undefined"}
             ):
-                rows.append(_row(pf, cmp, "ownership_check", "compare", key))
+                rows.append(auth_row(pf, cmp, "ownership_check", "compare", key))
                 break
     for call in pf.nodes("call_expression"):
         prop, args = call_property(call), call_args(call)
@@ -289,7 +140,7 @@ def _ownership(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> li
                 and value is not None
                 and not _from_request(pf, value, names, accessors)
             ):
-                rows.append(_row(pf, call, "ownership_check", "filter", column))
+                rows.append(auth_row(pf, call, "ownership_check", "filter", column))
         if prop == "createClient":
             for arg in args:
                 obj = unwrap(arg)
@@ -299,7 +150,7 @@ def _ownership(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> li
                     and "Authorization" in text(obj)
                     and property_value(obj, "global")[0] is not None
                 ):
-                    rows.append(_row(pf, call, "ownership_check", "rls_client", "createClient"))
+                    rows.append(auth_row(pf, call, "ownership_check", "rls_client", "createClient"))
     return rows
 
 
@@ -319,7 +170,7 @@ def _lookups(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> list
             continue
         is_query, table = query_table(call)
         if is_query:
-            rows.append(_row(pf, call, "resource_lookup", column, table))
+            rows.append(auth_row(pf, call, "resource_lookup", column, table))
     return rows
 
 
@@ -335,7 +186,7 @@ def _body_identity(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -
         wanted = [k for k in keys if k in IDENTITY_KEYS]
         if wanted and _from_request(pf, value, names, accessors):
             for key in wanted:
-                rows.append(_row(pf, decl, "body_identity", None, key))
+                rows.append(auth_row(pf, decl, "body_identity", None, key))
             lines.add(line(decl))
     for member in pf.nodes("member_expression", "subscript_expression"):
         obj, key = member_parts(member)
@@ -345,7 +196,7 @@ def _body_identity(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -
         if root is not None and normalized(root).endswith(("headers", "user", "auth")):
             continue
         if _from_request(pf, obj, names, accessors):
-            rows.append(_row(pf, member, "body_identity", None, key))
+            rows.append(auth_row(pf, member, "body_identity", None, key))
             lines.add(line(member))
     return rows
 
@@ -362,15 +213,15 @@ def _privileged(pf: ParsedFile) -> list[dict]:
             kind = "panel_application_api"
         if kind and (line(node), kind) not in seen:
             seen.add((line(node), kind))
-            rows.append(_row(pf, node, "privileged_op", kind, value[:80]))
+            rows.append(auth_row(pf, node, "privileged_op", kind, value[:80]))
     for call in pf.nodes("call_expression"):
         chain = normalized(callee(call))
         if ".auth.admin." in f".{chain}":
-            rows.append(_row(pf, call, "privileged_op", "auth_admin", chain[-60:]))
+            rows.append(auth_row(pf, call, "privileged_op", "auth_admin", chain[-60:]))
     for obj in pf.nodes("object"):
         for key, _value, prop in object_properties(obj):
             if key in {"password", "new_password", "newPassword"}:
-                rows.append(_row(pf, prop, "privileged_op", "credential_write", key))
+                rows.append(auth_row(pf, prop, "privileged_op", "credential_write", key))
     return rows
 
 
@@ -394,7 +245,7 @@ def _cors(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> list[di
         for key, value, prop in object_properties(obj):
             if key and key.lower() == ACAO:
                 kind, detail = kind_of(value)
-                rows.append(_row(pf, prop, "cors_origin", kind, detail))
+                rows.append(auth_row(pf, prop, "cors_origin", kind, detail))
     for call in pf.nodes("call_expression"):
         args = call_args(call)
         if (
@@ -403,15 +254,15 @@ def _cors(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> list[di
             and ((string_value(args[0]) or "").lower() == ACAO)
         ):
             kind, detail = kind_of(args[1])
-            rows.append(_row(pf, call, "cors_origin", kind, detail))
+            rows.append(auth_row(pf, call, "cors_origin", kind, detail))
     return rows
 
 
 def auth_facts(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
     """Every security fact of one parsed file (see the module docstring)."""
     names = request_names(pf)
-    rows = _caller_checks(pf)
-    rows += _internal_checks(pf, accessors, names)
+    rows = caller_checks(pf)
+    rows += internal_checks(pf, accessors, names)
     rows += _ownership(pf, names, accessors)
     rows += _lookups(pf, names, accessors)
     rows += _body_identity(pf, names, accessors)

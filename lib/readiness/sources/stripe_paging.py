@@ -25,7 +25,7 @@ from readiness.sources._http_common import MAX_PAGES
 from readiness.sources.base import SourceError
 
 PAGE_LIMIT = 100
-Lister = Callable[[dict[str, Any]], Any]
+Lister = Callable[[dict[str, Any]], dict[str, Any]]  # query -> a list object (JSON)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,9 @@ def pull_ranges(
         if r.after:
             query["starting_after"] = r.after
         page = lister(query)
-        data = [obj.to_dict() for obj in page.data]
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            raise SourceError(f"stripe: unexpected response from {label}: not a list object")
+        data = page["data"]
         with lock:
             pages += 1
             if pages > MAX_PAGES:
@@ -86,7 +88,7 @@ def pull_ranges(
                         f"({oid} returned twice) — stopped"
                     )
                 found[oid] = item
-        return next_ranges(r, data, bool(page.has_more))
+        return next_ranges(r, data, bool(page.get("has_more")))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending: set[Future[list[Range]]] = {pool.submit(fetch, Range(lo, hi))}

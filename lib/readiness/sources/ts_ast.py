@@ -299,6 +299,13 @@ def enclosing_function(node: Node) -> Node | None:
     return enclosing(node, FUNCTION_TYPES)
 
 
+def walk(node: Node) -> Iterator[Node]:
+    """`node` and every named descendant, depth first (source order)."""
+    yield node
+    for child in node.named_children:
+        yield from walk(child)
+
+
 def function_name(fn: Node) -> str | None:
     """Name a function is callable by in its file: declaration, `const f = () =>`, method."""
     name = fn.child_by_field_name("name")

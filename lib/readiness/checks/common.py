@@ -1,0 +1,32 @@
+"""Small helpers shared by the area check modules (not itself an area module, so it
+registers no checks).
+
+They exist because several areas located code findings and looked up a function's entry
+file the same way, each with its own private copy.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from readiness.checks.registry import CheckInput
+
+
+def code_location(path: object, line: object) -> str | None:
+    """`path:line` of a code finding (path alone when the line is unknown, None without a path)."""
+    if path is None or pd.isna(path):
+        return None
+    return f"{path}:{int(line)}" if line is not None and not pd.isna(line) else str(path)
+
+
+def first_location(rows: pd.DataFrame) -> str | None:
+    """`path:line` of the first of some code-fact rows (they carry `path` and `line`)."""
+    first = rows.iloc[0]
+    return code_location(first["path"], first["line"])
+
+
+def function_path(inp: CheckInput, slug: str) -> str | None:
+    """The entry file of an edge function (`code_functions.path`), or None when unknown."""
+    funcs = inp["code_functions"]
+    row = funcs[funcs["slug"] == slug]
+    return None if row.empty or pd.isna(row.iloc[0]["path"]) else str(row.iloc[0]["path"])

@@ -1,0 +1,112 @@
+"""What HTTP status (and whether JSON) a response expression answers with.
+
+Split from the error-handling rules because it resolves responses across the whole
+checkout (`new Response`, `Response.json`, and project helpers such as
+`jsonResponse(body, 500)`), which the catch, handler and failed-write rules share.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from .ts_ast import (
+    ParsedFile,
+    call_args,
+    callee,
+    enclosing_function,
+    normalized,
+    object_properties,
+    text,
+    unwrap,
+)
+from .ts_scope import resolve_value
+
+
+class Responses:
+    """HTTP status and JSON-ness of `new Response(...)`, `Response.json` and helpers that
+    return one (`jsonResponse(body, 500)`), across every parsed file of the checkout."""
+
+    def __init__(self, files: list[ParsedFile]) -> None:
+        self.helpers: dict[str, tuple[int | None, int, bool]] = {}
+        for pf in files:
+            returned = [
+                (enclosing_function(r), r.named_children[0] if r.named_children else None)
+                for r in pf.nodes("return_statement")
+            ] + [(fn, fn.child_by_field_name("body")) for fn in pf.nodes("arrow_function")]
+            for fn, value in returned:
+                value = unwrap(value)
+                if fn is None or value is None or value.type != "new_expression":
+                    continue
+                name = _function_name(fn)
+                got = self._new_response(pf, value, fn)
+                if name and got is not None:
+                    self.helpers.setdefault(name, got)
+
+    def _new_response(
+        self, pf: ParsedFile, node: Node, fn: Node | None
+    ) -> tuple[int | None, int, bool] | None:
+        """(index of the parameter holding the status, default status, json)."""
+        if text(node.child_by_field_name("constructor")) != "Response":
+            return None
+        args = node.child_by_field_name("arguments")
+        items = [a for a in (args.named_children if args else []) if a.type != "comment"]
+        init = resolve_value(pf, items[1]) if len(items) > 1 else None
+        is_json = "application/json" in text(node) or "JSON.stringify" in text(node)
+        status_node = None
+        if init is not None and init.type == "object":
+            for key, value, prop in object_properties(init):
+                if key == "status":
+                    status_node = value if value is not None else prop
+        status = _int(status_node) if status_node is not None else 200
+        if status is not None or fn is None:
+            return None, status if status is not None else 200, is_json
+        params = fn.child_by_field_name("parameters")
+        for i, p in enumerate(params.named_children if params else []):
+            pattern = p.child_by_field_name("pattern")
+            if pattern is not None and text(pattern) == text(status_node):
+                default = _int(p.child_by_field_name("value"))
+                return i, default if default is not None else 200, is_json
+        return None, 200, is_json
+
+    def status_of(self, pf: ParsedFile, node: Node | None) -> tuple[int | None, bool] | None:
+        """(status, json) of a response expression; None when it is not one we know."""
+        node = unwrap(node)
+        if node is None:
+            return None
+        if node.type == "new_expression":
+            got = self._new_response(pf, node, None)
+            return (got[1], got[2]) if got else None
+        if node.type != "call_expression":
+            return None
+        chain, args = normalized(callee(node)), call_args(node)
+        if chain == "Response.json":
+            init = resolve_value(pf, args[1]) if len(args) > 1 else None
+            status = 200
+            if init is not None and init.type == "object":
+                for key, value, _ in object_properties(init):
+                    if key == "status":
+                        status = _int(value)
+            return status, True
+        name = chain.rsplit(".", 1)[-1]
+        if name in self.helpers:
+            index, default, is_json = self.helpers[name]
+            if index is not None and index < len(args):
+                return _int(args[index]), is_json
+            return default, is_json
+        return None
+
+
+def _int(node: Node | None) -> int | None:
+    node = unwrap(node)
+    if node is not None and node.type == "number":
+        try:
+            return int(text(node))
+        except ValueError:
+            return None
+    return None
+
+
+def _function_name(fn: Node) -> str | None:
+    from .ts_ast import function_name
+
+    return function_name(fn)
