@@ -25,7 +25,6 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from readiness.checks.registry import evaluate
 from readiness.config import load_config
 from readiness.sandbox.dataset import DatasetSize
 from readiness.sandbox.httpbase import Knobs
@@ -92,6 +91,19 @@ def lower_bound(
     return max(windows * window_s, math.ceil(requests / workers) * latency_s)
 
 
+def timed_checks(snapshot, config) -> tuple[list, float, list[tuple[float, str]]]:
+    """All checks on one snapshot, with the time each took (slowest first)."""
+    from readiness.checks.registry import all_checks, evaluate_check
+
+    findings, per_check, memo = [], [], {}
+    start = time.monotonic()
+    for spec in all_checks():
+        t = time.monotonic()
+        findings.extend(evaluate_check(spec, snapshot, config, memo))
+        per_check.append((time.monotonic() - t, spec.id))
+    return findings, time.monotonic() - start, sorted(per_check, reverse=True)
+
+
 def params_for(sandbox: Sandbox, workdir: Path, **overrides) -> Path:
     data = yaml.safe_load(sandbox.params_file.read_text())
     for source, values in overrides.items():
@@ -109,7 +121,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--panel-rate", type=float, default=240.0, help="requests per minute")
     ap.add_argument("--no-sequential", action="store_true")
     ap.add_argument("--notebooks", action="store_true", help="also render the report")
+    ap.add_argument("--evidence", help="only time the checks on a saved snapshot")
+    ap.add_argument("--params", help="params of that snapshot (with --evidence)")
     args = ap.parse_args(argv)
+    if args.evidence:
+        from readiness.snapshot import Snapshot
+
+        snapshot, config = Snapshot.load(args.evidence), load_config(args.params)
+        t = time.monotonic()
+        for path in Path(args.evidence).glob("*.parquet"):
+            snapshot.table(path.stem)
+        load_s = time.monotonic() - t
+        findings, analysis_s, slowest = timed_checks(snapshot, config)
+        console.print(f"load {load_s:.2f}s · analysis ({len(findings)} findings) {analysis_s:.2f}s")
+        console.print("slowest: " + ", ".join(f"{cid} {sec:.2f}s" for sec, cid in slowest[:12]))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        console.print(f"peak RSS {rss:.0f} MiB")
+        return 0
 
     latency = args.latency_ms / 1000
     stripe_knobs = Knobs(latency_s=latency, rate_limit=int(args.stripe_rate), rate_window_s=1.0)
@@ -128,11 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(params_for(sandbox, work))
         t = time.monotonic()
-        snapshot = collect(config)
+        snapshot = collect(config, work / "evidence")
         collect_s = time.monotonic() - t
-        t = time.monotonic()
-        findings = evaluate(snapshot, config)
-        analysis_s = time.monotonic() - t
+        findings, analysis_s, slowest = timed_checks(snapshot, config)
         # Stripe and the panel alone, concurrent then sequential, under the same limits
         off = {"enabled": False}
         alone = {"database": off, "codebase": off, "schema": off, "supabase_api": off}

@@ -13,7 +13,7 @@ import pytest
 from readiness.sandbox.httpbase import Knobs
 from readiness.sandbox.stripe_emulator import StripeEmulator
 from readiness.sources.stripe import collect_stripe
-from readiness.sources.stripe_paging import Range, next_ranges
+from readiness.sources.stripe_paging import Range, initial_ranges, next_ranges
 
 NOW = 1_790_000_000
 
@@ -26,8 +26,10 @@ def test_next_ranges_rule():
     r = Range(0, 1000)
     assert next_ranges(r, page(900, 800), has_more=False) == []
     assert next_ranges(r, [], has_more=True) == []
+    left, right = next_ranges(Range(0, 10_000), page(9000, 8900), has_more=True)
+    assert left == Range(0, 8100) and right == Range(8100, 10_000, "x1")  # 8 pages ahead
     left, right = next_ranges(r, page(900, 800), has_more=True)
-    assert left == Range(0, 600) and right == Range(600, 1000, "x1")
+    assert left == Range(0, 1) and right == Range(1, 1000, "x1")
     # one second left above the range start: the older second is split off
     assert next_ranges(Range(799, 1000), page(800, 800), True) == [
         Range(799, 800),
@@ -35,6 +37,14 @@ def test_next_ranges_rule():
     ]
     # everything in the range's first second: cannot split, continue with the cursor
     assert next_ranges(Range(800, 1000), page(800, 800), True) == [Range(800, 1000, "x1")]
+
+
+def test_initial_ranges_tile_the_window():
+    assert initial_ranges(0, 1000, 8) == [Range(0, 1000)]
+    assert initial_ranges(100, 1000, 1) == [Range(100, 1000)]
+    got = initial_ranges(100, 1000, 8)
+    assert len(got) == 8 and got[0].lo == 100 and got[-1].hi == 1000
+    assert all(a.hi == b.lo for a, b in zip(got, got[1:], strict=False))
 
 
 def sessions(n: int, seed: int = 3) -> list[dict]:

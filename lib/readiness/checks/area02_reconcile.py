@@ -134,7 +134,7 @@ def _memory(r: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _judge(inp: CheckInput, aspect: Aspect | None, what: str) -> Iterator[Result]:
-    rows = delivered_orders(inp)
+    rows = inp.shared("delivered_orders", lambda: delivered_orders(inp))
     bad = 0
     for r in rows:
         o = r["order"]
@@ -288,10 +288,10 @@ def subscription_orphan(inp: CheckInput) -> Iterator[Result]:
     orders = require_columns(
         inp["db_orders"], "db_orders", ["id", "status", "stripe_subscription_id"]
     )
+    linked = orders[orders["stripe_subscription_id"].notna()]
     by_sub = {
         str(o.stripe_subscription_id): o
-        for o in orders.itertuples()
-        if present(o.stripe_subscription_id)
+        for o in linked[["id", "status", "stripe_subscription_id"]].itertuples(index=False)
     }
     charging = _subscriptions(inp)
     charging = charging[charging["status"].isin(CHARGING)]
@@ -335,12 +335,18 @@ def subscription_orphan(inp: CheckInput) -> Iterator[Result]:
 def server_orphan(inp: CheckInput) -> Iterator[Result]:
     orders = require_columns(inp["db_orders"], "db_orders", ["id", "status"])
     servers = require_columns(inp["panel_servers"], "panel_servers", ["id", "external_id"])
-    by_order = {str(o.id): o for o in orders.itertuples()}
-    by_server = {
-        _int(o.pterodactyl_server_id): o
-        for o in orders.itertuples()
-        if "pterodactyl_server_id" in orders and present(o.pterodactyl_server_id)
-    }
+    # only the two columns needed, looked up by id: no row objects for 200,000 orders
+    small = orders[["id", "status"]].assign(id=orders["id"].astype(str))
+    by_order = {o.id: o for o in small.itertuples(index=False)}
+    by_server = {}
+    if "pterodactyl_server_id" in orders:
+        linked = orders["pterodactyl_server_id"].notna()
+        by_server = {
+            int(sid): by_order[str(oid)]
+            for sid, oid in zip(
+                orders.loc[linked, "pterodactyl_server_id"], orders.loc[linked, "id"], strict=True
+            )
+        }
     bad = 0
     for s in servers.itertuples():
         order = by_server.get(_int(s.id)) or by_order.get(str(s.external_id))

@@ -73,9 +73,18 @@ class CheckInput:
     tables: Mapping[str, pd.DataFrame]
     config: AuditConfig
     now: datetime
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
+
+    def shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A derived table computed once per evaluation and reused by every check that
+        asks for it (e.g. the order ⋈ server join behind five reconciliation checks).
+        The memo lives for one `evaluate` call, i.e. one snapshot."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
 
 class DataProblem(Exception):
@@ -199,7 +208,12 @@ def _not_verified(spec: CheckSpec, reason: str) -> Finding:
     return _finding(spec, unverified(f"check:{spec.id}", reason))
 
 
-def evaluate_check(spec: CheckSpec, snapshot: Snapshot, config: AuditConfig) -> list[Finding]:
+def evaluate_check(
+    spec: CheckSpec,
+    snapshot: Snapshot,
+    config: AuditConfig,
+    memo: dict[str, Any] | None = None,
+) -> list[Finding]:
     """Run one check fail-closed: missing sources, missing tables, crashes and silence
     all become `not_verified` with the reason, never `pass`."""
     missing = [snapshot.source_state(source) for source in spec.sources]
@@ -220,7 +234,10 @@ def evaluate_check(spec: CheckSpec, snapshot: Snapshot, config: AuditConfig) -> 
         if table is not None:
             tables[name] = table
     try:
-        results = list(spec.func(CheckInput(tables=tables, config=config, now=snapshot.now)))
+        inp = CheckInput(
+            tables=tables, config=config, now=snapshot.now, memo={} if memo is None else memo
+        )
+        results = list(spec.func(inp))
     except DataProblem as exc:
         return [_not_verified(spec, str(exc))]
     except Exception as exc:  # a broken check must not look like a pass
@@ -235,6 +252,7 @@ def evaluate(
 ) -> list[Finding]:
     """Judge one snapshot with every registered check (optionally only some areas)."""
     findings: list[Finding] = []
+    memo: dict[str, Any] = {}
     for spec in all_checks(areas):
-        findings.extend(evaluate_check(spec, snapshot, config))
+        findings.extend(evaluate_check(spec, snapshot, config, memo))
     return findings

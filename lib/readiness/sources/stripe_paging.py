@@ -25,6 +25,7 @@ from readiness.sources._http_common import MAX_PAGES
 from readiness.sources.base import SourceError
 
 PAGE_LIMIT = 100
+PAGES_AHEAD = 8  # a split leaves about this many pages to the cursor half
 Lister = Callable[[dict[str, Any]], dict[str, Any]]  # query -> a list object (JSON)
 
 
@@ -41,12 +42,24 @@ def next_ranges(r: Range, page: list[dict[str, Any]], has_more: bool) -> list[Ra
         return []
     last, first = page[-1], page[0]
     t = int(last["created"])
-    # guess where the next two pages' worth ends, from how much time this page spanned
+    # guess where the next PAGES_AHEAD pages end, from how much time this page spanned:
+    # the cursor half pages on sequentially, the older half is fetched in parallel
     span = max(1, int(first["created"]) - t)
-    m = max(r.lo + 1, t - 2 * span)
+    m = max(r.lo + 1, t - PAGES_AHEAD * span)
     if r.lo < m <= t:
         return [Range(r.lo, m), Range(m, r.hi, str(last["id"]))]
     return [Range(r.lo, r.hi, str(last["id"]))]
+
+
+def initial_ranges(lo: int, hi: int, workers: int) -> list[Range]:
+    """A bounded window (a look-back) starts as `workers` equal slices, so every worker
+    is busy from the first request; an open-ended one (lo = 0) starts whole and splits
+    as its pages reveal where the data is."""
+    if lo <= 0 or workers <= 1 or hi - lo < workers:
+        return [Range(lo, hi)]
+    step = (hi - lo) // workers
+    cuts = [lo + i * step for i in range(workers)] + [hi]
+    return [Range(a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
 def pull_ranges(
@@ -91,7 +104,9 @@ def pull_ranges(
         return next_ranges(r, data, bool(page.get("has_more")))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        pending: set[Future[list[Range]]] = {pool.submit(fetch, Range(lo, hi))}
+        pending: set[Future[list[Range]]] = {
+            pool.submit(fetch, r) for r in initial_ranges(lo, hi, workers)
+        }
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
