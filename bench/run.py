@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import math
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import yaml
@@ -26,9 +27,6 @@ from rich.console import Console
 from rich.table import Table
 
 from readiness.config import load_config
-from readiness.sandbox.dataset import DatasetSize
-from readiness.sandbox.httpbase import Knobs
-from readiness.sandbox.runtime import Sandbox
 from readiness.snapshot import collect
 
 SIZES = {
@@ -52,15 +50,6 @@ STRIPE_LISTS = [
 ]
 PANEL_LISTS = ["panel_locations", "panel_nodes", "panel_servers", "panel_users"]
 console = Console(highlight=False, width=150)
-
-
-def size_of(name: str) -> DatasetSize:
-    known = {f.name for f in fields(DatasetSize)}
-    wanted = SIZES[name]
-    dropped = sorted(set(wanted) - known)
-    if dropped:
-        console.print(f"[yellow]generator has no size field(s) {dropped}; ignored[/]")
-    return DatasetSize(**{k: v for k, v in wanted.items() if k in known})
 
 
 def pages(rows: int, per_page: int = 100) -> int:
@@ -104,8 +93,29 @@ def timed_checks(snapshot, config) -> tuple[list, float, list[tuple[float, str]]
     return findings, time.monotonic() - start, sorted(per_check, reverse=True)
 
 
-def params_for(sandbox: Sandbox, workdir: Path, **overrides) -> Path:
-    data = yaml.safe_load(sandbox.params_file.read_text())
+def start_platform(workdir: Path, size: dict, args: argparse.Namespace) -> subprocess.Popen:
+    """The demo platform in its own process, so serving requests never competes with
+    the audit for this process's interpreter lock (that would blur the figures)."""
+    cmd = [
+        str(Path(sys.executable).with_name("readiness")),
+        "sandbox",
+        "up",
+        "--workdir",
+        str(workdir),
+        "--latency-ms",
+        str(args.latency_ms),
+        "--stripe-rate",
+        str(int(args.stripe_rate)),
+        "--panel-rate",
+        str(int(args.panel_rate)),
+    ]
+    for key, value in size.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+
+
+def params_for(sandbox_params: Path, workdir: Path, **overrides) -> Path:
+    data = yaml.safe_load(sandbox_params.read_text())
     for source, values in overrides.items():
         data["sources"].setdefault(source, {}).update(values)
     path = workdir / f"params-{len(list(workdir.glob('params-*')))}.yaml"
@@ -140,21 +150,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     latency = args.latency_ms / 1000
-    stripe_knobs = Knobs(latency_s=latency, rate_limit=int(args.stripe_rate), rate_window_s=1.0)
-    panel_knobs = Knobs(latency_s=latency, rate_limit=int(args.panel_rate), rate_window_s=60.0)
     work = Path(tempfile.mkdtemp(prefix="readiness-bench-"))
-    t0 = time.monotonic()
-    sandbox = Sandbox(
-        work / "sandbox",
-        profile="defects",
-        size=size_of(args.size),
-        stripe_knobs=stripe_knobs,
-        panel_knobs=panel_knobs,
-    )
-    sandbox.start()
-    setup_s = time.monotonic() - t0
+    platform = start_platform(work / "sandbox", SIZES[args.size], args)
     try:
-        config = load_config(params_for(sandbox, work))
+        t0 = time.monotonic()
+        while not (work / "sandbox" / "ready").exists():
+            if platform.poll() is not None:
+                raise SystemExit("the demo platform did not start (see its output above)")
+            time.sleep(0.2)
+        setup_s = time.monotonic() - t0
+        sandbox_params = work / "sandbox" / "params.yaml"
+        config = load_config(params_for(sandbox_params, work))
         t = time.monotonic()
         snapshot = collect(config, work / "evidence")
         collect_s = time.monotonic() - t
@@ -162,13 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         # Stripe and the panel alone, concurrent then sequential, under the same limits
         off = {"enabled": False}
         alone = {"database": off, "codebase": off, "schema": off, "supabase_api": off}
-        isolated = collect(load_config(params_for(sandbox, work, **alone)))
+        isolated = collect(load_config(params_for(sandbox_params, work, **alone)))
         concurrent = {n: isolated.sources[n].seconds for n in ("stripe", "pterodactyl")}
         sequential: dict[str, float] = {}
         if not args.no_sequential:
             seq_cfg = load_config(
                 params_for(
-                    sandbox,
+                    sandbox_params,
                     work,
                     stripe={"concurrency": 1},
                     pterodactyl={"concurrency": 1},
@@ -186,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             result = run_audit(config, work / "outputs")
             report_bytes = result.report_html.stat().st_size
     finally:
-        sandbox.stop()
+        platform.send_signal(signal.SIGTERM)
+        platform.wait(timeout=60)
 
     needed = min_requests(snapshot)
     table = Table(

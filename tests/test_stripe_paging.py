@@ -13,7 +13,7 @@ import pytest
 from readiness.sandbox.httpbase import Knobs
 from readiness.sandbox.stripe_emulator import StripeEmulator
 from readiness.sources.stripe import collect_stripe
-from readiness.sources.stripe_paging import Range, initial_ranges, next_ranges
+from readiness.sources.stripe_paging import Range, fan_out, next_ranges
 
 NOW = 1_790_000_000
 
@@ -39,12 +39,14 @@ def test_next_ranges_rule():
     assert next_ranges(Range(800, 1000), page(800, 800), True) == [Range(800, 1000, "x1")]
 
 
-def test_initial_ranges_tile_the_window():
-    assert initial_ranges(0, 1000, 8) == [Range(0, 1000)]
-    assert initial_ranges(100, 1000, 1) == [Range(100, 1000)]
-    got = initial_ranges(100, 1000, 8)
-    assert len(got) == 8 and got[0].lo == 100 and got[-1].hi == 1000
+def test_fan_out_tiles_the_rest_of_a_window():
+    full = page(*range(1000, 900, -1))  # 100 objects, last created at 901
+    assert fan_out(Range(100, 1001), full[:5], has_more=False, parts=8) == []
+    got = fan_out(Range(100, 1001), full, has_more=True, parts=8)
+    assert len(got) == 8 and got[0].lo == 100 and got[-1] == Range(901, 1001, "x99")
     assert all(a.hi == b.lo for a, b in zip(got, got[1:], strict=False))
+    # open-ended windows keep the adaptive two-way split
+    assert fan_out(Range(0, 1001), full, True, 8) == next_ranges(Range(0, 1001), full, True)
 
 
 def sessions(n: int, seed: int = 3) -> list[dict]:

@@ -108,9 +108,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox_up(args: argparse.Namespace) -> int:
+    from readiness.sandbox.dataset import DatasetSize
+    from readiness.sandbox.httpbase import Knobs
     from readiness.sandbox.runtime import Sandbox
 
-    sandbox = Sandbox(Path(args.workdir), profile=args.profile, seed=args.seed).start()
+    size = DatasetSize(
+        users=args.users,
+        orders=args.orders,
+        nodes=args.nodes,
+        servers=args.servers,
+        history_days=args.history_days,
+    )
+    latency = args.latency_ms / 1000
+    sandbox = Sandbox(
+        Path(args.workdir),
+        profile=args.profile,
+        seed=args.seed,
+        size=size,
+        stripe_knobs=Knobs(latency_s=latency, rate_limit=args.stripe_rate, rate_window_s=1.0),
+        panel_knobs=Knobs(latency_s=latency, rate_limit=args.panel_rate, rate_window_s=60.0),
+    ).start()
+    (sandbox.workdir / "ready").write_text(str(os.getpid()))
     out.print(f"Demo platform running (profile {args.profile}).")
     out.print(f"  params:   {sandbox.params_file}")
     out.print(f"  env file: {sandbox.env_file}  (credentials; never commit)")
@@ -131,6 +149,7 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        (sandbox.workdir / "ready").unlink(missing_ok=True)
         sandbox.stop()
         out.print("Demo platform stopped.")
     return 0
@@ -211,6 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--profile", choices=["defects", "clean"], default="defects")
     up.add_argument("--seed", type=int, default=7)
     up.add_argument("--workdir", default=str(DEFAULT_SANDBOX_DIR))
+    size = up.add_argument_group("size and behaviour (benchmarks)")
+    size.add_argument("--users", type=int, default=40)
+    size.add_argument("--orders", type=int, default=80)
+    size.add_argument("--nodes", type=int, default=6)
+    size.add_argument("--servers", type=int, help="cap on running servers (rest is history)")
+    size.add_argument("--history-days", type=int, default=60)
+    size.add_argument("--latency-ms", type=float, default=0.0, help="per request, both APIs")
+    size.add_argument("--stripe-rate", type=int, help="Stripe requests per second (429 above)")
+    size.add_argument("--panel-rate", type=int, help="panel requests per minute (429 above)")
     up.set_defaults(func=cmd_sandbox_up)
 
     diff = sub.add_parser("diff", help="what changed between two runs (folders or findings.json)")

@@ -51,15 +51,20 @@ def next_ranges(r: Range, page: list[dict[str, Any]], has_more: bool) -> list[Ra
     return [Range(r.lo, r.hi, str(last["id"]))]
 
 
-def initial_ranges(lo: int, hi: int, workers: int) -> list[Range]:
-    """A bounded window (a look-back) starts as `workers` equal slices, so every worker
-    is busy from the first request; an open-ended one (lo = 0) starts whole and splits
-    as its pages reveal where the data is."""
-    if lo <= 0 or workers <= 1 or hi - lo < workers:
-        return [Range(lo, hi)]
-    step = (hi - lo) // workers
-    cuts = [lo + i * step for i in range(workers)] + [hi]
-    return [Range(a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
+def fan_out(r: Range, page: list[dict[str, Any]], has_more: bool, parts: int) -> list[Range]:
+    """After the first page of a bounded window that has more: the rest, [lo, t] after X,
+    as `parts` equal slices (the newest one continues after X), so every worker is busy
+    from the second request. A window that fits one page costs one request."""
+    if not has_more or not page or r.lo <= 0 or parts <= 2:
+        return next_ranges(r, page, has_more)
+    last = page[-1]
+    t = int(last["created"])
+    step = (t - r.lo) // (parts - 1)
+    if step < 1:
+        return next_ranges(r, page, has_more)
+    cuts = [r.lo + i * step for i in range(parts - 1)] + [t]
+    older = [Range(a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
+    return [*older, Range(t, r.hi, str(last["id"]))]
 
 
 def pull_ranges(
@@ -76,7 +81,7 @@ def pull_ranges(
     lock = threading.Lock()
     pages = 0
 
-    def fetch(r: Range) -> list[Range]:
+    def fetch(r: Range, parts: int = 2) -> list[Range]:
         nonlocal pages
         query: dict[str, Any] = {
             **params,
@@ -101,12 +106,13 @@ def pull_ranges(
                         f"({oid} returned twice) — stopped"
                     )
                 found[oid] = item
-        return next_ranges(r, data, bool(page.get("has_more")))
+        more = bool(page.get("has_more"))
+        if workers <= 1:  # one cursor, page after page: the sequential baseline
+            return [Range(r.lo, r.hi, str(data[-1]["id"]))] if more and data else []
+        return fan_out(r, data, more, parts)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        pending: set[Future[list[Range]]] = {
-            pool.submit(fetch, r) for r in initial_ranges(lo, hi, workers)
-        }
+        pending: set[Future[list[Range]]] = {pool.submit(fetch, Range(lo, hi), workers)}
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
