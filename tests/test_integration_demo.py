@@ -209,3 +209,20 @@ def test_every_planted_defect_of_every_area_is_found(defects_sandbox, defects_fi
     areas = {f["area"] for f in defects_findings for d in planted if f["check_id"] == d["check_id"]}
     assert areas == set(range(1, 10))
     print(f"\nplanted defects found: {len(planted) - len(missed)}/{len(planted)}")
+
+
+def test_clean_profile_is_a_go(clean_audit):
+    """The clean platform has no failure anywhere, every source answers, and so the
+    verdict is GO with the top score (the defects profile is the NO-GO one)."""
+    from readiness.report import scoring
+
+    snapshot, findings = clean_audit
+    assert all(s.ok for s in snapshot.sources.values()), snapshot.sources
+    bad = [
+        (f.check_id, f.resource)
+        for f in findings
+        if f.status in (Status.FAIL, Status.WARN, Status.NOT_VERIFIED)
+    ]
+    assert not bad, bad
+    verdict = scoring.decide(findings, all_checks())
+    assert (verdict.verdict, verdict.exit_code, verdict.score) == ("GO", 0, 10.0)
