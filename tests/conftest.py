@@ -79,3 +79,17 @@ def clean_audit(tmp_path_factory):
         snapshot = collect(config, tmp_path_factory.mktemp("clean-evidence"))
         findings = evaluate(snapshot, config)
     return snapshot, findings
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's reporter
+    """Print the fault matrix figures (cases, slowest faulted run) under the results."""
+    import sys
+
+    matrix = sys.modules.get("test_fault_matrix") or sys.modules.get("tests.test_fault_matrix")
+    timings = getattr(matrix, "TIMINGS", None)
+    if timings:
+        slowest = max(timings, key=timings.get)
+        terminalreporter.write_line(
+            f"fault matrix: {len(timings)} faulted runs, slowest {slowest} "
+            f"{timings[slowest]:.1f}s"
+        )

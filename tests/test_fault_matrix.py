@@ -395,11 +395,3 @@ def test_cli_exit_code_when_stripe_is_down(platform, tmp_path, monkeypatch, caps
     assert len([p for p in out.iterdir() if not p.name.startswith(".")]) == 2
     assert (earlier / "findings.json").read_bytes() == before
     assert [p.name for p in earlier.iterdir()] == ["findings.json"]
-
-
-def test_matrix_summary():
-    """Prints the matrix figures (sources × faults, slowest case) for the record."""
-    if not TIMINGS:
-        pytest.skip("matrix cases did not run in this worker")
-    slowest = max(TIMINGS, key=TIMINGS.get)
-    print(f"\nfault matrix: {len(TIMINGS)} cases, slowest {slowest} {TIMINGS[slowest]:.1f}s")

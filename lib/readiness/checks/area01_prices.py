@@ -367,18 +367,4 @@ def plan_count(inp: CheckInput) -> Iterator[Result]:
         )
 
 
-def coverage_grid(plans: pd.DataFrame, inp: CheckInput) -> pd.DataFrame:
-    """Games x RAM tiers with each plan's state: what the notebook shows as a grid."""
-    joined = plans_with_prices(inp)
-    joined["state"] = joined.apply(
-        lambda r: (
-            "no price"
-            if pd.isna(r["price_id"])
-            else ("live" if bool(r["price_livemode"]) and bool(r["price_active"]) else "not live")
-        ),
-        axis=1,
-    )
-    return joined.pivot_table(index="game", columns="ram_gb", values="state", aggfunc="first")
-
-
-__all__ = ["plans_with_prices", "coverage_grid", "records", "sold_plans"]
+__all__ = ["plans_with_prices", "records", "sold_plans"]

@@ -33,11 +33,6 @@ def backoff_s(attempt: int, retry_after: float | None = None) -> float:
     return delay * (0.5 + random.random() / 2)
 
 
-def sleep_before_retry(attempt: int, retry_after: float | None = None) -> None:
-    """Sleep per :func:`backoff_s` (one place, so the policy is easy to read)."""
-    time.sleep(backoff_s(attempt, retry_after))
-
-
 class RateLimiter:
     """Client-side pacing shared by a source's threads: at most `per_second` request
     starts per second, so concurrency approaches the API's limit without tripping it."""
