@@ -90,6 +90,5 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest'
     if timings:
         slowest = max(timings, key=timings.get)
         terminalreporter.write_line(
-            f"fault matrix: {len(timings)} faulted runs, slowest {slowest} "
-            f"{timings[slowest]:.1f}s"
+            f"fault matrix: {len(timings)} faulted runs, slowest {slowest} {timings[slowest]:.1f}s"
         )

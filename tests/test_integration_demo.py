@@ -226,3 +226,15 @@ def test_clean_profile_is_a_go(clean_audit):
     assert not bad, bad
     verdict = scoring.decide(findings, all_checks())
     assert (verdict.verdict, verdict.exit_code, verdict.score) == ("GO", 0, 10.0)
+
+
+def test_exports_and_report_judge_the_same_snapshot(defects_run):
+    """findings.json (written by the runner) and the report notebook (which reloads the
+    evidence) must count exactly the same findings."""
+    import re
+
+    doc = json.loads((defects_run.folder / "findings.json").read_text())
+    html = (defects_run.folder / "readiness-report.html").read_text()
+    shown = dict(re.findall(r"(pass|warn|fail|not_verified|waived|info): (\d+)", html)[:6])
+    expected = {k: str(v) for k, v in doc["counts"].items() if v}
+    assert {k: v for k, v in shown.items() if k in expected} == expected

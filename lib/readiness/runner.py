@@ -25,7 +25,7 @@ from pathlib import Path
 from readiness import __version__
 from readiness.config import AuditConfig, secret_env_names
 from readiness.report import exports, scoring
-from readiness.snapshot import collect
+from readiness.snapshot import Snapshot, collect
 from readiness.workbook import Audit
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -197,7 +197,10 @@ def run_audit(
     try:
         t = time.monotonic()
         say("collecting from sources (read-only)…")
-        snapshot = collect(config, staging / "evidence", progress=say)
+        collect(config, staging / "evidence", progress=say)
+        # judge the evidence exactly as the notebooks will read it back, so findings.json,
+        # the exports and every notebook agree to the row
+        snapshot = Snapshot.load(staging / "evidence")
         timings["collect"] = time.monotonic() - t
 
         t = time.monotonic()

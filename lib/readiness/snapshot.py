@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from readiness.config import AuditConfig, Secrets, secret_env_names
@@ -67,7 +68,9 @@ class Snapshot:
         if name not in self.tables and self.root is not None:
             path = self.root / f"{name}.parquet"
             if path.is_file():
-                self.tables[name] = pd.read_parquet(path, dtype_backend="numpy_nullable")
+                self.tables[name] = _lists_back(
+                    pd.read_parquet(path, dtype_backend="numpy_nullable")
+                )
         return self.tables.get(name)
 
     def table_notes(self) -> list[str]:
@@ -92,6 +95,15 @@ class Snapshot:
         manifest = json.loads((root / MANIFEST).read_text())
         sources = {n: SourceState(**s) for n, s in manifest["sources"].items()}
         return cls(datetime.fromisoformat(manifest["collected_at"]), sources, {}, root)
+
+
+def _lists_back(df: pd.DataFrame) -> pd.DataFrame:
+    """Parquet returns list cells as numpy arrays; give checks the Python lists the
+    sources produced, so a table judged from evidence behaves like the one collected."""
+    for col in df.columns:
+        if df[col].dtype == object and df[col].map(lambda v: isinstance(v, np.ndarray)).any():
+            df[col] = df[col].map(lambda v: v.tolist() if isinstance(v, np.ndarray) else v)
+    return df
 
 
 def _redact(text: str, secrets: list[str]) -> str:
