@@ -80,6 +80,7 @@ def pull_ranges(
     found: dict[str, dict[str, Any]] = {}
     lock = threading.Lock()
     pages = 0
+    open_ranges = 1  # ranges not finished yet (in flight or queued)
 
     def fetch(r: Range, parts: int = 2) -> list[Range]:
         nonlocal pages
@@ -106,10 +107,19 @@ def pull_ranges(
                         f"({oid} returned twice) — stopped"
                     )
                 found[oid] = item
+        nonlocal open_ranges
         more = bool(page.get("has_more"))
-        if workers <= 1:  # one cursor, page after page: the sequential baseline
-            return [Range(r.lo, r.hi, str(data[-1]["id"]))] if more and data else []
-        return fan_out(r, data, more, parts)
+        with lock:
+            # split only while some worker would otherwise idle: every extra range ends
+            # in a partly filled page, i.e. costs a request
+            busy = open_ranges >= workers
+        if workers <= 1 or busy:  # one cursor, page after page
+            children = [Range(r.lo, r.hi, str(data[-1]["id"]))] if more and data else []
+        else:
+            children = fan_out(r, data, more, parts)
+        with lock:
+            open_ranges += len(children) - 1
+        return children
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending: set[Future[list[Range]]] = {pool.submit(fetch, Range(lo, hi), workers)}
