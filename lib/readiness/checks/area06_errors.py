@@ -6,14 +6,11 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from readiness.checks.common import code_location
 from readiness.checks.registry import CheckInput, Result, check, failed, passed, warned
 from readiness.findings import Severity
 
 FAILURE_STATUSES = frozenset({"error", "failed", "provision_failed", "provisioning_failed"})
-
-
-def _loc(path: object, line: object) -> str:
-    return f"{path}:{int(line)}" if pd.notna(line) else str(path)
 
 
 def server_side(df: pd.DataFrame) -> pd.DataFrame:
@@ -46,7 +43,7 @@ def handler_try(inp: CheckInput) -> Iterator[Result]:
             )
             continue
         h = mine.iloc[0]
-        loc = _loc(h["path"], h["line"])
+        loc = code_location(h["path"], h["line"])
         status = h["catch_status"]
         if not bool(h["has_try"]):
             yield failed(
@@ -58,7 +55,7 @@ def handler_try(inp: CheckInput) -> Iterator[Result]:
                 f"The {fn.slug} handler's catch answers "
                 f"{'no response' if pd.isna(status) else status}"
                 " instead of an error status.",
-                location=_loc(h["path"], h["catch_line"]),
+                location=code_location(h["path"], h["catch_line"]),
             )
         elif not bool(h["catch_json"]) if pd.notna(h["catch_json"]) else True:
             yield warned(
@@ -90,7 +87,7 @@ def empty_catch(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"catch:{row.path}:{row.line}",
             "Empty catch: the error is swallowed.",
-            location=_loc(row.path, row.line),
+            location=code_location(row.path, row.line),
         )
     if empty.empty:
         yield passed("catches", f"None of {len(catches)} catch blocks is empty.")
@@ -117,7 +114,7 @@ def catch_logs(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"catch:{row.path}:{row.line}",
             "This catch neither logs nor rethrows the error.",
-            location=_loc(row.path, row.line),
+            location=code_location(row.path, row.line),
         )
     if silent.empty:
         yield passed("catches", f"All {len(catches)} catch blocks in functions log or rethrow.")
@@ -151,7 +148,11 @@ def provision_error(inp: CheckInput) -> Iterator[Result]:
         mine = handlers[handlers["function_slug"] == slug]
         statuses = set(writes.loc[writes["function_slug"] == slug, "value"].dropna())
         caught = {v for s in mine["catch_writes_status"].dropna() for v in str(s).split(",")}
-        loc = _loc(mine.iloc[0]["path"], mine.iloc[0]["catch_line"]) if not mine.empty else None
+        loc = (
+            code_location(mine.iloc[0]["path"], mine.iloc[0]["catch_line"])
+            if not mine.empty
+            else None
+        )
         if not statuses & FAILURE_STATUSES:
             yield failed(
                 f"function:{slug}", f"{slug} never sets a failure status on an order.", location=loc
@@ -217,7 +218,7 @@ def webhook_non2xx(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"When the {row.table} {row.method} fails in {slug}, {why}: Stripe gets 2xx and "
                 "never retries.",
-                location=_loc(row.path, row.line),
+                location=code_location(row.path, row.line),
             )
         if not bad:
             yield passed(

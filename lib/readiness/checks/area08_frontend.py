@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from readiness.checks.area05_schema import allowed_for
+from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -23,10 +24,6 @@ from readiness.checks.registry import (
 from readiness.findings import Severity
 
 CHECKOUT_KEYS = ("success_url", "cancel_url", "return_url")
-
-
-def _loc(path: object, line: object) -> str:
-    return f"{path}:{int(line)}" if pd.notna(line) else str(path)
 
 
 def _frontend(df: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +46,7 @@ def redirect_origin(inp: CheckInput) -> Iterator[Result]:
     urls = inp["code_redirect_urls"]
     urls = urls[urls["function_slug"].notna() & urls["key"].isin(CHECKOUT_KEYS)]
     for row in urls.itertuples():
-        res, loc = f"url:{row.function_slug}:{row.key}", _loc(row.path, row.line)
+        res, loc = f"url:{row.function_slug}:{row.key}", code_location(row.path, row.line)
         if row.origin in ("env", "literal"):
             yield passed(res, f"{row.key} comes from a fixed origin ({row.origin}).", location=loc)
         elif row.origin in ("request", "browser"):
@@ -104,7 +101,7 @@ def redirect_routed(inp: CheckInput) -> Iterator[Result]:
         return
     for route, group in urls.groupby("route", sort=True):
         first = group.iloc[0]
-        loc = _loc(first["path"], first["line"])
+        loc = code_location(first["path"], first["line"])
         if _route_matches(str(route), defined):
             yield passed(f"route:{route}", f"{route} is a frontend route.", location=loc)
         else:
@@ -141,7 +138,7 @@ def hook_errors(inp: CheckInput) -> Iterator[Result]:
             "This catch "
             + ("is empty" if row.empty else "only logs")
             + ": the user never sees the error.",
-            location=_loc(row.path, row.line),
+            location=code_location(row.path, row.line),
         )
     if surfaced.all():
         yield passed(
@@ -165,7 +162,7 @@ def dashboard_statuses(inp: CheckInput) -> Iterator[Result]:
     f = f[f["column"].str.fullmatch(r"status|.*_status")]
     for row in f.itertuples():
         allowed = allowed_for(inp["schema_check_constraints"], str(row.table), str(row.column))
-        res, loc = f"status:{row.value}", _loc(row.path, row.line)
+        res, loc = f"status:{row.value}", code_location(row.path, row.line)
         if allowed is None:
             yield warned(
                 res,
@@ -204,13 +201,13 @@ def signup_nonblocking(inp: CheckInput) -> Iterator[Result]:
             yield failed(
                 res,
                 f"{row.function} awaits panel account creation (line {row.panel_line}).",
-                location=_loc(row.path, row.panel_line),
+                location=code_location(row.path, row.panel_line),
             )
         else:
             yield passed(
                 res,
                 f"{row.function} does not wait on the panel.",
-                location=_loc(row.path, row.line),
+                location=code_location(row.path, row.line),
             )
     if flows.empty:
         yield passed("signup", "No auth.signUp call in the frontend.")
@@ -232,7 +229,7 @@ def stripe_keys(inp: CheckInput) -> Iterator[Result]:
     keys = inp["code_frontend_keys"]
     prod = inp.config.environment in ("production", "demo")
     for row in keys.itertuples():
-        res, loc = f"key:{row.path}:{row.line}", _loc(row.path, row.line)
+        res, loc = f"key:{row.path}:{row.line}", code_location(row.path, row.line)
         if not str(row.kind).startswith("pk_"):
             yield failed(
                 res,
@@ -272,7 +269,7 @@ def values_accepted(inp: CheckInput) -> Iterator[Result]:
     vals = inp["code_frontend_values"].drop_duplicates(["field", "value"])
     known = _reference_sets(inp)
     for row in vals.itertuples():
-        res, loc = f"{row.field.removesuffix('_id')}:{row.value}", _loc(row.path, row.line)
+        res, loc = f"{row.field.removesuffix('_id')}:{row.value}", code_location(row.path, row.line)
         ref = known.get(str(row.field))
         if ref is None:
             yield (informed if row.field in ("modpack",) else unverified)(
