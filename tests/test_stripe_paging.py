@@ -13,7 +13,7 @@ import pytest
 from readiness.sandbox.httpbase import Knobs
 from readiness.sandbox.stripe_emulator import StripeEmulator
 from readiness.sources.stripe import collect_stripe
-from readiness.sources.stripe_paging import Range, fan_out, next_ranges
+from readiness.sources.stripe_paging import Range, estimated_pages_left, split_rest
 
 NOW = 1_790_000_000
 
@@ -22,31 +22,38 @@ def page(*created: int) -> list[dict]:
     return [{"id": f"x{i}", "created": c} for i, c in enumerate(created)]
 
 
-def test_next_ranges_rule():
+def test_split_rest_rule():
     r = Range(0, 1000)
-    assert next_ranges(r, page(900, 800), has_more=False) == []
-    assert next_ranges(r, [], has_more=True) == []
-    left, right = next_ranges(Range(0, 10_000), page(9000, 8900), has_more=True)
-    assert left == Range(0, 8100) and right == Range(8100, 10_000, "x1")  # 8 pages ahead
-    left, right = next_ranges(r, page(900, 800), has_more=True)
-    assert left == Range(0, 1) and right == Range(1, 1000, "x1")
-    # one second left above the range start: the older second is split off
-    assert next_ranges(Range(799, 1000), page(800, 800), True) == [
+    assert split_rest(r, page(900, 800), has_more=False, parts=4) == []
+    assert split_rest(r, [], has_more=True, parts=4) == []
+    # parts=1: continue the cursor
+    assert split_rest(r, page(900, 800), True, parts=1) == [Range(0, 1000, "x1")]
+    # halves of the rest [lo, t]: the older half fresh, the newer half after the cursor
+    assert split_rest(Range(0, 10_000), page(9000, 8000), True, parts=2) == [
+        Range(0, 4000),
+        Range(4000, 10_000, "x1"),
+    ]
+    # k parts tile [lo, t] without gaps; only the newest one carries the cursor
+    got = split_rest(Range(100, 1001), page(*range(1000, 900, -1)), True, parts=8)
+    assert len(got) == 8 and got[0].lo == 100 and got[-1].after == "x99"
+    assert got[-1].lo <= 901 and got[-1].hi == 1001
+    assert all(a.hi == b.lo and a.after is None for a, b in zip(got, got[1:], strict=False))
+    # one second left above the range start: at most one older one-second slice
+    assert split_rest(Range(799, 1000), page(800, 800), True, parts=8) == [
         Range(799, 800),
         Range(800, 1000, "x1"),
     ]
     # everything in the range's first second: cannot split, continue with the cursor
-    assert next_ranges(Range(800, 1000), page(800, 800), True) == [Range(800, 1000, "x1")]
+    assert split_rest(Range(800, 1000), page(800, 800), True, parts=8) == [Range(800, 1000, "x1")]
 
 
-def test_fan_out_tiles_the_rest_of_a_window():
-    full = page(*range(1000, 900, -1))  # 100 objects, last created at 901
-    assert fan_out(Range(100, 1001), full[:5], has_more=False, parts=8) == []
-    got = fan_out(Range(100, 1001), full, has_more=True, parts=8)
-    assert len(got) == 8 and got[0].lo == 100 and got[-1] == Range(901, 1001, "x99")
-    assert all(a.hi == b.lo for a, b in zip(got, got[1:], strict=False))
-    # open-ended windows keep the adaptive two-way split
-    assert fan_out(Range(0, 1001), full, True, 8) == next_ranges(Range(0, 1001), full, True)
+def test_estimated_pages_left_follows_density():
+    dense = page(*range(1000, 900, -1))  # 100 objects in 99 s, rest [0, 901]
+    assert 9 < estimated_pages_left(Range(0, 2000), dense) < 9.2
+    assert estimated_pages_left(Range(901, 2000), dense) == 0
+    assert estimated_pages_left(Range(0, 2000), []) == 0
+    same_second = page(*[500] * 100)
+    assert estimated_pages_left(Range(0, 2000), same_second) == 500
 
 
 def sessions(n: int, seed: int = 3) -> list[dict]:
@@ -117,6 +124,19 @@ def world(n: int) -> dict:
         "payouts_enabled": True,
         "details_submitted": True,
     }
+    # a price younger than half the subscriptions: their window starts at the oldest
+    # price, and the older rest must still be fetched
+    live["products"] = [{"id": "prod_1", "object": "product", "active": True, "created": NOW}]
+    live["prices"] = [
+        {
+            "id": "price_1",
+            "object": "price",
+            "active": True,
+            "livemode": True,
+            "product": "prod_1",
+            "created": NOW - 3 * n // 4,
+        }
+    ]
     return {"account": acct, "live": live, "test": {k: [] for k in live}}
 
 
@@ -155,6 +175,13 @@ def test_concurrent_equals_sequential(knobs, n):
         a, b = seq.tables[table], con.tables[table]
         assert len(a) == len(b) == n, table
         assert list(a["id"]) == list(b["id"]), table
+    # the lists really were split into concurrent ranges (and the older rest fetched)
+    starts = {
+        path: {r.query.get("created[gte]") for r in ok if r.path == path}
+        for path in ("/v1/checkout/sessions", "/v1/subscriptions", "/v1/events")
+    }
+    assert all(len(s) > 1 for s in starts.values()), starts
+    assert "0" in starts["/v1/subscriptions"]
     # no successful request was made twice (same path and query)
     keys = Counter((r.path, tuple(sorted((k, str(v)) for k, v in r.query.items()))) for r in ok)
     assert max(keys.values()) == 1

@@ -247,6 +247,7 @@ def run_audit(
                         "reason": s.reason,
                         "rows": s.rows,
                         "requests": s.requests,
+                        "throttled": s.throttled,
                         "seconds": round(s.seconds, 2),
                     }
                     for n, s in snapshot.sources.items()

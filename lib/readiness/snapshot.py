@@ -35,6 +35,7 @@ class SourceState:
     reason: str = ""
     rows: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    throttled: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -230,6 +231,7 @@ def collect(
             "ok",
             rows={t: len(df) for t, df in result.tables.items()},
             requests=result.requests,
+            throttled=result.throttled,
             seconds=round(time.monotonic() - start, 3),
             notes=[_redact(n, secret_values) for n in result.notes],
         )
@@ -260,6 +262,7 @@ def source_summary(snapshot: Snapshot) -> pd.DataFrame:
                 "detail": s.describe() if not s.ok else "",
                 "rows": sum(s.rows.values()),
                 "requests": s.requests,
+                "throttled (429)": s.throttled,
                 "seconds": round(s.seconds, 2),
             }
         )

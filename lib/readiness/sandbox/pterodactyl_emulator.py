@@ -90,6 +90,7 @@ class PterodactylEmulator(EmulatorBase):
             int(k): sorted(v, key=lambda a: a["id"]) for k, v in (data.get("eggs") or {}).items()
         }
         self._egg_by_id = {e["id"]: e for eggs in self.eggs.values() for e in eggs}
+        self._indexes: dict[int, dict[Any, Attrs]] = {}
         self._allocated: dict[Any, dict[str, int]] = {}
         for server in self.servers:
             used = self._allocated.setdefault(server.get("node"), {"memory": 0, "disk": 0})
@@ -205,18 +206,24 @@ class PterodactylEmulator(EmulatorBase):
             ("user", self.users, lambda a: _item("user", a)),
             ("nest", self.nests, lambda a: _item("nest", a)),
         ):
-            found = self._get(items, server.get(name))
-            if name in inc and found is not None:
+            found = self._get(items, server.get(name)) if name in inc else None
+            if found is not None:
                 rel[name] = wrap(found)
         return _item("server", server, rel)
 
-    @staticmethod
-    def _get(items: list[Attrs], obj_id: Any) -> Attrs | None:
-        return next((item for item in items if item["id"] == obj_id), None)
+    def _get(self, items: list[Attrs], obj_id: Any) -> Attrs | None:
+        """By id, through an index per list (a scan per server made a page of the last
+        servers cost a scan of 20,000 users per row)."""
+        index = self._indexes.get(id(items))
+        if index is None:
+            index = self._indexes[id(items)] = {item["id"]: item for item in items}
+        try:
+            return index.get(obj_id)
+        except TypeError:  # an unhashable id in the data matches nothing
+            return None
 
-    @classmethod
-    def _find(cls, items: list[Attrs], obj_id: Any) -> Attrs:
-        found = cls._get(items, obj_id)
+    def _find(self, items: list[Attrs], obj_id: Any) -> Attrs:
+        found = self._get(items, obj_id)
         if found is None:
             raise _NotFound
         return found

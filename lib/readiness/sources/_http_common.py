@@ -35,7 +35,9 @@ def backoff_s(attempt: int, retry_after: float | None = None) -> float:
 
 class RateLimiter:
     """Client-side pacing shared by a source's threads: at most `per_second` request
-    starts per second, so concurrency approaches the API's limit without tripping it."""
+    starts per second, so concurrency approaches the API's limit without tripping it;
+    and after a 429, every thread holds off until the server's Retry-After has passed
+    (instead of each one spending a request to learn the same)."""
 
     def __init__(self, per_second: float | None) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
@@ -43,14 +45,18 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
-        if not self.interval:
-            return
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             self._next = start + self.interval
         if start > now:
             time.sleep(start - now)
+
+    def hold(self, seconds: float | None) -> None:
+        """No request starts for `seconds` (a server's Retry-After)."""
+        if seconds:
+            with self._lock:
+                self._next = max(self._next, time.monotonic() + min(seconds, MAX_RETRY_AFTER_S))
 
 
 class Deadline:

@@ -17,4 +17,5 @@ class SourceResult:
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     requests: int = 0
+    throttled: int = 0  # of those, answered 429 (rate limited) and retried
     notes: list[str] = field(default_factory=list)

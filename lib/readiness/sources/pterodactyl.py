@@ -22,6 +22,7 @@ import requests
 from readiness.sources._http_common import (
     MAX_PAGES,
     Deadline,
+    RateLimiter,
     failure_kind,
     frame,
     parse_retry_after,
@@ -56,12 +57,14 @@ class _Panel:
         workers: int = 4,
     ) -> None:
         self.deadline = deadline
+        self.limiter = RateLimiter(None)  # no pacing; shares a 429's Retry-After
         self.base = base_url.rstrip("/")
         self.key = api_key
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.per_page = per_page
         self.count = 0
+        self.throttled = 0
         self.workers = workers
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -94,6 +97,7 @@ class _Panel:
         attempt = 0
         while True:
             self.deadline.check(path)
+            self.limiter.acquire()
             with self._lock:
                 self.count += 1
             try:
@@ -110,7 +114,12 @@ class _Panel:
             status = resp.status_code
             if (status == 429 or status >= 500) and attempt < self.max_retries:
                 attempt += 1
-                self.deadline.wait(attempt, parse_retry_after(resp.headers), path)
+                retry_after = parse_retry_after(resp.headers)
+                if status == 429:
+                    self.limiter.hold(retry_after)
+                    with self._lock:
+                        self.throttled += 1
+                self.deadline.wait(attempt, retry_after, path)
                 continue
             if status != 200:
                 raise self._status_error(status, path, attempt)
@@ -355,4 +364,4 @@ def collect_pterodactyl(
         ) from None
     finally:
         panel.close()
-    return SourceResult(tables=tables, requests=panel.count, notes=[])
+    return SourceResult(tables=tables, requests=panel.count, throttled=panel.throttled, notes=[])
