@@ -49,6 +49,11 @@ def test_run_outputs(defects_run):
     assert run["sources"]["stripe"]["status"] == "ok"
     assert run["sources"]["supabase_api"]["status"] == "ok"
     assert run["exit_code"] == 1
+    # every notebook's kernel start-up is measured (from papermill's own timestamps)
+    timed = {n["name"]: n for n in run["notebooks"]}
+    assert len(timed) == 10 and "readiness-report" in timed
+    assert all(n["kernel_start_s"] > 0 and n["cells_s"] > 0 for n in timed.values())
+    assert run["timings_s"]["kernel_start_total"] > 0
 
 
 def test_outputs_hold_no_secret_values(defects_sandbox, defects_run):

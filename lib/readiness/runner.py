@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -37,19 +37,49 @@ class PublishError(Exception):
     """The run produced something that must not be published (e.g. a secret value)."""
 
 
+@dataclass(frozen=True)
+class NotebookTiming:
+    """Where one notebook's time went: the kernel's start-up is pure overhead, paid once
+    per notebook, which is why notebooks run on parallel workers."""
+
+    name: str
+    kernel_start_s: float  # papermill start until the first cell starts
+    cells_s: float  # first cell start until the end of execution
+    render_s: float  # nbconvert HTML
+
+
+def _notebook_timing(out: Path, render_s: float) -> NotebookTiming:
+    """Read papermill's own timestamps from the executed notebook."""
+    import nbformat
+
+    nb = nbformat.read(out, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    starts = [
+        c.metadata.get("papermill", {}).get("start_time") for c in nb.cells if c.cell_type == "code"
+    ]
+    first = next((t for t in starts if t), None)
+    started, duration = meta.get("start_time"), float(meta.get("duration") or 0.0)
+    kernel = 0.0
+    if started and first:
+        kernel = (datetime.fromisoformat(first) - datetime.fromisoformat(started)).total_seconds()
+    cells = duration - kernel
+    return NotebookTiming(out.stem, round(kernel, 3), round(cells, 3), round(render_s, 3))
+
+
 @dataclass
 class RunResult:
     folder: Path
     verdict: scoring.Verdict
     counts: dict[str, int]
     seconds: float
+    notebooks: list[NotebookTiming] = field(default_factory=list)
 
     @property
     def report_html(self) -> Path:
         return self.folder / f"{REPORT_NAME}.html"
 
 
-def _execute(notebook: Path, out: Path, params_file: str, cwd: Path) -> str:
+def _execute(notebook: Path, out: Path, params_file: str, cwd: Path) -> NotebookTiming:
     """Run one notebook with papermill (in a worker process) and render its HTML."""
     import papermill
 
@@ -69,8 +99,9 @@ def _execute(notebook: Path, out: Path, params_file: str, cwd: Path) -> str:
         extra_arguments=["--Application.log_level=CRITICAL"],
         execution_timeout=600,
     )
+    t = time.monotonic()
     render_html(out)
-    return out.name
+    return _notebook_timing(out, time.monotonic() - t)
 
 
 def _kernel_manager_base() -> type:
@@ -216,6 +247,7 @@ def run_audit(
         exports.write_all(staging, findings, audit.specs, verdict, meta)
 
         t = time.monotonic()
+        notebook_timings: list[NotebookTiming] = []
         if notebooks:
             params_file = str(config.params_path)
             jobs = [(nb, staging / _output_name(nb)) for nb in _notebooks()]
@@ -223,8 +255,15 @@ def run_audit(
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 futures = [pool.submit(_execute, nb, out, params_file, staging) for nb, out in jobs]
                 for fut in futures:
-                    say(f"rendered {fut.result()}")
+                    nt = fut.result()
+                    notebook_timings.append(nt)
+                    say(
+                        f"rendered {nt.name} (kernel start {nt.kernel_start_s:.1f}s, "
+                        f"cells {nt.cells_s:.1f}s, HTML {nt.render_s:.1f}s)"
+                    )
         timings["notebooks"] = time.monotonic() - t
+        if notebook_timings:
+            timings["kernel_start_total"] = sum(n.kernel_start_s for n in notebook_timings)
 
         counts = scoring.counts_by_status(findings)
         exports.write_json(
@@ -241,6 +280,7 @@ def run_audit(
                 "counts": counts,
                 "checks": len(audit.specs),
                 "timings_s": {k: round(v, 2) for k, v in timings.items()},
+                "notebooks": [asdict(n) for n in notebook_timings],
                 "sources": {
                     n: {
                         "status": s.status,
@@ -265,4 +305,4 @@ def run_audit(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return RunResult(folder, verdict, counts, time.monotonic() - started)
+    return RunResult(folder, verdict, counts, time.monotonic() - started, notebook_timings)
