@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --size demo --notebooks
 
 bench-large: $(STAMP)
-	$(BIN)/python bench/run.py --size large
+	$(BIN)/python bench/run.py --size large --notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests bench

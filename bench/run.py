@@ -13,6 +13,7 @@ size of the rendered report (with --notebooks).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import resource
 import signal
@@ -78,6 +79,38 @@ def lower_bound(
     admits `limit` requests at once), or latency spread over the workers."""
     windows = math.ceil(requests / limit) - 1
     return max(windows * window_s, math.ceil(requests / workers) * latency_s)
+
+
+TOTALS = {  # collected table -> (API, resource) whose whole list it must equal
+    "stripe_prices": ("stripe", "prices"),
+    "stripe_products": ("stripe", "products"),
+    "stripe_webhook_endpoints": ("stripe", "webhook_endpoints"),
+    "stripe_subscriptions": ("stripe", "subscriptions"),
+    "panel_locations": ("panel", "locations"),
+    "panel_nodes": ("panel", "nodes"),
+    "panel_allocations": ("panel", "allocations"),
+    "panel_eggs": ("panel", "eggs"),
+    "panel_servers": ("panel", "servers"),
+    "panel_users": ("panel", "users"),
+}
+WINDOWED = ["stripe_events", "stripe_checkout_sessions"]  # lookback window: vs one cursor
+
+
+def completeness(snapshot, api_counts: dict, sequential=None) -> tuple[bool, str]:
+    """Collected rows against what the platform holds (and, for lists cut by the lookback
+    window, against single-cursor collection of the same window)."""
+    parts, ok = [], True
+    for table, (api, listed) in TOTALS.items():
+        got, want = len(snapshot.table(table)), api_counts[api][listed]
+        ok &= got == want
+        parts.append(f"{table.split('_', 1)[1]} {got}/{want}")
+    for table in WINDOWED if sequential is not None else []:
+        a, b = snapshot.table(table), sequential.table(table)
+        same = sorted(a["id"]) == sorted(b["id"])
+        ok &= same
+        sign = "=" if same else "≠"
+        parts.append(f"{table.split('_', 1)[1]} {len(a)} {sign} {len(b)} (1 cursor)")
+    return ok, ", ".join(parts)
 
 
 def timed_checks(snapshot, config) -> tuple[list, float, list[tuple[float, str]]]:
@@ -169,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.2)
         setup_s = time.monotonic() - t0
         sandbox_params = work / "sandbox" / "params.yaml"
+        manifest = json.loads((work / "sandbox" / "manifest.json").read_text())
+        api_counts = manifest["api_counts"]
         config = load_config(params_for(sandbox_params, work))
         t = time.monotonic()
         snapshot = collect(config, work / "evidence")
@@ -181,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         isolated = collect(load_config(params_for(sandbox_params, work, **alone)))
         concurrent = {n: isolated.sources[n].seconds for n in ("stripe", "pterodactyl")}
         sequential: dict[str, float] = {}
+        complete = completeness(snapshot, api_counts)
         if not args.no_sequential:
             seq_cfg = load_config(
                 params_for(
@@ -195,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             t = time.monotonic()
             seq = collect(seq_cfg)
             sequential = {n: seq.sources[n].seconds for n in ("stripe", "pterodactyl")}
+            complete = completeness(snapshot, api_counts, seq)
             sequential["wall"] = time.monotonic() - t
         report_bytes, result, audit_s = None, None, 0.0
         if args.notebooks:
@@ -266,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     }
     console.print(f"dataset: {rows}")
+    mark = "[green]complete[/]" if complete[0] else "[red]INCOMPLETE[/]"
+    console.print(f"{mark}: {complete[1]}")
     console.print(
         f"platform start-up {setup_s:.1f}s · collection wall {collect_s:.2f}s · "
         f"analysis ({len(findings)} findings) {analysis_s:.2f}s · peak RSS {rss:.0f} MiB"

@@ -139,6 +139,8 @@ def test_stripe_backs_off_on_429_then_succeeds(stripe_env):
     assert len(res.tables["stripe_prices"]) == 230
     statuses = [r.status for r in emu.requests]
     assert 429 in statuses and statuses[-1] == 200
+    # every 429 the API answered is counted (the bench and run.json report it)
+    assert res.throttled == statuses.count(429) and res.requests == len(statuses)
 
 
 def test_stripe_transient_500_is_retried(stripe_env):
@@ -237,7 +239,8 @@ def test_panel_backs_off_on_429_then_succeeds(panel_env):
     emu.knobs.rate_limit, emu.knobs.rate_window_s = 5, 0.5
     res = collect_pterodactyl(emu.url, key, max_retries=3)
     assert len(res.tables["panel_servers"]) == 7
-    assert 429 in [r.status for r in emu.requests]
+    statuses = [r.status for r in emu.requests]
+    assert 429 in statuses and res.throttled == statuses.count(429)
 
 
 API = "/api/application"

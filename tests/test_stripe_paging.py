@@ -187,3 +187,42 @@ def test_concurrent_equals_sequential(knobs, n):
     assert max(keys.values()) == 1
     if knobs.rate_limit:
         assert any(r.status == 429 for r in emu.requests)
+
+
+class FakeClock:
+    """time.monotonic/sleep for RateLimiter, without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_a_429_holds_every_thread_until_retry_after(monkeypatch):
+    from readiness.sources import _http_common
+
+    clock = FakeClock()
+    monkeypatch.setattr(_http_common, "time", clock)
+    limiter = _http_common.RateLimiter(10)  # one start per 0.1 s
+    limiter.acquire()
+    limiter.acquire()
+    assert clock.slept == [0.1]
+    limiter.hold(2.0)  # a Retry-After of 2 s: nobody starts before it has passed
+    limiter.acquire()
+    assert clock.slept[-1] == 2.0
+    limiter.acquire()  # then the pace resumes
+    assert clock.slept[-1] == 0.1
+    unpaced = _http_common.RateLimiter(None)
+    unpaced.acquire()
+    unpaced.hold(None)
+    unpaced.acquire()
+    assert clock.slept[-1] == 0.1  # no pace and no hold: no wait
+    unpaced.hold(1000)  # capped like any Retry-After
+    unpaced.acquire()
+    assert clock.slept[-1] == _http_common.MAX_RETRY_AFTER_S

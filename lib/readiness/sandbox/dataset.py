@@ -72,6 +72,14 @@ class Dataset:
             "seed": self.seed,
             "generated_at": self.now.isoformat(),
             "counts": {name: len(rows) for name, rows in self.db.items()},
+            # what the APIs hold, so a benchmark can prove collection complete
+            "api_counts": {
+                "stripe": {k: len(v) for k, v in self.stripe["live"].items()},
+                "panel": {
+                    k: sum(len(x) for x in v.values()) if isinstance(v, dict) else len(v)
+                    for k, v in self.panel.items()
+                },
+            },
             "defects": [asdict(d) for d in self.defects],
         }
 
