@@ -294,3 +294,16 @@ def test_provision_final_status(demo_config):
     assert str(finding.status) == "fail" and finding.location == "p.ts:12"
     got = run("FLOW-PROVISION-FINAL-STATUS", demo_config, code_tables([], [], []))
     assert list(got.values()) == ["not_verified"]
+
+
+def test_present_mask_agrees_with_present_value_by_value():
+    from readiness.checks.area02_orders import ids, present, present_mask
+
+    values = [None, pd.NA, float("nan"), "", "   ", "x", " y ", 0, 12, 3.5]
+    for series in (
+        pd.Series(values, dtype=object),
+        pd.Series(["a", None, "", " "], dtype="string"),
+        pd.Series([1, None, 0], dtype="Int64"),
+    ):
+        assert present_mask(series).tolist() == [present(v) for v in series]
+        assert ids(series) == {str(v) for v in series if present(v)}

@@ -38,8 +38,14 @@ def present(value: object) -> bool:
     return str(value).strip() != ""
 
 
+def present_mask(series: pd.Series) -> pd.Series:
+    """`present` for a whole column at once (200,000 orders: no call per value)."""
+    text = series.astype("string")
+    return (text.notna() & (text.str.strip() != "")).fillna(False).astype(bool)
+
+
 def ids(series: pd.Series) -> set[str]:
-    return {str(v) for v in series if present(v)}
+    return set(series[present_mask(series)].astype(str))
 
 
 def age_text(delta: timedelta) -> str:
@@ -197,7 +203,7 @@ def order_duplicate(inp: CheckInput) -> Iterator[Result]:
         ("stripe_checkout_session_id", "checkout_session"),
         ("stripe_subscription_id", "subscription"),
     ):
-        keyed = orders[orders[column].map(present)]
+        keyed = orders[present_mask(orders[column])]
         # only the duplicated keys are grouped: iterating 200,000 singleton groups is slow
         repeated = keyed[keyed.duplicated(column, keep=False)]
         for key, group in repeated.groupby(column, sort=True):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from readiness.checks.area02_orders import CLOSED, ids, present
+from readiness.checks.area02_orders import CLOSED, ids, present, present_mask
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -244,10 +244,11 @@ def subscription_lapsed(inp: CheckInput) -> Iterator[Result]:
     orders = require_columns(
         inp["db_orders"], "db_orders", ["id", "status", "stripe_subscription_id"]
     )
-    subs = {str(s.id): str(s.status) for s in _subscriptions(inp).itertuples()}
+    live = _subscriptions(inp)
+    subs = dict(zip(live["id"].astype(str), live["status"].astype(str), strict=True))
     active = orders[
         orders["status"].isin(inp.config.active_statuses)
-        & orders["stripe_subscription_id"].map(present)
+        & present_mask(orders["stripe_subscription_id"])
     ]
     bad = 0
     for o in active.itertuples():
@@ -296,7 +297,7 @@ def subscription_orphan(inp: CheckInput) -> Iterator[Result]:
     charging = _subscriptions(inp)
     charging = charging[charging["status"].isin(CHARGING)]
     bad = 0
-    for s in charging.itertuples():
+    for s in charging[["id", "status"]].itertuples(index=False):
         order = by_sub.get(str(s.id))
         res = f"subscription:{s.id}"
         if order is None:
