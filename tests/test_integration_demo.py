@@ -243,3 +243,20 @@ def test_exports_and_report_judge_the_same_snapshot(defects_run):
     shown = dict(re.findall(r"(pass|warn|fail|not_verified|waived|info): (\d+)", html)[:6])
     expected = {k: str(v) for k, v in doc["counts"].items() if v}
     assert {k: v for k, v in shown.items() if k in expected} == expected
+
+
+def test_an_area_notebook_judges_its_area_exactly_as_the_whole_audit(defects_sandbox, defects_run):
+    """Area notebooks judge only their own checks; the tables they show must equal the
+    whole audit's rows for that area."""
+    from readiness.workbook import open_audit
+
+    evidence = defects_run.folder / "evidence"
+    whole = open_audit(defects_sandbox.params_file, evidence)
+    whole.findings  # noqa: B018 - judge every check first
+    for area in range(1, 10):
+        alone = open_audit(defects_sandbox.params_file, evidence)
+        got, want = alone.area_findings(area), whole.area_findings(area)
+        assert len(got) > 0 and got.reset_index(drop=True).equals(want.reset_index(drop=True))
+        got, want = alone.area_checks(area), whole.area_checks(area)
+        assert got.reset_index(drop=True).equals(want.reset_index(drop=True)), area
+        assert "_judged" not in alone.__dict__  # the area alone did not judge every check

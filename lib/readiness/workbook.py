@@ -24,13 +24,25 @@ class Audit:
     config: AuditConfig
     snapshot: Snapshot
     specs: list[CheckSpec] = field(default_factory=all_checks)
+    _areas: dict[int, list[Finding]] = field(default_factory=dict, repr=False)
+
+    def _judge(self, areas: list[int] | None = None) -> tuple[list[Finding], list[WaiverOutcome]]:
+        waivers = load_waivers(self.config.waivers_file)
+        found = evaluate(self.snapshot, self.config, areas)
+        return apply_waivers(found, waivers, self.snapshot.now.date())
 
     @cached_property
     def _judged(self) -> tuple[list[Finding], list[WaiverOutcome]]:
-        waivers = load_waivers(self.config.waivers_file)
-        return apply_waivers(
-            evaluate(self.snapshot, self.config), waivers, self.snapshot.now.date()
-        )
+        return self._judge()
+
+    def _area(self, area: int) -> list[Finding]:
+        """One area's findings. An area notebook judges only its own checks (a check's
+        findings never depend on another's), unless every check has run already."""
+        if "_judged" in self.__dict__:
+            return [f for f in self.findings if f.area == area]
+        if area not in self._areas:
+            self._areas[area] = self._judge([area])[0]
+        return self._areas[area]
 
     @property
     def findings(self) -> list[Finding]:
@@ -49,7 +61,7 @@ class Audit:
         return source_summary(self.snapshot)
 
     def area_findings(self, area: int) -> pd.DataFrame:
-        df = tables.findings_frame([f for f in self.findings if f.area == area])
+        df = tables.findings_frame(self._area(area))
         order = {"fail": 0, "not_verified": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5}
         return df.sort_values(
             ["status", "check_id", "resource"],
@@ -57,8 +69,9 @@ class Audit:
         )
 
     def area_checks(self, area: int) -> pd.DataFrame:
-        rows = self.verdict.checks
-        return rows[rows["area"] == area].drop(columns=["credit", "lost", "weight"])
+        specs = [s for s in self.specs if s.area == area]
+        rows = scoring.check_table(self._area(area), specs)
+        return rows.drop(columns=["credit", "lost", "weight"])
 
     def check_input(self, *names: str) -> CheckInput:
         """The same view a check gets, for exploring tables in a notebook."""
