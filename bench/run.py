@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from rich.console import Console
 from rich.table import Table
@@ -96,9 +97,12 @@ TOTALS = {  # collected table -> (API, resource) whose whole list it must equal
 WINDOWED = ["stripe_events", "stripe_checkout_sessions"]  # lookback window: vs one cursor
 
 
-def completeness(snapshot, api_counts: dict, sequential=None) -> tuple[bool, str]:
-    """Collected rows against what the platform holds (and, for lists cut by the lookback
-    window, against single-cursor collection of the same window)."""
+def completeness(
+    snapshot, api_counts: dict, sequential=None, lookback_days: int = 30
+) -> tuple[bool, str]:
+    """Collected rows against what the platform holds; lists cut by the lookback window
+    against single-cursor collection of the same window (which, run later, starts later:
+    only objects older than its start may be missing from it)."""
     parts, ok = [], True
     for table, (api, listed) in TOTALS.items():
         got, want = len(snapshot.table(table)), api_counts[api][listed]
@@ -106,10 +110,13 @@ def completeness(snapshot, api_counts: dict, sequential=None) -> tuple[bool, str
         parts.append(f"{table.split('_', 1)[1]} {got}/{want}")
     for table in WINDOWED if sequential is not None else []:
         a, b = snapshot.table(table), sequential.table(table)
-        same = sorted(a["id"]) == sorted(b["id"])
+        start = pd.Timestamp(sequential.now) - pd.Timedelta(days=lookback_days)
+        later = a[~a["id"].isin(b["id"])]
+        same = bool(b["id"].isin(a["id"]).all() and (later["created"] < start).all())
         ok &= same
+        left = f", {len(later)} left the window since" if len(later) else ""
         sign = "=" if same else "≠"
-        parts.append(f"{table.split('_', 1)[1]} {len(a)} {sign} {len(b)} (1 cursor)")
+        parts.append(f"{table.split('_', 1)[1]} {len(a)} {sign} 1 cursor ({len(b)}{left})")
     return ok, ", ".join(parts)
 
 
@@ -124,6 +131,36 @@ def timed_checks(snapshot, config) -> tuple[list, float, list[tuple[float, str]]
         findings.extend(evaluate_check(spec, snapshot, config, memo))
         per_check.append((time.monotonic() - t, spec.id))
     return findings, time.monotonic() - start, sorted(per_check, reverse=True)
+
+
+def analyse(evidence: Path, params: Path) -> dict:
+    """Load saved evidence and run every check on it, as the runner does: its time and
+    this process's peak RSS (run in a fresh process, so collection does not count)."""
+    from readiness.snapshot import Snapshot
+
+    snapshot, config = Snapshot.load(evidence), load_config(params)
+    t = time.monotonic()
+    for path in evidence.glob("*.parquet"):
+        snapshot.table(path.stem)
+    load_s = time.monotonic() - t
+    findings, analysis_s, slowest = timed_checks(snapshot, config)
+    return {
+        "load_s": load_s,
+        "analysis_s": analysis_s,
+        "findings": len(findings),
+        "slowest": slowest[:8],
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def analyse_apart(evidence: Path, params: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--evidence", str(evidence), "--params", str(params), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def start_platform(workdir: Path, size: dict, args: argparse.Namespace) -> subprocess.Popen:
@@ -175,20 +212,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--notebooks", action="store_true", help="also render the report")
     ap.add_argument("--evidence", help="only time the checks on a saved snapshot")
     ap.add_argument("--params", help="params of that snapshot (with --evidence)")
+    ap.add_argument("--json", action="store_true", help="with --evidence: figures as JSON")
     args = ap.parse_args(argv)
     if args.evidence:
-        from readiness.snapshot import Snapshot
-
-        snapshot, config = Snapshot.load(args.evidence), load_config(args.params)
-        t = time.monotonic()
-        for path in Path(args.evidence).glob("*.parquet"):
-            snapshot.table(path.stem)
-        load_s = time.monotonic() - t
-        findings, analysis_s, slowest = timed_checks(snapshot, config)
-        console.print(f"load {load_s:.2f}s · analysis ({len(findings)} findings) {analysis_s:.2f}s")
-        console.print("slowest: " + ", ".join(f"{cid} {sec:.2f}s" for sec, cid in slowest[:12]))
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        console.print(f"peak RSS {rss:.0f} MiB")
+        figures = analyse(Path(args.evidence), Path(args.params))
+        if args.json:
+            print(json.dumps(figures))
+            return 0
+        console.print(
+            f"load {figures['load_s']:.2f}s · analysis ({figures['findings']} findings) "
+            f"{figures['analysis_s']:.2f}s · peak RSS {figures['rss_mib']:.0f} MiB"
+        )
+        console.print("slowest: " + ", ".join(f"{c} {t:.2f}s" for t, c in figures["slowest"]))
         return 0
 
     latency = args.latency_ms / 1000
@@ -208,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.monotonic()
         snapshot = collect(config, work / "evidence")
         collect_s = time.monotonic() - t
-        findings, analysis_s, slowest = timed_checks(snapshot, config)
+        analysis = analyse_apart(work / "evidence", config.params_path)
         # Stripe and the panel alone, concurrent then sequential, under the same limits
         off = {"enabled": False}
         alone = {"database": off, "codebase": off, "schema": off, "supabase_api": off}
@@ -231,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             t = time.monotonic()
             seq = collect(seq_cfg)
             sequential = {n: seq.sources[n].seconds for n in ("stripe", "pterodactyl")}
-            complete = completeness(snapshot, api_counts, seq)
+            lookback = config.sources.stripe.lookback_days
+            complete = completeness(snapshot, api_counts, seq, lookback)
             sequential["wall"] = time.monotonic() - t
         report_bytes, result, audit_s = None, None, 0.0
         if args.notebooks:
@@ -291,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{seq_s / con_s:.1f}×" if seq_s and con_s else "",
         )
     console.print(table)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    bench_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = {
         n: len(snapshot.table(n))
         for n in (
@@ -307,7 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"{mark}: {complete[1]}")
     console.print(
         f"platform start-up {setup_s:.1f}s · collection wall {collect_s:.2f}s · "
-        f"analysis ({len(findings)} findings) {analysis_s:.2f}s · peak RSS {rss:.0f} MiB"
+        f"analysis of the saved evidence ({analysis['findings']} findings, own process): "
+        f"load {analysis['load_s']:.2f}s + checks {analysis['analysis_s']:.2f}s, "
+        f"peak RSS {analysis['rss_mib']:.0f} MiB · bench process peak RSS {bench_rss:.0f} MiB"
+    )
+    console.print(
+        "slowest checks: " + ", ".join(f"{c} {t:.2f}s" for t, c in analysis["slowest"][:5])
     )
     if sequential:
         console.print(
