@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pandas as pd
 
+from readiness.checks.common import rows
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -94,7 +95,7 @@ def paid_no_order(inp: CheckInput) -> Iterator[Result]:
     known_subs = ids(orders["stripe_subscription_id"])
     grace = timedelta(minutes=inp.config.thresholds.order_sla_minutes)
     missing = 0
-    for s in sessions.itertuples():
+    for s in rows(sessions):
         if s.id in known_sessions or (present(s.subscription) and s.subscription in known_subs):
             continue
         missing += 1

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from readiness.checks.area02_orders import CLOSED, ids, present, present_mask
+from readiness.checks.common import rows
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -56,19 +57,18 @@ def delivered_orders(inp: CheckInput) -> list[dict[str, Any]]:
         "panel_servers",
         ["id", "external_id", "user_id", "node_id", "egg_id", "memory"],
     )
-    plans = {str(p.id): p for p in inp["db_plans"].itertuples()}
+    plans = {str(p.id): p for p in rows(inp["db_plans"])}
     mapping = {
-        str(a.user_id): _int(a.pterodactyl_user_id)
-        for a in inp["db_external_accounts"].itertuples()
+        str(a.user_id): _int(a.pterodactyl_user_id) for a in rows(inp["db_external_accounts"])
     }
-    nodes = {_int(n.id): _int(n.panel_node_id) for n in inp["db_ptero_nodes"].itertuples()}
-    by_id = {_int(s.id): s for s in servers.itertuples()}
-    by_ext = {str(s.external_id): s for s in servers.itertuples() if present(s.external_id)}
-    rows = []
-    for o in orders[orders["status"].isin(DELIVERED)].itertuples():
+    nodes = {_int(n.id): _int(n.panel_node_id) for n in rows(inp["db_ptero_nodes"])}
+    by_id = {_int(s.id): s for s in rows(servers)}
+    by_ext = {str(s.external_id): s for s in rows(servers) if present(s.external_id)}
+    delivered = []
+    for o in rows(orders[orders["status"].isin(DELIVERED)]):
         plan = plans.get(str(o.plan_id))
         node_id = _int(getattr(o, "node_id", None))
-        rows.append(
+        delivered.append(
             {
                 "order": o,
                 "plan": plan,
@@ -82,7 +82,7 @@ def delivered_orders(inp: CheckInput) -> list[dict[str, Any]]:
                 else None,
             }
         )
-    return rows
+    return delivered
 
 
 Aspect = Callable[[dict[str, Any]], tuple[str, str] | None]
@@ -251,7 +251,7 @@ def subscription_lapsed(inp: CheckInput) -> Iterator[Result]:
         & present_mask(orders["stripe_subscription_id"])
     ]
     bad = 0
-    for o in active.itertuples():
+    for o in rows(active):
         status = subs.get(str(o.stripe_subscription_id))
         if status in LAPSED:
             bad += 1
@@ -292,12 +292,12 @@ def subscription_orphan(inp: CheckInput) -> Iterator[Result]:
     linked = orders[orders["stripe_subscription_id"].notna()]
     by_sub = {
         str(o.stripe_subscription_id): o
-        for o in linked[["id", "status", "stripe_subscription_id"]].itertuples(index=False)
+        for o in rows(linked[["id", "status", "stripe_subscription_id"]], index=False)
     }
     charging = _subscriptions(inp)
     charging = charging[charging["status"].isin(CHARGING)]
     bad = 0
-    for s in charging[["id", "status"]].itertuples(index=False):
+    for s in rows(charging[["id", "status"]], index=False):
         order = by_sub.get(str(s.id))
         res = f"subscription:{s.id}"
         if order is None:
@@ -338,7 +338,7 @@ def server_orphan(inp: CheckInput) -> Iterator[Result]:
     servers = require_columns(inp["panel_servers"], "panel_servers", ["id", "external_id"])
     # only the two columns needed, looked up by id: no row objects for 200,000 orders
     small = orders[["id", "status"]].assign(id=orders["id"].astype(str))
-    by_order = {o.id: o for o in small.itertuples(index=False)}
+    by_order = {o.id: o for o in rows(small, index=False)}
     by_server = {}
     if "pterodactyl_server_id" in orders:
         linked = orders["pterodactyl_server_id"].notna()
@@ -349,7 +349,7 @@ def server_orphan(inp: CheckInput) -> Iterator[Result]:
             )
         }
     bad = 0
-    for s in servers.itertuples():
+    for s in rows(servers):
         order = by_server.get(_int(s.id)) or by_order.get(str(s.external_id))
         if order is None:
             bad += 1
