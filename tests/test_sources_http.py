@@ -243,6 +243,28 @@ def test_panel_backs_off_on_429_then_succeeds(panel_env):
     assert 429 in statuses and res.throttled == statuses.count(429)
 
 
+def test_panel_concurrent_pages_equal_sequential_across_429s():
+    """Pages fetched concurrently (once page 1 gives the count) return exactly what one
+    page at a time returns, also when the panel answers 429 in between."""
+    from collections import Counter
+
+    key = "ptla_" + secrets.token_hex(24)
+    knobs = Knobs(rate_limit=6, rate_window_s=0.5)
+    with PterodactylEmulator(panel_data(n_servers=230), [key], knobs) as emu:
+        seq = collect_pterodactyl(emu.url, key, per_page=20, concurrency=1, max_retries=8)
+        emu.requests.clear()
+        con = collect_pterodactyl(emu.url, key, per_page=20, concurrency=4, max_retries=8)
+        statuses = [r.status for r in emu.requests]
+        ok = [r for r in emu.requests if r.status == 200]
+    for table in ("panel_servers", "panel_users", "panel_nodes", "panel_allocations"):
+        assert seq.tables[table]["id"].tolist() == con.tables[table]["id"].tolist(), table
+    assert len(con.tables["panel_servers"]) == 230
+    keys = Counter((r.path, tuple(sorted(r.query.items()))) for r in ok)
+    assert max(keys.values()) == 1  # no page fetched twice
+    assert keys[(f"{API}/servers", (("page", "12"), ("per_page", "20")))] == 1
+    assert 429 in statuses and con.throttled == statuses.count(429)
+
+
 API = "/api/application"
 
 
