@@ -327,8 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         table.add_column(col, justify="right")
     cfg = config.sources
+    bounds: dict[str, float] = {}
     for name, state in snapshot.sources.items():
-        bound = None
+        bound: float | None = None
         if name == "stripe":
             bound = lower_bound(
                 needed[name], args.stripe_rate, 1.0, latency, cfg.stripe.concurrency
@@ -337,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             bound = lower_bound(
                 needed[name], args.panel_rate, 60.0, latency, cfg.pterodactyl.concurrency
             )
+        bounds[name] = bound or 0.0
         con_s, seq_s = concurrent.get(name), sequential.get(name)
         table.add_row(
             name,
@@ -379,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
     if sequential:
         console.print(
             f"sequential single-cursor collection (Stripe + panel only): {sequential['wall']:.2f}s"
+        )
+        floor = max(bounds.values())
+        console.print(
+            f"collection wall ÷ its lower bound ({floor:.1f}s, the slowest source's): "
+            f"{collect_s / floor:.2f}× · sequential ÷ collection wall: "
+            f"{sequential['wall'] / collect_s:.1f}× (at most {sequential['wall'] / floor:.1f}× "
+            "is possible under that bound)"
         )
     if audit is not None:
         nbs, times = audit["run"]["notebooks"], audit["run"]["timings_s"]
