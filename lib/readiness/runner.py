@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -72,7 +72,6 @@ class RunResult:
     verdict: scoring.Verdict
     counts: dict[str, int]
     seconds: float
-    notebooks: list[NotebookTiming] = field(default_factory=list)
 
     @property
     def report_html(self) -> Path:
@@ -305,4 +304,4 @@ def run_audit(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return RunResult(folder, verdict, counts, time.monotonic() - started, notebook_timings)
+    return RunResult(folder, verdict, counts, time.monotonic() - started)

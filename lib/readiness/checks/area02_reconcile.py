@@ -62,8 +62,9 @@ def delivered_orders(inp: CheckInput) -> list[dict[str, Any]]:
         str(a.user_id): _int(a.pterodactyl_user_id) for a in rows(inp["db_external_accounts"])
     }
     nodes = {_int(n.id): _int(n.panel_node_id) for n in rows(inp["db_ptero_nodes"])}
-    by_id = {_int(s.id): s for s in rows(servers)}
-    by_ext = {str(s.external_id): s for s in rows(servers) if present(s.external_id)}
+    server_rows = list(rows(servers))
+    by_id = {_int(s.id): s for s in server_rows}
+    by_ext = {str(s.external_id): s for s in server_rows if present(s.external_id)}
     delivered = []
     for o in rows(orders[orders["status"].isin(DELIVERED)]):
         plan = plans.get(str(o.plan_id))

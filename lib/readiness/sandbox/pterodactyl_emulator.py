@@ -90,7 +90,14 @@ class PterodactylEmulator(EmulatorBase):
             int(k): sorted(v, key=lambda a: a["id"]) for k, v in (data.get("eggs") or {}).items()
         }
         self._egg_by_id = {e["id"]: e for eggs in self.eggs.values() for e in eggs}
-        self._indexes: dict[int, dict[Any, Attrs]] = {}
+        # by id, per list the emulator owns (keyed by the list's identity, stable while
+        # the emulator lives): a scan per server made a page of the last servers cost a
+        # scan of 20,000 users per row
+        owned = [self.locations, self.nodes, self.nests, self.servers, self.users]
+        self._indexes = {
+            id(items): {item["id"]: item for item in items}
+            for items in owned + list(self.eggs.values())
+        }
         self._allocated: dict[Any, dict[str, int]] = {}
         for server in self.servers:
             used = self._allocated.setdefault(server.get("node"), {"memory": 0, "disk": 0})
@@ -212,11 +219,9 @@ class PterodactylEmulator(EmulatorBase):
         return _item("server", server, rel)
 
     def _get(self, items: list[Attrs], obj_id: Any) -> Attrs | None:
-        """By id, through an index per list (a scan per server made a page of the last
-        servers cost a scan of 20,000 users per row)."""
         index = self._indexes.get(id(items))
-        if index is None:
-            index = self._indexes[id(items)] = {item["id"]: item for item in items}
+        if index is None:  # a list the emulator does not own (e.g. no eggs): scan it
+            return next((item for item in items if item["id"] == obj_id), None)
         try:
             return index.get(obj_id)
         except TypeError:  # an unhashable id in the data matches nothing

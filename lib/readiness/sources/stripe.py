@@ -183,7 +183,7 @@ def _ref_id(value: Any) -> Any:
 def _metadata(value: Any) -> str:
     if not value:
         return "{}"  # most objects: skip the encoder (a quarter of a million calls at scale)
-    return json.dumps(value or {}, sort_keys=True, default=str)
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _price_row(p: dict[str, Any]) -> dict[str, Any]:
