@@ -211,3 +211,21 @@ def test_diff_cli(tmp_path, capsys):
     assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     assert "resolved: 1" in capsys.readouterr().out
     assert main(["diff", str(tmp_path / "a"), str(tmp_path / "missing")]) == 2
+
+
+def test_report_tables_are_capped_with_the_full_count_and_escaped():
+    """The reader HTML stays small at scale: a table shows its first rows and says how
+    many there are (the full data is in evidence/); values are HTML-escaped."""
+    from readiness.workbook import show
+
+    big = pd.DataFrame({"order": [f"<b>o{i}</b>" for i in range(5000)], "n": range(5000)})
+    html = show(big, max_rows=60).to_html()
+    body = html.split("<tbody>", 1)[1]
+    assert body.count("<tr>") == 60
+    assert "first 60 of 5000 rows" in html
+    assert "<b>o0</b>" not in html and "&lt;b&gt;o0&lt;/b&gt;" in html
+    assert "o60<" not in html.replace("&lt;", "<")
+
+    small = show(big.head(3)).to_html()
+    assert small.split("<tbody>", 1)[1].count("<tr>") == 3
+    assert "rows —" not in small
