@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if audit is not None:
         nbs, times = audit["run"]["notebooks"], audit["run"]["timings_s"]
-        kernel = sum(n["kernel_start_s"] for n in nbs)
+        kernel = times["kernel_start_total"]
         console.print(
             f"`readiness run` (collect, judge, {len(nbs)} notebooks on 2 workers, publish): "
             f"{audit['seconds']:.1f}s — collect {times['collect']:.1f}s, judge "

@@ -68,3 +68,17 @@ def test_console_script_installed():
     exe = Path(sys.executable).with_name("readiness")
     proc = subprocess.run([str(exe), "checks"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "STRIPE-PRICE-LIVE" in proc.stdout
+
+
+def test_sandbox_up_size_flags_override_only_what_is_given():
+    """`sandbox up` (what the bench starts) sizes the platform from its flags; the
+    defaults stay DatasetSize's own."""
+    from readiness.cli import build_parser, dataset_size
+    from readiness.sandbox.dataset import DatasetSize
+
+    assert dataset_size(build_parser().parse_args(["sandbox", "up"])) == DatasetSize()
+    args = build_parser().parse_args(
+        ["sandbox", "up", "--orders", "200000", "--servers", "20000", "--history-days", "90"]
+    )
+    want = DatasetSize(orders=200_000, servers=20_000, history_days=90)
+    assert dataset_size(args) == want

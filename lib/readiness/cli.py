@@ -9,13 +9,18 @@ import os
 import signal
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from readiness.config import ConfigError, Verdict, load_config
 from readiness.runner import PublishError
+
+if TYPE_CHECKING:
+    from readiness.sandbox.dataset import DatasetSize
 
 EXIT_USAGE = 2
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -107,18 +112,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return result.verdict.exit_code if args.gate else 0
 
 
-def cmd_sandbox_up(args: argparse.Namespace) -> int:
+def dataset_size(args: argparse.Namespace) -> DatasetSize:
+    """The demo size, with what `sandbox up` was given on top (DatasetSize owns the
+    defaults, so the flags cannot drift from them)."""
     from readiness.sandbox.dataset import DatasetSize
+
+    given = {f.name: getattr(args, f.name, None) for f in fields(DatasetSize)}
+    return DatasetSize(**{k: v for k, v in given.items() if v is not None})
+
+
+def cmd_sandbox_up(args: argparse.Namespace) -> int:
     from readiness.sandbox.httpbase import Knobs
     from readiness.sandbox.runtime import Sandbox
 
-    size = DatasetSize(
-        users=args.users,
-        orders=args.orders,
-        nodes=args.nodes,
-        servers=args.servers,
-        history_days=args.history_days,
-    )
+    size = dataset_size(args)
     latency = args.latency_ms / 1000
     sandbox = Sandbox(
         Path(args.workdir),
@@ -231,11 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--seed", type=int, default=7)
     up.add_argument("--workdir", default=str(DEFAULT_SANDBOX_DIR))
     size = up.add_argument_group("size and behaviour (benchmarks)")
-    size.add_argument("--users", type=int, default=40)
-    size.add_argument("--orders", type=int, default=80)
-    size.add_argument("--nodes", type=int, default=6)
+    size.add_argument("--users", type=int, help="default: the demo size")
+    size.add_argument("--orders", type=int)
+    size.add_argument("--nodes", type=int)
     size.add_argument("--servers", type=int, help="cap on running servers (rest is history)")
-    size.add_argument("--history-days", type=int, default=60)
+    size.add_argument("--history-days", type=int, help="orders spread over this many days")
     size.add_argument("--latency-ms", type=float, default=0.0, help="per request, both APIs")
     size.add_argument("--stripe-rate", type=int, help="Stripe requests per second (429 above)")
     size.add_argument("--panel-rate", type=int, help="panel requests per minute (429 above)")

@@ -290,7 +290,7 @@ def subscription_orphan(inp: CheckInput) -> Iterator[Result]:
     orders = require_columns(
         inp["db_orders"], "db_orders", ["id", "status", "stripe_subscription_id"]
     )
-    linked = orders[orders["stripe_subscription_id"].notna()]
+    linked = orders[present_mask(orders["stripe_subscription_id"])]
     by_sub = {
         str(o.stripe_subscription_id): o
         for o in rows(linked[["id", "status", "stripe_subscription_id"]], index=False)
@@ -342,9 +342,9 @@ def server_orphan(inp: CheckInput) -> Iterator[Result]:
     by_order = {o.id: o for o in rows(small, index=False)}
     by_server = {}
     if "pterodactyl_server_id" in orders:
-        linked = orders["pterodactyl_server_id"].notna()
+        linked = present_mask(orders["pterodactyl_server_id"])
         by_server = {
-            int(sid): by_order[str(oid)]
+            _int(sid): by_order[str(oid)]
             for sid, oid in zip(
                 orders.loc[linked, "pterodactyl_server_id"], orders.loc[linked, "id"], strict=True
             )

@@ -63,6 +63,11 @@ def _item(obj: str, attrs: Attrs, rel: dict[str, Any] | None = None) -> dict[str
     return {"object": obj, "attributes": out}
 
 
+def _by_id(items: list[Attrs]) -> dict[Any, Attrs]:
+    """Items by id; the first of a repeated id wins, as a scan of the list would find."""
+    return {item["id"]: item for item in reversed(items)}
+
+
 def _listing(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"object": "list", "data": items}
 
@@ -90,14 +95,14 @@ class PterodactylEmulator(EmulatorBase):
             int(k): sorted(v, key=lambda a: a["id"]) for k, v in (data.get("eggs") or {}).items()
         }
         self._egg_by_id = {e["id"]: e for eggs in self.eggs.values() for e in eggs}
-        # by id, per list the emulator owns (keyed by the list's identity, stable while
-        # the emulator lives): a scan per server made a page of the last servers cost a
-        # scan of 20,000 users per row
-        owned = [self.locations, self.nodes, self.nests, self.servers, self.users]
-        self._indexes = {
-            id(items): {item["id"]: item for item in items}
-            for items in owned + list(self.eggs.values())
-        }
+        # lookups by id (a scan per server made a page of servers cost a scan of
+        # 20,000 users per row)
+        self._location_by_id = _by_id(self.locations)
+        self._node_by_id = _by_id(self.nodes)
+        self._nest_by_id = _by_id(self.nests)
+        self._server_by_id = _by_id(self.servers)
+        self._user_by_id = _by_id(self.users)
+        self._eggs_by_nest = {nest: _by_id(eggs) for nest, eggs in self.eggs.items()}
         self._allocated: dict[Any, dict[str, int]] = {}
         for server in self.servers:
             used = self._allocated.setdefault(server.get("node"), {"memory": 0, "disk": 0})
@@ -180,7 +185,7 @@ class PterodactylEmulator(EmulatorBase):
             rel["allocations"] = _listing(
                 [_item("allocation", a) for a in self.allocations.get(node["id"], [])]
             )
-        loc = self._get(self.locations, node.get("location_id"))
+        loc = self._get(self._location_by_id, node.get("location_id"))
         if "location" in inc and loc is not None:
             rel["location"] = _item("location", loc)
         if "servers" in inc:
@@ -199,7 +204,7 @@ class PterodactylEmulator(EmulatorBase):
                     for v in egg.get("variables") or []
                 ]
             )
-        nest = self._get(self.nests, egg.get("nest"))
+        nest = self._get(self._nest_by_id, egg.get("nest"))
         if "nest" in inc and nest is not None:
             rel["nest"] = _item("nest", nest)
         return _item("egg", attrs, rel)
@@ -208,27 +213,26 @@ class PterodactylEmulator(EmulatorBase):
         rel: dict[str, Any] = {}
         if "egg" in inc and server.get("egg") in self._egg_by_id:
             rel["egg"] = self._egg_item(self._egg_by_id[server["egg"]])
-        for name, items, wrap in (
-            ("node", self.nodes, self._node_item),
-            ("user", self.users, lambda a: _item("user", a)),
-            ("nest", self.nests, lambda a: _item("nest", a)),
+        for name, by_id, wrap in (
+            ("node", self._node_by_id, self._node_item),
+            ("user", self._user_by_id, lambda a: _item("user", a)),
+            ("nest", self._nest_by_id, lambda a: _item("nest", a)),
         ):
-            found = self._get(items, server.get(name)) if name in inc else None
+            found = self._get(by_id, server.get(name)) if name in inc else None
             if found is not None:
                 rel[name] = wrap(found)
         return _item("server", server, rel)
 
-    def _get(self, items: list[Attrs], obj_id: Any) -> Attrs | None:
-        index = self._indexes.get(id(items))
-        if index is None:  # a list the emulator does not own (e.g. no eggs): scan it
-            return next((item for item in items if item["id"] == obj_id), None)
+    @staticmethod
+    def _get(by_id: dict[Any, Attrs], obj_id: Any) -> Attrs | None:
         try:
-            return index.get(obj_id)
+            return by_id.get(obj_id)
         except TypeError:  # an unhashable id in the data matches nothing
             return None
 
-    def _find(self, items: list[Attrs], obj_id: Any) -> Attrs:
-        found = self._get(items, obj_id)
+    @classmethod
+    def _find(cls, by_id: dict[Any, Attrs], obj_id: Any) -> Attrs:
+        found = cls._get(by_id, obj_id)
         if found is None:
             raise _NotFound
         return found
@@ -293,10 +297,10 @@ class PterodactylEmulator(EmulatorBase):
         return self._page(ctx, self.nodes, lambda n: self._node_item(n, inc))
 
     def _r_node(self, ctx: Context, node_id: str) -> dict[str, Any]:
-        return self._node_item(self._find(self.nodes, int(node_id)), self._includes(ctx))
+        return self._node_item(self._find(self._node_by_id, int(node_id)), self._includes(ctx))
 
     def _r_node_allocations(self, ctx: Context, node_id: str) -> dict[str, Any]:
-        self._find(self.nodes, int(node_id))
+        self._find(self._node_by_id, int(node_id))
         rows = self.allocations.get(int(node_id), [])
         return self._page(ctx, rows, lambda a: _item("allocation", a))
 
@@ -304,22 +308,22 @@ class PterodactylEmulator(EmulatorBase):
         return self._page(ctx, self.locations, lambda a: _item("location", a))
 
     def _r_location(self, ctx: Context, loc_id: str) -> dict[str, Any]:
-        return _item("location", self._find(self.locations, int(loc_id)))
+        return _item("location", self._find(self._location_by_id, int(loc_id)))
 
     def _r_nests(self, ctx: Context) -> dict[str, Any]:
         return self._page(ctx, self.nests, lambda a: _item("nest", a))
 
     def _r_nest(self, ctx: Context, nest_id: str) -> dict[str, Any]:
-        return _item("nest", self._find(self.nests, int(nest_id)))
+        return _item("nest", self._find(self._nest_by_id, int(nest_id)))
 
     def _r_nest_eggs(self, ctx: Context, nest_id: str) -> dict[str, Any]:
-        self._find(self.nests, int(nest_id))
+        self._find(self._nest_by_id, int(nest_id))
         inc = self._includes(ctx)
         return self._page(ctx, self.eggs.get(int(nest_id), []), lambda e: self._egg_item(e, inc))
 
     def _r_egg(self, ctx: Context, nest_id: str, egg_id: str) -> dict[str, Any]:
         return self._egg_item(
-            self._find(self.eggs.get(int(nest_id), []), int(egg_id)), self._includes(ctx)
+            self._find(self._eggs_by_nest.get(int(nest_id), {}), int(egg_id)), self._includes(ctx)
         )
 
     def _r_servers(self, ctx: Context) -> dict[str, Any]:
@@ -328,7 +332,9 @@ class PterodactylEmulator(EmulatorBase):
         return self._page(ctx, rows, lambda a: self._server_item(a, inc))
 
     def _r_server(self, ctx: Context, server_id: str) -> dict[str, Any]:
-        return self._server_item(self._find(self.servers, int(server_id)), self._includes(ctx))
+        return self._server_item(
+            self._find(self._server_by_id, int(server_id)), self._includes(ctx)
+        )
 
     def _r_server_external(self, ctx: Context, ext: str) -> dict[str, Any]:
         for server in self.servers:
@@ -341,7 +347,7 @@ class PterodactylEmulator(EmulatorBase):
         return self._page(ctx, rows, lambda a: _item("user", a))
 
     def _r_user(self, ctx: Context, user_id: str) -> dict[str, Any]:
-        return _item("user", self._find(self.users, int(user_id)))
+        return _item("user", self._find(self._user_by_id, int(user_id)))
 
     def _r_user_external(self, ctx: Context, ext: str) -> dict[str, Any]:
         for user in self.users:
