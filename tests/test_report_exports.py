@@ -117,6 +117,24 @@ waivers:
     assert verdict.verdict == "CANNOT CONFIRM"  # the waived critical no longer blocks
 
 
+def test_a_waiver_never_turns_not_verified_into_waived(tmp_path):
+    """Waiving a check whose source failed must not buy a GO: the finding stays not
+    verified, the waiver says why it does not apply, and the cap stays."""
+    path = write_waivers(
+        tmp_path,
+        "waivers:\n  - check: LIVE-C\n    reason: stripe is flaky\n  - check: CODE-A\n"
+        "    reason: accepted\n",
+    )
+    findings, outcomes = apply_waivers(FINDINGS, load_waivers(path), date(2026, 11, 26))
+    by = {f.check_id: f for f in findings}
+    assert by["LIVE-C"].status == Status.NOT_VERIFIED and by["LIVE-C"].waiver is None
+    assert outcomes[0].state == "does not apply" and outcomes[0].matched == 0
+    assert outcomes[0].detail == "does not apply: not verified (stripe down)"
+    assert outcomes[0].to_dict()["detail"] == outcomes[0].detail
+    verdict = scoring.decide(findings, SPECS)
+    assert verdict.verdict == "CANNOT CONFIRM" and verdict.score <= scoring.UNVERIFIED_CAP
+
+
 @pytest.mark.parametrize(
     "text,needle",
     [

@@ -1,5 +1,6 @@
 """`readiness demo | run | sandbox up | checks` — exit codes: 0 GO, 1 NO-GO, 2 usage or
-configuration error, 3 could not verify critical checks."""
+configuration error (or outputs that cannot be written), 3 could not verify critical
+checks, 4 the audit could not complete (nothing published), 130 interrupted."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -15,14 +17,19 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from readiness.config import ConfigError, Verdict, load_config
-from readiness.runner import PublishError
+from readiness.runner import AuditFailed, PublishError
+from readiness.sources.base import CANCEL
 
 if TYPE_CHECKING:
     from readiness.sandbox.dataset import DatasetSize
 
 EXIT_USAGE = 2
+EXIT_FAILED = 4
+EXIT_INTERRUPTED = 130
+STOP_GRACE_S = 15.0  # how long an interrupted run waits for its sources to stop
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SANDBOX_DIR = REPO_ROOT / ".cache" / "sandbox"
 console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -60,11 +67,17 @@ class Progress:
 def _print_result(result) -> None:  # noqa: ANN001 - RunResult, imported lazily
     v = result.verdict
     color = {"GO": "green", "NO-GO": "red", "CANNOT CONFIRM": "yellow"}[v.verdict]
-    out.print(f"\nReport: {result.report_html}")
+    if result.report_html.is_file():
+        out.print(f"\nReport: {result.report_html}")
+    else:
+        out.print(f"\nOutputs: {result.folder} ({', '.join(result.files())})")
     out.print(f"Verdict: [bold {color}]{v.verdict}[/]  score {v.score:.1f}/10")
     out.print("Findings: " + ", ".join(f"{k} {n}" for k, n in result.counts.items() if n))
     for cap in v.caps:
         out.print(f"  - {cap}")
+    for name, state in result.sources.items():
+        if state.status == "error":
+            out.print(f"  - source {name} failed: {state.reason}", markup=False)
     out.print(f"Took {result.seconds:.1f}s")
 
 
@@ -201,6 +214,17 @@ def cmd_checks(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="readiness", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -208,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="audit the platform described by a params file")
     run.add_argument("--params", required=True, help="params YAML (names env vars, no secrets)")
     run.add_argument("--output-dir", default="outputs")
-    run.add_argument("--workers", type=int, default=2, help="notebooks executed in parallel")
+    run.add_argument(
+        "--workers", type=positive_int, default=2, help="notebooks executed in parallel"
+    )
     run.add_argument("--no-notebooks", action="store_true", help="exports only, no notebooks")
     run.add_argument(
         "--fail-on",
@@ -223,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--output-dir", default="outputs")
     demo.add_argument("--workdir", default=str(DEFAULT_SANDBOX_DIR))
-    demo.add_argument("--workers", type=int, default=2)
+    demo.add_argument("--workers", type=positive_int, default=2)
     demo.add_argument(
         "--gate",
         action="store_true",
@@ -261,6 +287,50 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Interrupts:
+    """Ctrl-C and SIGTERM: the first sets the run-wide CANCEL (sources stop waiting) and
+    raises KeyboardInterrupt in the main thread, so every `finally` stops what it started;
+    a second is acknowledged while that clean-up runs; a third quits at once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        CANCEL.clear()
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.count += 1
+        CANCEL.set()
+        if self.count == 1:
+            raise KeyboardInterrupt
+        if self.count == 2:
+            console.print("stopping: cleaning up what this run started (again to quit now)")
+            return
+        os._exit(EXIT_INTERRUPTED)
+
+
+def _error(label: str, message: str) -> None:
+    """One error line; the message is shown as plain text (it may hold brackets)."""
+    console.print(Text.assemble((label, "bold red"), " ", message))
+
+
+def _wait_for_sources(grace_s: float) -> None:
+    """Give source threads (which see CANCEL) a bounded moment to clean up."""
+    deadline = time.monotonic() + grace_s
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
     parser = build_parser()
@@ -268,15 +338,40 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
-    try:
-        return int(args.func(args))
-    except (ConfigError, UsageError, PublishError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        return 130
+    with _Interrupts():
+        try:
+            return int(args.func(args))
+        except (ConfigError, UsageError, PublishError) as exc:
+            _error("error:", str(exc))
+            return EXIT_USAGE
+        except AuditFailed as exc:
+            _error("audit failed:", str(exc))
+            return EXIT_FAILED
+        except KeyboardInterrupt:
+            console.print("interrupted: stopped, nothing was published")
+            _wait_for_sources(STOP_GRACE_S)
+            return EXIT_INTERRUPTED
+        except Exception as exc:  # a bug must still end in one line, never exit 1 (NO-GO)
+            if os.environ.get("READINESS_DEBUG"):
+                raise
+            _error(
+                "internal error:",
+                f"{type(exc).__name__}: {exc} "
+                "(nothing was published; READINESS_DEBUG=1 shows the traceback)",
+            )
+            return EXIT_FAILED
+
+
+def entry() -> None:
+    """Console script: like `main`, but an interrupted run never lingers at exit on a
+    thread that did not stop in time."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

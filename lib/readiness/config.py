@@ -197,6 +197,9 @@ class Secrets:
 
     def __init__(self, env_file: Path | None = None) -> None:
         self._file: dict[str, str] = {}
+        if env_file is not None and not env_file.is_file():
+            # named in params, so a typo must not silently drop every credential
+            raise ConfigError(f"env_file not found: {env_file} (named by env_file in params)")
         candidates = [env_file] if env_file else []
         candidates.append(Path.cwd() / ".env")
         for path in candidates:
@@ -244,11 +247,19 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{what} not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid UTF-8 (byte {exc.start}); save it as UTF-8 text"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{what} cannot be read: {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if data is None:
-        data = {}
+        raise ConfigError(f"{path}: the {what} is empty")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping of keys to values")
     return data

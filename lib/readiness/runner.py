@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import os
 import platform
 import shutil
+import signal
 import tempfile
 import time
 import uuid
@@ -25,16 +27,32 @@ from pathlib import Path
 from readiness import __version__
 from readiness.config import AuditConfig, secret_env_names
 from readiness.report import exports, scoring
-from readiness.snapshot import Snapshot, collect
+from readiness.report.waivers import load_waivers
+from readiness.snapshot import Snapshot, SourceState, collect
 from readiness.workbook import Audit
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 REPORT_NOTEBOOK = "10_readiness_report.ipynb"
 REPORT_NAME = "readiness-report"
+KERNEL_DIR_PREFIX = "readiness-kernel-"
 
 
 class PublishError(Exception):
     """The run produced something that must not be published (e.g. a secret value)."""
+
+
+class OutputError(PublishError):
+    """The output folder cannot be written (a file, read-only, full): nothing published,
+    earlier runs untouched."""
+
+
+class AuditFailed(Exception):
+    """The audit itself could not complete (a notebook failed): nothing was published.
+    Not a verdict, so never exit 1 (NO-GO)."""
+
+
+# Errors that mean "this disk / folder will not take the outputs", whatever the path.
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM}
 
 
 @dataclass(frozen=True)
@@ -72,10 +90,15 @@ class RunResult:
     verdict: scoring.Verdict
     counts: dict[str, int]
     seconds: float
+    sources: dict[str, SourceState]
 
     @property
     def report_html(self) -> Path:
         return self.folder / f"{REPORT_NAME}.html"
+
+    def files(self) -> list[str]:
+        """What the run really wrote (top level of its folder), for the console."""
+        return sorted(p.name + ("/" if p.is_dir() else "") for p in self.folder.iterdir())
 
 
 def _execute(notebook: Path, out: Path, params_file: str, cwd: Path) -> NotebookTiming:
@@ -103,6 +126,103 @@ def _execute(notebook: Path, out: Path, params_file: str, cwd: Path) -> Notebook
     return _notebook_timing(out, time.monotonic() - t)
 
 
+def _worker_init() -> None:
+    """Notebook workers leave Ctrl-C to the parent (which stops them) and die with it:
+    a killed run must leave nothing behind writing into its staging folder. Their
+    kernels follow them (ipykernel polls its parent and exits when it is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop running notebooks now (an interrupt must not wait for them to finish): the
+    workers and their kernels are killed, so none writes into staging afterwards."""
+    import psutil
+
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    procs: list[psutil.Process] = []
+    for worker in workers:
+        with contextlib.suppress(psutil.Error, ValueError):
+            parent = psutil.Process(worker.pid)
+            procs += [parent, *parent.children(recursive=True)]
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(procs, timeout=5)
+
+
+def _run_notebooks(
+    jobs: list[tuple[Path, Path]],
+    params_file: str,
+    staging: Path,
+    workers: int,
+    say: Callable[[str], None],
+) -> list[NotebookTiming]:
+    """Execute the notebooks on `workers` processes; any failure or interrupt stops the
+    rest at once."""
+    import papermill
+
+    timings: list[NotebookTiming] = []
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+    try:
+        futures = [pool.submit(_execute, nb, out, params_file, staging) for nb, out in jobs]
+        for (nb, _out), fut in zip(jobs, futures, strict=True):
+            try:
+                nt = fut.result()
+            except papermill.PapermillExecutionError as exc:
+                raise AuditFailed(
+                    f"notebook {nb.name} failed in cell {exc.exec_count}: {exc.ename}: "
+                    f"{exc.evalue}; nothing was published"
+                ) from None
+            timings.append(nt)
+            say(
+                f"rendered {nt.name} (kernel start {nt.kernel_start_s:.1f}s, "
+                f"cells {nt.cells_s:.1f}s, HTML {nt.render_s:.1f}s)"
+            )
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+    return timings
+
+
+def _output_error(exc: OSError, output_root: Path) -> OutputError | None:
+    """An OSError that means the outputs cannot be written, as the one line users see."""
+    name = str(exc.filename or "")
+    under_root = name.startswith(str(output_root))
+    if not (under_root or exc.errno in _DISK_ERRNOS):
+        return None
+    where = f" ({name})" if name else ""
+    return OutputError(f"cannot write outputs: {exc.strerror or exc}{where}; nothing was published")
+
+
+def prepare_output_root(output_root: Path) -> Path:
+    """Create the output root and a staging folder in it, before anything is collected,
+    so a folder that is a file, read-only or full fails fast with one line."""
+    try:
+        output_root.mkdir(parents=True, exist_ok=True)
+        remove_abandoned_staging(output_root)
+        staging = output_root / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+        (staging / ".probe").write_bytes(b"0" * 4096)
+        (staging / ".probe").unlink()
+    except FileExistsError:
+        raise OutputError(f"cannot write outputs: {output_root} is a file, not a folder") from None
+    except NotADirectoryError:
+        raise OutputError(
+            f"cannot write outputs: a parent of {output_root} is a file, not a folder"
+        ) from None
+    except OSError as exc:
+        err = _output_error(exc, output_root)
+        raise (err or exc) from None
+    return staging
+
+
 def _kernel_manager_base() -> type:
     from jupyter_client.manager import AsyncKernelManager
 
@@ -110,12 +230,31 @@ def _kernel_manager_base() -> type:
 
 
 class QuietIPCKernelManager(_kernel_manager_base()):  # type: ignore[misc]
-    """Kernels talk over Unix sockets in a private temp folder instead of loopback TCP."""
+    """Kernels talk over Unix sockets in a private temp folder (removed with the kernel)
+    instead of loopback TCP. Their own stdout/stderr go nowhere: papermill reports cell
+    errors from the kernel's messages, and a kernel stopped by an interrupt must not
+    print a traceback into the user's console."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.transport = "ipc"
-        self.ip = os.path.join(tempfile.mkdtemp(prefix="readiness-kernel-"), "k")
+        # named after the worker, so a run killed before cleanup is swept by the next one
+        self._ipc_dir = tempfile.mkdtemp(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-")
+        self.ip = os.path.join(self._ipc_dir, "k")
+
+    async def _launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
+        import subprocess
+
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
 
 
 def render_html(executed: Path) -> None:
@@ -167,11 +306,18 @@ def scan_for_secrets(folder: Path, secrets: list[str]) -> list[str]:
 
 
 def remove_abandoned_staging(root: Path) -> None:
-    """Delete staging folders of runs that were killed (their process is gone)."""
-    for folder in root.glob(".staging-*"):
+    """Delete staging folders of runs that were killed (their process is gone), and the
+    kernels' socket folders their notebook workers left in the temp dir."""
+    for folder, prefix in [
+        *((f, ".staging-") for f in root.glob(".staging-*")),
+        *(
+            (f, KERNEL_DIR_PREFIX)
+            for f in Path(tempfile.gettempdir()).glob(f"{KERNEL_DIR_PREFIX}*")
+        ),
+    ]:
         try:
-            pid = int(folder.name.split("-")[1])
-        except (IndexError, ValueError):
+            pid = int(folder.name[len(prefix) :].split("-")[0])
+        except ValueError:
             continue
         if not _alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
@@ -220,10 +366,11 @@ def run_audit(
     say = progress or (lambda _m: None)
     started = time.monotonic()
     timings: dict[str, float] = {}
-    output_root.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_staging(output_root)
-    staging = output_root / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
+    # usage mistakes are exit 2 before anything is collected or written
+    config.secrets()  # a missing env_file
+    load_waivers(config.waivers_file)
+    output_root = Path(os.path.abspath(output_root))
+    staging = prepare_output_root(output_root)
     try:
         t = time.monotonic()
         say("collecting from sources (read-only)…")
@@ -248,18 +395,9 @@ def run_audit(
         t = time.monotonic()
         notebook_timings: list[NotebookTiming] = []
         if notebooks:
-            params_file = str(config.params_path)
             jobs = [(nb, staging / _output_name(nb)) for nb in _notebooks()]
             say(f"executing {len(jobs)} notebooks with papermill ({workers} workers)…")
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(_execute, nb, out, params_file, staging) for nb, out in jobs]
-                for fut in futures:
-                    nt = fut.result()
-                    notebook_timings.append(nt)
-                    say(
-                        f"rendered {nt.name} (kernel start {nt.kernel_start_s:.1f}s, "
-                        f"cells {nt.cells_s:.1f}s, HTML {nt.render_s:.1f}s)"
-                    )
+            notebook_timings = _run_notebooks(jobs, str(config.params_path), staging, workers, say)
         timings["notebooks"] = time.monotonic() - t
         if notebook_timings:
             timings["kernel_start_total"] = sum(n.kernel_start_s for n in notebook_timings)
@@ -301,7 +439,13 @@ def run_audit(
             )
         day = snapshot.now.strftime("%Y-%m-%d")
         folder = publish(staging, output_root, day)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        err = _output_error(exc, output_root)
+        if err is None:
+            raise
+        raise err from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return RunResult(folder, verdict, counts, time.monotonic() - started)
+    return RunResult(folder, verdict, counts, time.monotonic() - started, snapshot.sources)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from readiness.config import AuditConfig, Secrets, secret_env_names
-from readiness.sources.base import SourceError, SourceResult
+from readiness.sources.base import CANCEL, SourceError, SourceResult
 
 SOURCES = ("database", "stripe", "pterodactyl", "codebase", "schema", "supabase_api")
 MANIFEST = "manifest.json"
@@ -251,10 +251,18 @@ def collect(
 
     states: dict[str, SourceState] = {}
     tables: dict[str, pd.DataFrame] = {}
-    with ThreadPoolExecutor(max_workers=len(SOURCES)) as pool:
+    pool = ThreadPoolExecutor(max_workers=len(SOURCES), thread_name_prefix="source")
+    try:
         for state, source_tables in pool.map(run, SOURCES):
             states[state.name] = state
             tables.update({n: python_strings(df) for n, df in source_tables.items()})
+    except BaseException:
+        # interrupted: sources see CANCEL and stop; do not wait here for them to finish
+        # (the CLI gives them a bounded grace to clean up what they started)
+        CANCEL.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     snapshot = Snapshot(now, states, tables)
     if evidence_dir is not None:
         snapshot.save(evidence_dir)

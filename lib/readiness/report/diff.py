@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 PROBLEMS = {"fail", "warn", "not_verified"}
+FINDING_KEYS = ("finding_uid", "check_id", "status", "severity", "resource", "reason")
 
 
 def load_findings(path: str | Path) -> list[dict]:
@@ -18,10 +19,20 @@ def load_findings(path: str | Path) -> list[dict]:
         p = p / "findings.json"
     if not p.is_file():
         raise FileNotFoundError(f"no findings.json at {path}")
-    doc = json.loads(p.read_text())
-    if "findings" not in doc:
-        raise ValueError(f"{p} is not a readiness findings.json")
-    return doc["findings"]
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except ValueError as exc:  # invalid JSON or not UTF-8
+        raise ValueError(f"{p} is not a readiness findings.json: not valid JSON ({exc})") from None
+    findings = doc.get("findings") if isinstance(doc, dict) else None
+    if not isinstance(findings, list):
+        raise ValueError(f"{p} is not a readiness findings.json: no list of findings")
+    for n, f in enumerate(findings, start=1):
+        missing = [k for k in FINDING_KEYS if not isinstance(f, dict) or k not in f]
+        if missing:
+            raise ValueError(
+                f"{p} is not a readiness findings.json: finding #{n} lacks {', '.join(missing)}"
+            )
+    return findings
 
 
 def diff_findings(old: list[dict], new: list[dict]) -> pd.DataFrame:

@@ -1,6 +1,9 @@
 """Accepted risk: waivers keep a finding visible as `waived` with reason, owner and
 expiry. An expired waiver no longer applies (and says so); a waiver that matches nothing
-is stale. An invalid waivers file is a configuration error (exit 2), never ignored."""
+is stale. A waiver accepts a known risk, so it applies to `fail` and `warn` only: a
+finding that could not be verified is not a known risk, and a waiver matching one is
+reported as not applying (the cap on the verdict stays). An invalid waivers file is a
+configuration error (exit 2), never ignored."""
 
 from __future__ import annotations
 
@@ -16,7 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from readiness.config import ConfigError
 from readiness.findings import Finding, Status
 
-WAIVABLE = (Status.FAIL, Status.WARN, Status.NOT_VERIFIED)
+WAIVABLE = (Status.FAIL, Status.WARN)
+
+
+class _DatesAsText(yaml.SafeLoader):
+    """YAML that leaves dates as text, so pydantic validates them and an impossible date
+    (2027-02-30) is reported against its waiver instead of crashing the YAML parser."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 class Waiver(BaseModel):
@@ -37,8 +51,9 @@ class Waiver(BaseModel):
 @dataclass
 class WaiverOutcome:
     waiver: Waiver
-    state: str  # applied | expired | stale
+    state: str  # applied | expired | stale | does not apply
     matched: int
+    detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         w = self.waiver
@@ -50,6 +65,7 @@ class WaiverOutcome:
             "expires": w.expires.isoformat() if w.expires else None,
             "state": self.state,
             "matched": self.matched,
+            "detail": self.detail,
         }
 
 
@@ -59,7 +75,9 @@ def load_waivers(path: Path | None) -> list[Waiver]:
     if not path.is_file():
         raise ConfigError(f"waivers file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_DatesAsText)  # noqa: S506
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     items = (raw or {}).get("waivers", []) if isinstance(raw, dict) else raw
@@ -102,6 +120,14 @@ def apply_waivers(
                 if expired
                 else replace(f, status=Status.WAIVED, waiver=info)
             )
-        state = "stale" if not hits else ("expired" if expired else "applied")
-        outcomes.append(WaiverOutcome(w, state, len(hits)))
+        unverified = [f for f in out if w.matches(f) and f.status == Status.NOT_VERIFIED]
+        detail = ""
+        if hits:
+            state = "expired" if expired else "applied"
+        elif unverified:
+            state = "does not apply"
+            detail = f"does not apply: not verified ({unverified[0].reason})"
+        else:
+            state = "stale"
+        outcomes.append(WaiverOutcome(w, state, len(hits), detail))
     return out, outcomes

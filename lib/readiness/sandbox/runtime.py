@@ -80,6 +80,15 @@ class Sandbox:
         return self.workdir / "platform"
 
     def start(self) -> Sandbox:
+        """Start everything; whatever was started is stopped again if this fails or is
+        interrupted half-way (Ctrl-C during start-up leaves no server behind)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Sandbox:
         self.workdir = Path(self.workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.dataset = ds = generate(self.profile, seed=self.seed, size=self.size, now=self.now)
@@ -113,13 +122,18 @@ class Sandbox:
         return f"{info.socket_dir}/.s.PGSQL.{info.port or 5432}"
 
     def stop(self) -> None:
+        """Stop what runs; safe to call twice and after a half-done start. A Postgres that
+        no longer answers pg_ctl (killed, or already shutting down) is killed by pid."""
         for emu in (self.stripe, self.panel, self.supabase):
             if emu is not None:
                 emu.stop()
-        if self._pg is not None:
-            self._pg.cleanup()
-            shutil.rmtree(self._pg.pgdata.parent, ignore_errors=True)
-            self._pg = None
+        pg, self._pg = self._pg, None
+        if pg is not None:
+            try:
+                pg.cleanup()
+            except Exception:
+                _kill_postmaster(pg)
+            shutil.rmtree(pg.pgdata.parent, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -233,6 +247,19 @@ class Sandbox:
 
 
 DRIFTED_PLAN = "teeworlds-1gb"
+
+
+def _kill_postmaster(pg: Any) -> None:
+    """Last resort when pg_ctl cannot stop the server: kill it and its backends."""
+    import contextlib
+
+    import psutil
+
+    with contextlib.suppress(Exception):
+        info = pg.get_postmaster_info()
+        proc = psutil.Process(info.pid)
+        for p in [*proc.children(recursive=True), proc]:
+            p.kill()
 
 
 def stale_price_id(price_id: str) -> str:

@@ -13,7 +13,7 @@ from readiness.workbook import Audit
 
 def waivers(audit: Audit) -> pd.DataFrame:
     rows = [w.to_dict() for w in audit.waivers]
-    cols = ["state", "check", "resource", "reason", "owner", "expires", "matched"]
+    cols = ["state", "check", "resource", "reason", "owner", "expires", "matched", "detail"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -33,12 +33,23 @@ def changes_since_last_run(audit: Audit, history_dir: str | Path | None) -> pd.D
     return diff_findings(old, new).drop(columns=["finding_uid"])
 
 
+PROBLEM_COLUMNS = ["fail", "not_verified", "warn", "waived"]
+
+
 def trend(audit: Audit, history_dir: str | Path | None) -> pd.DataFrame:
-    """Findings per status for each earlier run and this one (oldest first)."""
+    """Findings per status for each earlier run and this one (oldest first). Every
+    problem column is present (0 when no run had any), so a clean first run still
+    charts: a row of zeros is the answer, not a missing chart."""
     rows = []
     for run in _earlier(history_dir):
         doc = json.loads((run / "findings.json").read_text())
         rows.append({"run": run.name, "score": doc.get("score"), **doc.get("counts", {})})
     counts = pd.Series([str(f.status) for f in audit.findings]).value_counts().to_dict()
     rows.append({"run": "this run", "score": audit.verdict.score, **counts})
-    return pd.DataFrame(rows).fillna(0).set_index("run")
+    df = pd.DataFrame(rows).set_index("run")
+    for col in PROBLEM_COLUMNS:
+        if col not in df:
+            df[col] = 0
+    counts_cols = [c for c in df.columns if c != "score"]
+    df[counts_cols] = df[counts_cols].fillna(0).astype(int)
+    return df
