@@ -9,6 +9,7 @@ The table `CASES` below is the documentation of the matrix.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -395,3 +396,32 @@ def test_cli_exit_code_when_stripe_is_down(platform, tmp_path, monkeypatch, caps
     assert len([p for p in out.iterdir() if not p.name.startswith(".")]) == 2
     assert (earlier / "findings.json").read_bytes() == before
     assert [p.name for p in earlier.iterdir()] == ["findings.json"]
+
+
+def test_waivers_cannot_buy_a_go_when_stripe_rejects_the_key(
+    platform, tmp_path, monkeypatch, capsys
+):
+    """Stripe answers 401 and every check that needs it is waived: the waivers do not
+    apply (not verified is not an accepted risk), so the run still cannot confirm."""
+    monkeypatch.setenv("READINESS_STRIPE_KEY", "rk_live_not_a_real_key_000")
+    ctx = Ctx(platform, yaml.safe_load(platform.params_file.read_text()), {}, [])
+    stripe_checks = [s.id for s in all_checks() if "stripe" in s.sources]
+    (tmp_path / "waivers.yaml").write_text(
+        yaml.safe_dump(
+            {"waivers": [{"check": c, "reason": "stripe is flaky today"} for c in stripe_checks]}
+        )
+    )
+    ctx.params["waivers_file"] = str(tmp_path / "waivers.yaml")
+    params_path = _write_params(ctx, tmp_path)
+    out = tmp_path / "out"
+    code = main(["run", "--params", str(params_path), "--no-notebooks", "--output-dir", str(out)])
+    assert code == 3, capsys.readouterr().out
+    (folder,) = [p for p in out.iterdir() if not p.name.startswith(".")]
+    doc = json.loads((folder / "findings.json").read_text())
+    assert doc["verdict"] == "CANNOT CONFIRM" and doc["score"] <= scoring.UNVERIFIED_CAP
+    states = {w["check"]: w for w in doc["waivers"]}
+    assert {w["state"] for w in states.values()} == {"does not apply"}
+    assert all(
+        "401" in w["detail"] or "authentication" in w["detail"].lower() for w in states.values()
+    )
+    assert not [f for f in doc["findings"] if f["status"] == "waived"]

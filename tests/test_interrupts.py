@@ -244,9 +244,9 @@ def test_a_killed_run_leaves_no_worker_behind(tmp_path):
     assert not alive, _cmdlines(alive)
     staging = list(out.glob(".staging-*"))
     assert staging, "the killed run had a staging folder"
-    from readiness.runner import remove_abandoned_staging
-
     import tempfile
+
+    from readiness.runner import remove_abandoned_staging
 
     def kernel_dirs() -> list[Path]:
         tmp = Path(tempfile.gettempdir())

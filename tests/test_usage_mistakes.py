@@ -79,7 +79,9 @@ def workspace(tmp_path, stripe_spy, monkeypatch):
 
 def _run(tmp_path: Path, *extra: str, output: Path | None = None) -> int:
     out = output or tmp_path / "outputs"
-    return main(["run", "--params", str(tmp_path / "params.yaml"), "--output-dir", str(out), *extra])
+    return main(
+        ["run", "--params", str(tmp_path / "params.yaml"), "--output-dir", str(out), *extra]
+    )
 
 
 def _one_clear_line(err: str, needle: str) -> None:
@@ -116,7 +118,8 @@ def test_usage_mistakes_exit_2_before_collecting(workspace, capsys, mistake, nee
         waivers = tmp_path / "waivers.yaml"
         if mistake == "waiver-impossible-date":
             waivers.write_text(
-                "waivers:\n  - check: STRIPE-PRICE-LIVE\n    reason: known\n    expires: 2027-02-30\n"
+                "waivers:\n  - check: STRIPE-PRICE-LIVE\n    reason: known\n"
+                "    expires: 2027-02-30\n"
             )
         else:
             waivers.write_bytes(b"waivers:\n  - check: STRIPE-PRICE-LIVE\n    reason: d\xe9j\xe0\n")
