@@ -256,3 +256,58 @@ def test_a_killed_run_leaves_no_worker_behind(tmp_path):
     remove_abandoned_staging(out)
     assert not list(out.glob(".staging-*"))
     assert not kernel_dirs()
+
+
+def _postgres_serving(folder: str) -> list[psutil.Process]:
+    """Postgres servers of one data folder (pg_ctl detaches them, so they are not
+    descendants of the run)."""
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if "postgres" in cmd and folder in cmd:
+            found.append(p)
+    return found
+
+
+def _sandbox_pg_folder(workdir: Path) -> str | None:
+    """The demo database's folder, from the socket directory in the env file it wrote."""
+    env = workdir / "sandbox.env"
+    if not env.is_file():
+        return None
+    for line in env.read_text().splitlines():
+        if line.startswith("READINESS_DATABASE_URL=") and "host=" in line:
+            return line.split("host=", 1)[1].split("&")[0]
+    return None
+
+
+@pytest.mark.xdist_group("clean-demo")
+def test_ctrl_c_during_the_demo_stops_its_servers(tmp_path):
+    """`readiness demo` interrupted while it audits: the embedded Postgres and the
+    emulators it started are stopped, exit 130, no traceback."""
+    workdir = tmp_path / "sb"
+    proc = subprocess.Popen(
+        [str(EXE), "demo", "--workdir", str(workdir), "--output-dir", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(
+            lambda: any("ipykernel" in c for c in _cmdlines(_descendants(proc.pid))),
+            120,
+            "the notebooks",
+        )
+        folder = _sandbox_pg_folder(workdir)
+        assert folder, "the demo wrote its env file"
+        servers = _postgres_serving(folder)
+        assert servers, "the demo's Postgres is running"
+        seconds, err = _interrupt(proc)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert seconds < 30
+    assert not _gone(servers, 15), "the demo's Postgres is still running"
+    assert not Path(folder).exists()
+    assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
