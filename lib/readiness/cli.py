@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from readiness.config import ConfigError, Verdict, load_config
-from readiness.runner import AuditFailed, PublishError
+from readiness.runner import AuditFailed, OutputError, PublishError
 from readiness.sources.base import CANCEL
 
 if TYPE_CHECKING:
@@ -341,10 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     with _Interrupts():
         try:
             return int(args.func(args))
-        except (ConfigError, UsageError, PublishError) as exc:
+        except (ConfigError, UsageError, OutputError) as exc:
             _error("error:", str(exc))
             return EXIT_USAGE
-        except AuditFailed as exc:
+        except (AuditFailed, PublishError) as exc:  # e.g. a secret value in the outputs
             _error("audit failed:", str(exc))
             return EXIT_FAILED
         except KeyboardInterrupt:
