@@ -311,3 +311,30 @@ def test_ctrl_c_during_the_demo_stops_its_servers(tmp_path):
     assert not _gone(servers, 15), "the demo's Postgres is still running"
     assert not Path(folder).exists()
     assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+
+
+def test_a_failing_notebook_is_exit_4_and_publishes_nothing(tmp_path, monkeypatch, capsys):
+    """A notebook that raises is the audit failing, not a verdict: one line naming the
+    notebook and the error, exit 4 (never 1, which means NO-GO), nothing published."""
+    import nbformat
+
+    from readiness import runner
+
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Py"}
+    params_cell = nbformat.v4.new_code_cell('params_file = ""\nsnapshot_dir = None')
+    params_cell.metadata["tags"] = ["parameters"]
+    nb.cells = [params_cell, nbformat.v4.new_code_cell("raise ValueError('boom in a chart')")]
+    nbformat.write(nb, books / "01_broken.ipynb")
+    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", books)
+    platform = tmp_path / "platform"
+    materialize_platform("clean", platform)
+    out = tmp_path / "out"
+    params = _params(tmp_path, platform, None, schema=False)
+    assert main(["run", "--params", str(params), "--output-dir", str(out)]) == 4
+    err = capsys.readouterr().err
+    assert "01_broken.ipynb" in err and "ValueError: boom in a chart" in err
+    assert "Traceback" not in err
+    assert not list(out.iterdir()), "nothing published, no staging left"
