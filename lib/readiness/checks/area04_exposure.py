@@ -17,6 +17,7 @@ from readiness.checks.registry import (
     informed,
     passed,
     require_columns,
+    unverified,
     warned,
 )
 from readiness.findings import Severity
@@ -43,7 +44,13 @@ SECRET_ENV = re.compile(
     severity=Severity.CRITICAL,
     title="No service-role or secret key in frontend code or public env files",
     sources=["codebase"],
-    tables=["code_files", "code_env_reads", "code_env_file_entries", "code_secrets"],
+    tables=[
+        "code_files",
+        "code_env_reads",
+        "code_env_file_entries",
+        "code_secrets",
+        "code_unscanned",
+    ],
     rationale="Everything the browser bundle or a VITE_/NEXT_PUBLIC_ variable holds is "
     "public; a service-role key there gives anyone full database access.",
     remediation="Remove the key from the frontend, rotate it, and do the privileged work in "
@@ -80,7 +87,16 @@ def frontend_keys(inp: CheckInput) -> Iterator[Result]:
             f"{path} {'; '.join(w for _, w in items)}.",
             location=code_location(path, items[0][0]),
         )
-    if not problems:
+    unscanned = require_columns(inp["code_unscanned"], "code_unscanned", ["path", "reason"])
+    blind = unscanned[unscanned["path"].isin(public) & ~unscanned["path"].isin(problems)]
+    for row in blind.sort_values("path").itertuples():
+        yield unverified(
+            f"file:{row.path}",
+            f"{row.path} is served to the browser or an env file and was not scanned for "
+            f"keys: {row.reason}.",
+            location=str(row.path),
+        )
+    if not problems and blind.empty:
         yield passed(
             "frontend",
             f"{len(frontend)} frontend file(s) and the env files hold no "

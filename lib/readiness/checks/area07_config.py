@@ -18,6 +18,7 @@ from readiness.checks.registry import (
     failed,
     passed,
     require_columns,
+    unverified,
     warned,
 )
 from readiness.findings import Severity
@@ -175,9 +176,10 @@ def env_aliases(inp: CheckInput) -> Iterator[Result]:
     severity=Severity.CRITICAL,
     title="No secret is hard-coded anywhere in the checkout",
     sources=["codebase"],
-    tables=["code_secrets"],
+    tables=["code_secrets", "code_unscanned"],
     rationale="A key committed to code, scripts, docs or env files is readable by everyone "
-    "with the repository (and its history): it must be treated as leaked.",
+    "with the repository (and its history): it must be treated as leaked. A file the scan "
+    "could not read is not verified, never assumed clean.",
     remediation="Rotate the key now, remove it from the file (and history), and read it from "
     "a secret store / environment variable instead.",
 )
@@ -209,8 +211,23 @@ def hardcoded_secret(inp: CheckInput) -> Iterator[Result]:
             severity=None if critical else Severity.HIGH,
             evidence={"fingerprints": sorted(set(group["fingerprint"]))},
         )
-    if found.empty:
-        yield passed("checkout", "No secret found in any text file of the checkout.")
+    unscanned = require_columns(
+        inp["code_unscanned"], "code_unscanned", ["path", "size_bytes", "reason"]
+    )
+    yield from unscanned_files(unscanned)
+    if found.empty and unscanned.empty:
+        yield passed("checkout", "No secret found in any file of the checkout.")
+
+
+def unscanned_files(unscanned: pd.DataFrame) -> Iterator[Result]:
+    """One not_verified finding per file the secret scan could not read."""
+    for row in unscanned.sort_values("path").itertuples():
+        size = "" if pd.isna(row.size_bytes) else f" ({int(row.size_bytes):,} bytes)"
+        yield unverified(
+            str(row.path),
+            f"{row.path}{size} was not scanned for secrets: {row.reason}.",
+            location=str(row.path),
+        )
 
 
 @check(

@@ -18,6 +18,7 @@ from . import code_rules_frontend as frontend
 from . import code_rules_sql as sql
 from . import code_rules_status as status
 from .code_responses import Responses
+from .textfiles import is_text, read_text
 from .ts_ast import ParsedFile
 
 TABLES: dict[str, dict[str, str]] = {
@@ -57,8 +58,10 @@ def collect_audit_facts(
 
     kinds = {f["path"]: f["kind"] for f in files}
     for f in files:
+        if not is_text(f.get("encoding")):
+            continue  # binary or unreadable (recorded in code_files)
         if f["kind"] == "migration":
-            text = (root / f["path"]).read_text(encoding="utf-8", errors="replace")
+            text = read_text(root / f["path"], f["encoding"])
             try:
                 facts = sql.migration_facts(f["path"], text)
             except RULE_ERRORS as exc:
@@ -67,7 +70,7 @@ def collect_audit_facts(
             for name, found in facts.items():
                 rows[name] += found
         elif f["kind"] == "env" and "functions" not in PurePosixPath(f["path"]).parts:
-            text = (root / f["path"]).read_text(encoding="utf-8", errors="replace")
+            text = read_text(root / f["path"], f["encoding"])
             rows["code_frontend_keys"] += frontend.key_kinds(f["path"], text)
 
     responses = Responses(list(parsed.values()))

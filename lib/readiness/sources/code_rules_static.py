@@ -13,7 +13,9 @@ from typing import Any
 
 from . import code_rules_quality as quality
 from . import code_rules_security as security
+from .base import SourceError
 from .code_secrets import doc_env_mentions, scan_secrets
+from .textfiles import is_text, read_text
 from .ts_ast import ParsedFile
 
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
@@ -26,8 +28,9 @@ def collect_static_facts(
     parsed: dict[str, ParsedFile],
     accessors: dict[str, int],
     notes: list[str],
-) -> dict[str, list[dict]]:
-    """Rows for code_secrets, code_env_docs, code_auth_facts and the quality tables."""
+) -> dict[str, list[dict] | None]:
+    """Rows for code_secrets, code_unscanned, code_env_docs, code_auth_facts and the quality
+    tables; the two secret tables are None when the scanner itself failed."""
     rows: dict[str, list[dict]] = {
         "code_auth_facts": [],
         "code_placeholders": [],
@@ -56,16 +59,21 @@ def collect_static_facts(
         )
         rows["code_function_defs"] += safe("function_defs", path, quality.function_defs, pf)
     for f in files:
-        if f["kind"] == "migration" and f.get("lines") is not None:
+        if f["kind"] == "migration" and is_text(f.get("encoding")):
             try:
-                source = (root / f["path"]).read_text(encoding="utf-8", errors="replace")
+                source = read_text(root / f["path"], f["encoding"])
             except OSError:
                 continue
             rows["code_placeholders"] += quality.sql_placeholders(f["path"], source)
-    try:
-        rows["code_secrets"] = scan_secrets(root, files)
-    except Exception as exc:  # noqa: BLE001 — a scanner failure must be visible, not fatal
-        notes.append(f"secret scan failed: {type(exc).__name__}: {exc}")
-        rows["code_secrets"] = []
     rows["code_env_docs"] = doc_env_mentions(root, files)
-    return rows
+    result: dict[str, list[dict] | None] = dict(rows)
+    try:
+        result["code_secrets"], result["code_unscanned"] = scan_secrets(root, files)
+    except SourceError:
+        raise  # the run is being stopped
+    except Exception as exc:  # noqa: BLE001 — a scanner failure must be visible, not fatal
+        # Fail closed: without these tables the secret checks are not_verified (with this
+        # note as the reason), never a pass over an empty table.
+        notes.append(f"secret scan failed: {type(exc).__name__}: {exc}")
+        result["code_secrets"] = result["code_unscanned"] = None
+    return result

@@ -18,6 +18,7 @@ TABLES: dict[str, dict[str, str]] = {
         "language": S,
         "lines": N,
         "size_bytes": N,
+        "encoding": S,  # codec the file was read with; "binary" when no text reading fits
         "parse_ok": B,
         "parse_error": S,
     },
@@ -98,6 +99,8 @@ TABLES: dict[str, dict[str, str]] = {
         "role": S,
         "file_kind": S,
     },
+    # files the secret scan could not read (unreadable, over its size limit, scan error)
+    "code_unscanned": {"path": S, "size_bytes": N, "reason": S, "file_kind": S},
     "code_env_docs": {"path": S, "line": N, "name": S},
     "code_auth_facts": {
         "path": S,

@@ -21,7 +21,17 @@ from . import code_rules_stripe as stripe_rules
 from .base import SourceError, SourceResult
 from .code_rules_audit import collect_audit_facts
 from .code_rules_static import collect_static_facts
+from .code_secrets import MAX_SCAN_BYTES
 from .code_tables import TABLES, frame
+from .textfiles import (
+    BINARY,
+    count_file_lines,
+    count_lines,
+    decode,
+    iter_lines,
+    lines_of,
+    sniff_file,
+)
 from .ts_ast import CODE_EXTENSIONS, ParsedFile, first_syntax_error, language_name_for, parse_source
 from .ts_scope import bindings
 
@@ -121,10 +131,6 @@ def classify(path: str) -> tuple[str, str | None]:
     return "other", None
 
 
-def _count_lines(data: bytes) -> int:
-    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-
-
 class _Collector:
     """Holds one run's parsed files so every rule reuses the same trees."""
 
@@ -165,36 +171,56 @@ class _Collector:
             "language": None,
             "lines": None,
             "size_bytes": None,
+            "encoding": None,
             "parse_ok": None,
             "parse_error": None,
         }
+        path = self.root / rel
         try:
-            data = (self.root / rel).read_bytes()
+            rec["size_bytes"] = path.stat().st_size
+            codec = rec["encoding"] = sniff_file(path)
+            if codec == BINARY:
+                return rec  # nothing to count or parse (the secret scan reads its strings)
+            if rec["size_bytes"] > MAX_PARSE_BYTES and not rel.endswith(".toml"):
+                return self._large(rel, kind, codec, rec)
+            data = path.read_bytes()
         except OSError as exc:
             rec.update(parse_ok=False, parse_error=f"unreadable: {exc.strerror or exc}")
             return rec
-        rec["size_bytes"] = len(data)
-        if b"\0" in data[:8192]:
-            return rec  # binary: nothing to count or parse
-        rec["lines"] = _count_lines(data)
+        text = decode(data, codec)
+        rec["lines"] = count_lines(text)
         lang = language_name_for(rel)
         if kind == "env":
-            text_lines = data.decode("utf-8", "replace").splitlines()
-            self.env_entries += common.env_file_entries(rel, text_lines)
+            self.env_entries += common.env_file_entries(rel, lines_of(text))
         elif rel.endswith(".toml"):
             rec["language"] = "toml"
-            self._parse_toml(rel, data, rec)
+            self._parse_toml(rel, data, rec)  # TOML is UTF-8 by specification: raw bytes
         elif lang is not None:
             rec["language"] = lang
-            if len(data) > MAX_PARSE_BYTES or rel.endswith(".min.js"):
+            if rel.endswith(".min.js"):
                 rec["parse_error"] = "not parsed: minified or larger than 2 MB"
                 return rec
+            # tree-sitter reads UTF-8: give it the decoded text (BOM dropped) when the file
+            # is in another encoding
+            source = data if codec == "utf-8" else text.encode("utf-8")
             # Facts are attributed to a function only for its shipped code (not its tests).
-            pf = parse_source(rel, data, slug if kind == "function" else None)
+            pf = parse_source(rel, source, slug if kind == "function" else None)
             error = first_syntax_error(pf.root)
             rec.update(parse_ok=error is None, parse_error=error)
             if error is None:
                 self.parsed[rel] = pf
+        return rec
+
+    def _large(self, rel: str, kind: str, codec: str, rec: dict) -> dict:
+        """A text file too large to parse: lines counted (and env names read) by streaming,
+        up to the secret scan's limit (beyond it the scan names the file as unscanned)."""
+        rec["language"] = language_name_for(rel)
+        if rec["language"] is not None:
+            rec["parse_error"] = "not parsed: minified or larger than 2 MB"
+        if rec["size_bytes"] <= MAX_SCAN_BYTES:
+            rec["lines"] = count_file_lines(self.root / rel, codec)
+            if kind == "env":
+                self.env_entries += common.env_file_entries(rel, iter_lines(self.root / rel, codec))
         return rec
 
     def _parse_toml(self, rel: str, data: bytes, rec: dict) -> None:
@@ -353,10 +379,10 @@ def collect_codebase(root: Path, progress: Callable[[str], None] | None = None) 
     rows["code_files"] = col.files
     rows["code_functions"] = fn_rows
     rows["code_env_file_entries"] = col.env_entries
-    for table, found in collect_static_facts(
-        root, col.files, col.parsed, accessors, col.notes
-    ).items():
-        rows[table] += found
-    tables = {name: frame(name, rows[name]) for name in TABLES}
+    static = collect_static_facts(root, col.files, col.parsed, accessors, col.notes)
+    for table, found in static.items():
+        rows[table] += found or []
+    # a table the scanner could not fill is left out, so its checks are not_verified
+    tables = {name: frame(name, rows[name]) for name in TABLES if static.get(name, []) is not None}
     tables.update(collect_audit_facts(root, col.files, col.parsed, owners, col.notes))
     return SourceResult(tables=tables, requests=0, notes=col.notes)

@@ -52,6 +52,7 @@ from readiness.config import AuditConfig, Secrets
 from readiness.sources.base import SourceError, SourceResult
 from readiness.sources.schema_catalog import COLUMNS, frame, read_catalog
 from readiness.sources.sql_facts import split_statements
+from readiness.sources.textfiles import is_text, read_text, sniff_file
 
 __all__ = [
     "COLUMNS",
@@ -162,7 +163,8 @@ def apply_migrations(conn: Any, files: list[Path], base: Path) -> list[dict]:
     rows: list[dict] = []
     for path in files:
         label = path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name
-        rows += apply_sql(conn, label, path.read_text(encoding="utf-8", errors="replace"))
+        codec = sniff_file(path)  # a binary file is applied as 8-bit text: it fails, named
+        rows += apply_sql(conn, label, read_text(path, codec if is_text(codec) else "cp1252"))
     return rows
 
 
