@@ -115,26 +115,22 @@ def _owner_pid(folder: Path) -> int | None:
 
 def _cluster_processes(folder: Path) -> list[psutil.Process]:
     """Processes running in the folder (postgres chdirs to its data directory)."""
+    inside = str(folder) + os.sep
     found = []
     for proc in psutil.process_iter(["name"]):
         with contextlib.suppress(psutil.Error):
-            if proc.info["name"] == "postgres" and proc.cwd().startswith(str(folder)):
+            if proc.info["name"] == "postgres" and proc.cwd().startswith(inside):
                 found.append(proc)
     return found
 
 
 def _kill_cluster(folder: Path, postmaster: int | None) -> None:
-    """Immediate shutdown of the postmaster, then SIGKILL whatever of the cluster is left."""
+    """Immediate shutdown through the postmaster (only if it runs in `folder`: a stale
+    postmaster.pid may name a reused pid), then SIGKILL whatever of the cluster is left."""
     procs = _cluster_processes(folder)
-    if postmaster is not None:
+    for proc in [p for p in procs if p.pid == postmaster] or procs:
         with contextlib.suppress(psutil.Error):
-            pm = psutil.Process(postmaster)
-            if pm.name() == "postgres" and pm not in procs:
-                procs.append(pm)
-    for proc in procs:
-        if proc.pid == postmaster or postmaster is None:
-            with contextlib.suppress(psutil.Error):
-                proc.send_signal(signal.SIGQUIT)
+            proc.send_signal(signal.SIGQUIT)
     _, alive = psutil.wait_procs(procs, timeout=5)
     for proc in alive:
         with contextlib.suppress(psutil.Error):
