@@ -89,6 +89,10 @@ class SchemaSource(Strict):
     enabled: bool = True
     mode: Literal["auto", "live", "migrations"] = "auto"
     migrations_path: Path | None = None  # default: <codebase>/supabase/migrations
+    statement_timeout_s: float = Field(
+        30, gt=0, description="per migration statement; enforced even if a migration lifts it"
+    )
+    max_seconds: float = Field(300, gt=0, description="time budget for the whole source")
 
 
 class SupabaseApiSource(Strict):

