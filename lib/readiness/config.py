@@ -195,15 +195,19 @@ class AuditConfig(Strict):
     def secrets(self) -> Secrets:
         return Secrets(self.env_file)
 
+    def check_env_file(self) -> None:
+        """A run must not start when the env_file named in params is missing: a typo would
+        silently drop every credential. (Notebooks opened alone stay lenient: each source
+        then says which variable is not set.)"""
+        if self.env_file is not None and not self.env_file.is_file():
+            raise ConfigError(f"env_file not found: {self.env_file} (named by env_file in params)")
+
 
 class Secrets:
     """Looks up secrets by variable name: the process environment first, then the env file."""
 
     def __init__(self, env_file: Path | None = None) -> None:
         self._file: dict[str, str] = {}
-        if env_file is not None and not env_file.is_file():
-            # named in params, so a typo must not silently drop every credential
-            raise ConfigError(f"env_file not found: {env_file} (named by env_file in params)")
         candidates = [env_file] if env_file else []
         candidates.append(Path.cwd() / ".env")
         for path in candidates:

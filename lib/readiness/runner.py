@@ -367,7 +367,7 @@ def run_audit(
     started = time.monotonic()
     timings: dict[str, float] = {}
     # usage mistakes are exit 2 before anything is collected or written
-    config.secrets()  # a missing env_file
+    config.check_env_file()
     load_waivers(config.waivers_file)
     output_root = Path(os.path.abspath(output_root))
     staging = prepare_output_root(output_root)
