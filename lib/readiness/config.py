@@ -7,14 +7,16 @@ offending key and never echo the value (it might be a pasted secret).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from readiness.userfiles import FileError, StrictLoader, load_yaml, read_text
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 DEFAULT_ACTIVE_STATUSES = ["paid", "provisioning", "installing", "active", "provisioned"]
@@ -212,7 +214,7 @@ class Secrets:
         candidates.append(Path.cwd() / ".env")
         for path in candidates:
             if path and path.is_file():
-                for k, v in dotenv_values(path).items():
+                for k, v in _env_file_values(path).items():
                     if v is not None:
                         self._file.setdefault(k, v)
 
@@ -227,6 +229,16 @@ class Secrets:
     def values(self, names: list[str | None]) -> list[str]:
         """Known secret values, for scanning outputs before publishing."""
         return [v for v in (self.get(n) for n in names) if v]
+
+
+def _env_file_values(path: Path) -> dict[str, str | None]:
+    """An env file's variables. python-dotenv warns about a line it cannot parse by its
+    number only (never its text), so a malformed line's value does not reach the logs."""
+    try:
+        text = read_text(path, "env file")
+    except FileError as exc:
+        raise ConfigError(str(exc)) from None
+    return dotenv_values(stream=io.StringIO(text))
 
 
 def secret_env_names(config: AuditConfig) -> list[str | None]:
@@ -251,21 +263,16 @@ def _format_validation(path: Path, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def read_yaml_file(path: Path, what: str, loader: type[StrictLoader] = StrictLoader) -> Any:
+    """A user's YAML file; a ConfigError names file:line:column, never the line's text."""
+    try:
+        return load_yaml(path, what, loader)
+    except FileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"{what} not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid UTF-8 (byte {exc.start}); save it as UTF-8 text"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{what} cannot be read: {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml_file(path, what)
     if data is None:
         raise ConfigError(f"{path}: the {what} is empty")
     if not isinstance(data, dict):

@@ -25,7 +25,8 @@ from importlib import metadata
 from pathlib import Path
 
 from readiness import __version__
-from readiness.config import AuditConfig, secret_env_names
+from readiness.config import AuditConfig
+from readiness.redact import SCAN_MIN, sensitive_values
 from readiness.report import exports, scoring
 from readiness.report.waivers import load_waivers
 from readiness.snapshot import Snapshot, SourceState, collect
@@ -290,10 +291,12 @@ def _output_name(nb: Path) -> str:
 
 
 def scan_for_secrets(folder: Path, secrets: list[str]) -> list[str]:
-    """Files under `folder` containing a secret value, raw or base64-encoded."""
+    """Files under `folder` containing a secret value, raw or base64-encoded. `secrets`
+    is `redact.sensitive_values`: the credentials and what the configured URLs carry
+    (passwords, `user:password`, tokens); values shorter than SCAN_MIN are skipped."""
     needles = []
     for s in secrets:
-        if len(s) >= 8:
+        if len(s) >= SCAN_MIN:
             needles.append(s.encode())
             needles.append(base64.b64encode(s.encode()))
     hits = []
@@ -431,7 +434,7 @@ def run_audit(
                 },
             },
         )
-        leaks = scan_for_secrets(staging, config.secrets().values(secret_env_names(config)))
+        leaks = scan_for_secrets(staging, sensitive_values(config))
         if leaks:
             raise PublishError(
                 "a secret value was found in the outputs, nothing was "

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from readiness.config import AuditConfig, Secrets, secret_env_names
+from readiness.config import AuditConfig, Secrets
+from readiness.redact import scrub, sensitive_values
 from readiness.sources.base import CANCEL, SourceError, SourceResult
 
 SOURCES = ("database", "stripe", "pterodactyl", "codebase", "schema", "supabase_api")
@@ -116,13 +117,6 @@ def _lists_back(df: pd.DataFrame) -> pd.DataFrame:
         if df[col].dtype == object and df[col].map(lambda v: isinstance(v, np.ndarray)).any():
             df[col] = df[col].map(lambda v: v.tolist() if isinstance(v, np.ndarray) else v)
     return df
-
-
-def _redact(text: str, secrets: list[str]) -> str:
-    for value in secrets:
-        if value and len(value) >= 6:
-            text = text.replace(value, "***")
-    return text
 
 
 def _collector(
@@ -221,8 +215,12 @@ def collect(
 ) -> Snapshot:
     """Pull every enabled source once; never raises for a source failure."""
     secrets = config.secrets()
-    secret_values = secrets.values(secret_env_names(config))
-    say = progress or (lambda _msg: None)
+    needles = sensitive_values(config, secrets)
+    show = progress or (lambda _msg: None)
+
+    def say(msg: str) -> None:
+        show(scrub(msg, needles))
+
     now = datetime.now(UTC).replace(microsecond=0)
 
     def run(name: str) -> tuple[SourceState, dict[str, pd.DataFrame]]:
@@ -232,10 +230,10 @@ def collect(
         try:
             result = _collector(name, config, secrets)(say)
         except SourceError as exc:
-            reason = _redact(str(exc), secret_values)
+            reason = scrub(str(exc), needles)
             return SourceState(name, "error", reason, seconds=time.monotonic() - start), {}
         except Exception as exc:  # a source bug must still fail closed, and say why
-            reason = _redact(f"{name}: unexpected {type(exc).__name__}: {exc}", secret_values)
+            reason = scrub(f"{name}: unexpected {type(exc).__name__}: {exc}", needles)
             return SourceState(name, "error", reason, seconds=time.monotonic() - start), {}
         state = SourceState(
             name,
@@ -244,7 +242,7 @@ def collect(
             requests=result.requests,
             throttled=result.throttled,
             seconds=round(time.monotonic() - start, 3),
-            notes=[_redact(n, secret_values) for n in result.notes],
+            notes=[scrub(n, needles) for n in result.notes],
         )
         say(f"{name}: done in {state.seconds:.1f}s")
         return state, result.tables

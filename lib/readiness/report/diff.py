@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from readiness.userfiles import parse_problem
+
 PROBLEMS = {"fail", "warn", "not_verified"}
 FINDING_KEYS = ("finding_uid", "check_id", "status", "severity", "resource", "reason")
 
@@ -21,8 +23,12 @@ def load_findings(path: str | Path) -> list[dict]:
         raise FileNotFoundError(f"no findings.json at {path}")
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
-    except ValueError as exc:  # invalid JSON or not UTF-8
-        raise ValueError(f"{p} is not a readiness findings.json: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # invalid JSON or not UTF-8
+        kind, where, problem = parse_problem(exc)
+        problem += f" at {where}" if where else ""
+        raise ValueError(
+            f"{p} is not a readiness findings.json: not valid {kind} ({problem})"
+        ) from None
     findings = doc.get("findings") if isinstance(doc, dict) else None
     if not isinstance(findings, list):
         raise ValueError(f"{p} is not a readiness findings.json: no list of findings")

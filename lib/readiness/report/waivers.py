@@ -13,23 +13,23 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from readiness.config import ConfigError
+from readiness.config import ConfigError, read_yaml_file
 from readiness.findings import Finding, Status
+from readiness.userfiles import StrictLoader
 
 WAIVABLE = (Status.FAIL, Status.WARN)
 
 
-class _DatesAsText(yaml.SafeLoader):
+class _DatesAsText(StrictLoader):
     """YAML that leaves dates as text, so pydantic validates them and an impossible date
     (2027-02-30) is reported against its waiver instead of crashing the YAML parser."""
 
 
 _DatesAsText.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in StrictLoader.yaml_implicit_resolvers.items()
 }
 
 
@@ -72,14 +72,7 @@ class WaiverOutcome:
 def load_waivers(path: Path | None) -> list[Waiver]:
     if path is None:
         return []
-    if not path.is_file():
-        raise ConfigError(f"waivers file not found: {path}")
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_DatesAsText)  # noqa: S506
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    raw = read_yaml_file(path, "waivers file", loader=_DatesAsText)
     items = (raw or {}).get("waivers", []) if isinstance(raw, dict) else raw
     if not isinstance(items, list):
         raise ConfigError(f"{path}: expected a list of waivers under 'waivers:'")

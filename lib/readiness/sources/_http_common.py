@@ -13,6 +13,8 @@ import pandas as pd
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from readiness import redact
+
 # Upper bounds that keep a misbehaving API from hanging or flooding a run.
 MAX_PAGES = 10_000
 MAX_RETRY_AFTER_S = 60.0
@@ -119,11 +121,9 @@ def failure_kind(exc: BaseException | None) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """Remove secret values from a message that will be shown to users."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """Remove secret values, and any credentials inside URLs (requests' messages repeat
+    the URL), from a message that will be shown to users."""
+    return redact.scrub(text, secrets)
 
 
 def _int(value: Any) -> int | None:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from readiness.userfiles import parse_problem
+
 from . import code_rules_common as common
 from . import code_rules_flow as flow_rules
 from . import code_rules_panel as panel_rules
@@ -227,9 +229,11 @@ class _Collector:
         try:
             doc = tomllib.loads(data.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            rec.update(parse_ok=False, parse_error=str(exc))
+            _, where, problem = parse_problem(exc)
+            detail = f"{where}: {problem}" if where else problem
+            rec.update(parse_ok=False, parse_error=detail)
             if rel == "supabase/config.toml":
-                self.config_error = f"{rel} does not parse ({exc})"
+                self.config_error = f"{rel} does not parse ({detail})"
             return
         rec["parse_ok"] = True
         is_project_config = PurePosixPath(rel).name == "config.toml" and (
