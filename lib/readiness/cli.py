@@ -59,9 +59,9 @@ class Progress:
 
     def __call__(self, msg: str) -> None:
         if self._status:
-            self._status.update(msg)
+            self._status.update(Text(msg))
         if any(m in msg for m in self.MILESTONES):
-            console.print(f"[dim]·[/dim] {msg}")
+            console.print(Text.assemble(("·", "dim"), " ", msg))
 
 
 def _print_result(result) -> None:  # noqa: ANN001 - RunResult, imported lazily
@@ -319,8 +319,11 @@ class _Interrupts:
 
 
 def _error(label: str, message: str) -> None:
-    """One error line; the message is shown as plain text (it may hold brackets)."""
-    console.print(Text.assemble((label, "bold red"), " ", message))
+    """One error line, as plain text (it may hold brackets), with any URL credentials
+    masked (an unexpected error's text can quote a URL)."""
+    from readiness.redact import scrub
+
+    console.print(Text.assemble((label, "bold red"), " ", scrub(message)))
 
 
 def _wait_for_sources(grace_s: float) -> None:
