@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import threading
 import time
@@ -14,13 +15,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from test_emulators import panel_data
-from trickle_server import TrickleServer
+import requests
+from test_emulators import panel_data, stripe_data
+from trickle_server import TrickleServer, self_signed
 
 from readiness.config import AuditConfig, Secrets
-from readiness.sandbox.httpbase import Knobs
+from readiness.sandbox.httpbase import Fault, Knobs
 from readiness.sandbox.pterodactyl_emulator import PterodactylEmulator
-from readiness.sources._http_common import gather
+from readiness.sandbox.stripe_emulator import StripeEmulator
+from readiness.sources._http_common import BoundedSession, Deadline, gather
 from readiness.sources._watchdog import watching
 from readiness.sources.base import CANCEL, Cancelled, SourceError
 from readiness.sources.database import collect_database
@@ -185,3 +188,34 @@ def test_database_connect_to_a_silent_server_ends_at_connect_timeout():
     assert isinstance(exc, SourceError), exc
     assert str(exc).startswith("database:") and "timeout" in str(exc), exc
     assert seconds < 2 + 8
+
+
+# -- HTTPS: the same bound through TLS, the handshake included ---------------------------
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+@pytest.mark.parametrize("mode", ["handshake", "headers", "body"])
+def test_the_bounded_transport_cuts_a_trickle_over_tls(tmp_path, mode):
+    """The shared transport (what every source sends through) over real TLS: a trickled
+    handshake, headers or body is cut at the request timeout; a normal answer still
+    arrives through the same session."""
+    ctx, cert = self_signed(tmp_path)
+    session = BoundedSession(Deadline("test", 30), timeout_s=1)
+    with session, TrickleServer(mode, interval_s=0.2, tls=ctx) as server:
+        exc, seconds = bounded(lambda: session.get(server.url + "/v1", verify=str(cert)), 15)
+    assert isinstance(exc, requests.Timeout), exc
+    assert "no complete answer within 1s" in str(exc) and seconds < 10
+    with BoundedSession(Deadline("test", 30), 1) as ok, TrickleServer("body", 0, tls=ctx) as fast:
+        resp = ok.get(fast.url + "/v1", verify=str(cert))
+    assert resp.status_code == 200 and resp.json()["object"] == "list"
+
+
+@pytest.mark.parametrize("kind", ["trickle_headers", "trickle_body"])
+def test_a_trickle_on_a_kept_alive_connection_is_cut_too(kind):
+    """The account answers normally, then the prices list trickles on the same (kept
+    alive) connection: the bound holds there as on a fresh one."""
+    knobs = Knobs(faults=[Fault("/v1/prices", kind, delay_s=0.2)])
+    with StripeEmulator(stripe_data(n_prices=5), {STRIPE_KEY: "live"}, knobs) as emu:
+        fn = collector("stripe", emu.url, timeout_s=1, max_retries=1, max_seconds=30)
+        exc, seconds = bounded(fn, 20)
+    assert isinstance(exc, SourceError), exc
+    assert str(exc).startswith("stripe: timed out after 1s on /v1/prices"), exc
+    assert [r.path for r in emu.requests][:2] == ["/v1/account", "/v1/prices"]

@@ -1,10 +1,12 @@
 """A hostile HTTP server for tests: it answers every request, but one byte at a time.
 
-Two modes: ``headers`` trickles the status line and headers themselves; ``body`` sends
-the headers at once and then trickles the body. Either way every single socket read on
-the client gets a byte well within any per-read timeout, so only a deadline on the
-whole response can stop the client. Binds 127.0.0.1 only; handler threads stop when the
-client goes away, when the server is stopped, or after `lifetime_s` (it stops by itself).
+Modes: ``headers`` trickles the status line and headers themselves; ``body`` sends the
+headers at once and then trickles the body; with TLS (`tls`, a server SSLContext) also
+``handshake``, which trickles the server's side of the TLS handshake. Every single
+socket read on the client gets a byte well within any per-read timeout, so only a
+deadline on the whole response can stop the client. Binds 127.0.0.1 only; handler
+threads stop when the client goes away, when the server is stopped, or after
+`lifetime_s` (it stops by itself).
 """
 
 from __future__ import annotations
@@ -12,17 +14,27 @@ from __future__ import annotations
 import contextlib
 import socket
 import socketserver
+import ssl
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 BODY = b'{"object": "list", "data": [], "has_more": false, "meta": {}}' + b" " * 4000
 
 
 class TrickleServer:
-    def __init__(self, mode: str, interval_s: float = 0.2, lifetime_s: float = 120.0) -> None:
-        if mode not in ("headers", "body"):
+    def __init__(
+        self,
+        mode: str,
+        interval_s: float = 0.2,
+        lifetime_s: float = 120.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        if mode not in ("headers", "body", "handshake") or (mode == "handshake" and not tls):
             raise ValueError(mode)
         self.mode = mode
+        self.tls = tls
         self.interval_s = interval_s
         self.lifetime_s = lifetime_s
         self.requests = 0
@@ -44,6 +56,30 @@ class TrickleServer:
             return b"", head + BODY
         return head, BODY
 
+    def _trickle_handshake(self, sock: socket.socket) -> None:
+        """A real TLS handshake whose server side goes out one byte at a time."""
+        assert self.tls is not None
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.tls.wrap_bio(incoming, outgoing, server_side=True)
+        ends = time.monotonic() + self.lifetime_s
+        try:
+            while time.monotonic() < ends:
+                try:
+                    tls.do_handshake()
+                    return
+                except ssl.SSLWantReadError:
+                    pass
+                for byte in outgoing.read():
+                    if self._stop.wait(self.interval_s):
+                        return
+                    sock.sendall(bytes([byte]))
+                data = sock.recv(65536)
+                if not data:
+                    return
+                incoming.write(data)
+        except (OSError, ssl.SSLError):
+            return
+
     def start(self) -> str:
         owner = self
 
@@ -51,6 +87,14 @@ class TrickleServer:
             def handle(self) -> None:
                 sock: socket.socket = self.request
                 sock.settimeout(5)
+                if owner.tls is not None:
+                    if owner.mode == "handshake":
+                        owner._trickle_handshake(sock)
+                        return
+                    try:
+                        sock = owner.tls.wrap_socket(sock, server_side=True)
+                    except OSError:
+                        return
                 data = b""
                 with contextlib.suppress(OSError):
                     while b"\r\n\r\n" not in data:
@@ -63,6 +107,9 @@ class TrickleServer:
                 ends = time.monotonic() + owner.lifetime_s
                 try:
                     sock.sendall(now)
+                    if owner.interval_s <= 0:  # a well-behaved server, for comparison
+                        sock.sendall(trickled)
+                        return
                     for i in range(len(trickled)):
                         if owner._stop.wait(owner.interval_s) or time.monotonic() > ends:
                             return
@@ -75,7 +122,8 @@ class TrickleServer:
             allow_reuse_address = True
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -97,3 +145,20 @@ class TrickleServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for 127.0.0.1 with a throwaway self-signed certificate (made by
+    the openssl command), and the certificate file a client can trust."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        + ["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx, cert

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Executor, Future, wait
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pandas as pd
 import requests
@@ -115,9 +115,10 @@ class Deadline:
 # requests' `timeout` bounds each socket operation, not the answer: a server that sends
 # one byte a second keeps a request alive for ever. Every source's requests go through
 # `BoundedSession`, which arms a watch (see _watchdog) for min(timeout_s, time budget
-# left) and reads the whole body under it; the connections below hand their sockets to
-# the current thread's watch as soon as they exist, so slow headers (and a slow TLS
-# handshake) are cut as well as a slow body.
+# left) and reads the whole body under it. The connections below hand their socket to
+# the current thread's watch when it is made (a proxy's CONNECT answer is cut too) and
+# again before each response (a kept-alive connection), so slow headers are cut as well
+# as a slow body. (Python itself bounds a TLS handshake in total by the socket timeout.)
 _current = threading.local()
 
 
@@ -127,20 +128,25 @@ def _watch_socket(sock: Any) -> None:
         watch.attach(sock)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Mixin for urllib3's connections: hand each socket to the thread's current watch."""
+
     def _new_conn(self) -> Any:
-        sock = super()._new_conn()
+        sock = super()._new_conn()  # type: ignore[misc]
         _watch_socket(sock)
         return sock
 
-    def getresponse(self) -> Any:  # type: ignore[override]
-        _watch_socket(self.sock)  # a kept-alive connection made by an earlier request
-        return super().getresponse()
+    def getresponse(self) -> Any:
+        _watch_socket(self.sock)  # type: ignore[attr-defined]  # kept alive from before
+        return super().getresponse()  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    _new_conn = _WatchedHTTPConnection._new_conn
-    getresponse = _WatchedHTTPConnection.getresponse  # type: ignore[assignment]
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):
@@ -183,7 +189,9 @@ class BoundedSession(requests.Session):
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
-    def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(  # type: ignore[override]
+        self, method: str | bytes, url: str | bytes, **kwargs: Any
+    ) -> requests.Response:
         check_cancelled(self.deadline.source)
         budget = min(self.timeout_s, self.deadline.remaining())
         if budget <= 0:
@@ -207,7 +215,7 @@ class BoundedSession(requests.Session):
             self._raise_fired(watch, None)
         return resp
 
-    def _raise_fired(self, watch: Watch, exc: Exception | None) -> None:
+    def _raise_fired(self, watch: Watch, exc: Exception | None) -> NoReturn:
         if watch.fired == "cancel":
             raise Cancelled(f"{self.deadline.source}: stopped (the run was interrupted)") from None
         raise ResponseTimeout(f"no complete answer within {watch.seconds:g}s") from exc
