@@ -37,7 +37,9 @@ TOKEN_ENV = "TEST_BOUNDS_SUPABASE_TOKEN"
 
 
 @pytest.fixture(autouse=True)
-def _no_cancel_left_behind():
+def _isolated(monkeypatch):
+    """No interrupt leaks between tests; the management API token is a test variable."""
+    monkeypatch.setenv(TOKEN_ENV, "sbp_" + secrets.token_hex(20))
     CANCEL.clear()
     yield
     CANCEL.clear()
@@ -67,7 +69,6 @@ def collector(source: str, url: str, **kw: float) -> Callable[[], object]:
         return lambda: collect_stripe(STRIPE_KEY, api_base=url, **kw)
     if source == "pterodactyl":
         return lambda: collect_pterodactyl(url, PANEL_KEY, **kw)
-    os.environ[TOKEN_ENV] = "sbp_" + secrets.token_hex(20)
     settings = {"enabled": True, "url": url, "token_env": TOKEN_ENV, "project_ref": "a" * 20}
     cfg = AuditConfig.model_validate({"sources": {"supabase_api": {**settings, **kw}}})
     return lambda: collect_supabase_api(cfg, Secrets())
