@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
 FAST = {
     "stripe": {"timeout_s": 0.5, "max_retries": 1, "max_seconds": 4},
     "pterodactyl": {"timeout_s": 0.5, "max_retries": 1, "max_seconds": 4},
-    "database": {"statement_timeout_s": 5, "connect_timeout_s": 2},
+    "database": {"statement_timeout_s": 5, "connect_timeout_s": 2, "max_seconds": 8},
     "supabase_api": {"timeout_s": 0.5, "max_retries": 1, "max_seconds": 4},
 }
 TIMINGS: dict[str, float] = {}
@@ -98,11 +98,15 @@ def params(path: list[str], value) -> Callable[[Ctx], None]:
     return apply
 
 
-def db_via_proxy(drop_after: int | None) -> Callable[[Ctx], None]:
-    """Route the database through a loopback proxy that cuts the link mid-pull."""
+def db_via_proxy(
+    drop_after: int | None = None, stall_after: int | None = None
+) -> Callable[[Ctx], None]:
+    """Route the database through a loopback proxy that cuts the link mid-pull, or
+    stalls it (stops forwarding but keeps the connection open)."""
 
     def apply(ctx: Ctx) -> None:
-        proxy = TcpProxy(ctx.sandbox.db_socket, ProxyKnobs(drop_after_bytes=drop_after))
+        knobs = ProxyKnobs(drop_after_bytes=drop_after, stall_after_bytes=stall_after)
+        proxy = TcpProxy(ctx.sandbox.db_socket, knobs)
         port = proxy.start()
         ctx.cleanups.append(proxy.stop)
         ctx.env["READINESS_DATABASE_URL"] = (
@@ -167,6 +171,19 @@ CASES = [
         ["does not advance", "pages"],
     ),
     ("stripe-dropped", "stripe", fault("stripe", kind="drop"), ["dropped", "connection"]),
+    # one byte every 0.2 s: each socket read beats the 0.5 s timeout, the answer never ends
+    (
+        "stripe-trickle-headers",
+        "stripe",
+        fault("stripe", kind="trickle_headers", delay_s=0.2),
+        ["timed out", "gave up"],
+    ),
+    (
+        "stripe-trickle-body",
+        "stripe",
+        fault("stripe", kind="trickle_body", delay_s=0.2),
+        ["timed out", "gave up"],
+    ),
     ("panel-refused", "pterodactyl", env("READINESS_PANEL_URL", CLOSED), ["connect"]),
     (
         "panel-timeout",
@@ -197,6 +214,18 @@ CASES = [
     ),
     ("panel-dropped", "pterodactyl", fault("panel", kind="drop"), ["dropped", "connection"]),
     (
+        "panel-trickle-headers",
+        "pterodactyl",
+        fault("panel", kind="trickle_headers", delay_s=0.2),
+        ["timed out", "gave up"],
+    ),
+    (
+        "panel-trickle-body",
+        "pterodactyl",
+        fault("panel", kind="trickle_body", delay_s=0.2),
+        ["timed out", "gave up"],
+    ),
+    (
         "db-refused",
         "database",
         env("READINESS_DATABASE_URL", "postgresql://u@127.0.0.1:9/postgres"),
@@ -219,6 +248,12 @@ CASES = [
         "database",
         db_via_proxy(drop_after=6000),
         ["closed", "terminat", "connection", "server"],
+    ),
+    (
+        "db-stall-mid-result",
+        "database",
+        db_via_proxy(stall_after=6000),  # part of a result, then silence on a live link
+        ["gave up", "time budget", "stopped answering"],
     ),
     (
         "db-statement-timeout",
@@ -250,6 +285,18 @@ CASES = [
         ["malformed", "json"],
     ),
     ("mgmt-dropped", "supabase_api", fault("supabase_api", kind="drop"), ["dropped", "connection"]),
+    (
+        "mgmt-trickle-headers",
+        "supabase_api",
+        fault("supabase_api", kind="trickle_headers", delay_s=0.2),
+        ["timed out", "gave up"],
+    ),
+    (
+        "mgmt-trickle-body",
+        "supabase_api",
+        fault("supabase_api", kind="trickle_body", delay_s=0.2),
+        ["timed out", "gave up"],
+    ),
     (
         "schema-live-refused",
         "schema+database",
@@ -425,3 +472,39 @@ def test_waivers_cannot_buy_a_go_when_stripe_rejects_the_key(
         "401" in w["detail"] or "authentication" in w["detail"].lower() for w in states.values()
     )
     assert not [f for f in doc["findings"] if f["status"] == "waived"]
+
+
+def test_cancel_stops_a_stalled_database_promptly(platform, monkeypatch):
+    """Ctrl-C while the database link is stalled mid-result: the source stops within
+    a second or two, long before its time budget."""
+    import threading
+
+    from readiness.sources.base import CANCEL, Cancelled
+    from readiness.sources.database import collect_database
+
+    proxy = TcpProxy(platform.db_socket, ProxyKnobs(stall_after_bytes=6000))
+    port = proxy.start()
+    dsn = f"postgresql://readiness_auditor@127.0.0.1:{port}/postgres"
+    out: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            collect_database(dsn, statement_timeout_s=30, connect_timeout_s=2, max_seconds=120)
+        except BaseException as exc:  # noqa: BLE001 -- handed to the test
+            out["exc"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    try:
+        thread.start()
+        time.sleep(1.5)
+        assert thread.is_alive(), out  # it is stalled, not finished
+        CANCEL.set()
+        cancelled_at = time.monotonic()
+        thread.join(15)
+        assert not thread.is_alive(), "a cancelled database source kept waiting"
+        assert time.monotonic() - cancelled_at < 3
+    finally:
+        CANCEL.clear()
+        proxy.stop()
+    assert isinstance(out.get("exc"), Cancelled), out
+    assert str(out["exc"]).startswith("database: stopped")

@@ -190,7 +190,7 @@ def test_concurrent_equals_sequential(knobs, n):
 
 
 class FakeClock:
-    """time.monotonic/sleep for RateLimiter, without waiting."""
+    """time.monotonic and the cancellable pause for RateLimiter, without waiting."""
 
     def __init__(self) -> None:
         self.now = 100.0
@@ -209,6 +209,7 @@ def test_a_429_holds_every_thread_until_retry_after(monkeypatch):
 
     clock = FakeClock()
     monkeypatch.setattr(_http_common, "time", clock)
+    monkeypatch.setattr(_http_common, "pause", lambda seconds, source: clock.sleep(seconds))
     limiter = _http_common.RateLimiter(10)  # one start per 0.1 s
     limiter.acquire()
     limiter.acquire()

@@ -44,6 +44,9 @@ class DatabaseSource(Strict):
     dsn_env: str = "READINESS_DATABASE_URL"
     statement_timeout_s: float = Field(30, gt=0)
     connect_timeout_s: float = Field(10, gt=0)
+    max_seconds: float = Field(
+        300, gt=0, description="time budget for the whole pull (a stalled link is cut)"
+    )
 
     _check_env = field_validator("dsn_env")(_env_name)
 

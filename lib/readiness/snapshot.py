@@ -139,6 +139,7 @@ def _collector(
                 need(s.database.dsn_env, "the database DSN"),
                 statement_timeout_s=s.database.statement_timeout_s,
                 connect_timeout_s=s.database.connect_timeout_s,
+                max_seconds=s.database.max_seconds,
                 progress=progress,
             )
 

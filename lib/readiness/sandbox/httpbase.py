@@ -17,11 +17,20 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-FAULT_KINDS = ("status", "malformed", "slow", "drop", "endless_pagination")
+FAULT_KINDS = (
+    "status",
+    "malformed",
+    "slow",
+    "drop",
+    "endless_pagination",
+    "trickle_headers",
+    "trickle_body",
+)
 
 
 @dataclass
@@ -33,7 +42,11 @@ class Fault:
       - ``malformed``: answer 200 with a body that is not valid JSON;
       - ``slow``: sleep ``delay_s`` then answer normally (pair with a client timeout);
       - ``drop``: close the connection without answering;
-      - ``endless_pagination``: list endpoints always claim there is another page.
+      - ``endless_pagination``: list endpoints always claim there is another page;
+      - ``trickle_headers``: the normal answer, status line and headers included, sent
+        one byte every ``delay_s`` seconds (each socket read gets a byte in time, so
+        only a deadline on the whole answer stops a client);
+      - ``trickle_body``: the headers at once, then the body one byte every ``delay_s``.
 
     ``times`` is how many matching requests the fault affects (None = every one).
     Only the first matching fault with uses left applies to a request. ``kind``
@@ -51,6 +64,8 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+        if self.kind.startswith("trickle") and self.delay_s <= 0:
+            raise ValueError(f"fault {self.kind} needs delay_s > 0 (seconds between bytes)")
 
     def exhausted(self) -> bool:
         """True once the fault has affected ``times`` requests."""
@@ -109,6 +124,7 @@ class Context:
     key: str | None
     endless: bool = False
     rate_remaining: int | None = None
+    trickle: Fault | None = None
 
     def first(self, name: str, default: str | None = None) -> str | None:
         """First value of a query parameter (exact name)."""
@@ -165,6 +181,7 @@ class EmulatorBase:
         self._windows: dict[str, deque[float]] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()  # ends trickled answers when the server stops
         self.url = ""
 
     # -- lifecycle -----------------------------------------------------------
@@ -172,6 +189,7 @@ class EmulatorBase:
         """Bind a free loopback port, serve in a daemon thread, return the base URL."""
         if self._server is not None:
             return self.url
+        self._stopping.clear()
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -201,6 +219,7 @@ class EmulatorBase:
         """Stop serving and release the port (idempotent)."""
         if self._server is None:
             return
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -269,7 +288,10 @@ class EmulatorBase:
             handler.close_connection = True
             return
         self.decorate(reply, ctx)
-        self._write(handler, reply)
+        if ctx.trickle is not None:
+            self._trickle(handler, reply, ctx.trickle)
+        else:
+            self._write(handler, reply)
 
     def _pipeline(self, ctx: Context) -> Reply | None:
         if ctx.method != "GET":
@@ -296,6 +318,8 @@ class EmulatorBase:
                 time.sleep(fault.delay_s)
             elif fault.kind == "endless_pagination":
                 ctx.endless = True
+            elif fault.kind.startswith("trickle"):
+                ctx.trickle = fault
         return self.route(ctx)
 
     def _take_fault(self, path: str) -> Fault | None:
@@ -339,3 +363,25 @@ class EmulatorBase:
                 handler.wfile.write(data)
         except (TimeoutError, BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
+
+    def _trickle(self, handler: BaseHTTPRequestHandler, reply: Reply, fault: Fault) -> None:
+        """Send `reply` one byte every `fault.delay_s` (headers too for trickle_headers);
+        stops when the client hangs up or the emulator stops."""
+        data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+        lines = [
+            f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(data)}",
+            *(f"{name}: {value}" for name, value in reply.headers.items()),
+        ]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        at_once, slow = (b"", head + data) if fault.kind == "trickle_headers" else (head, data)
+        handler.close_connection = True
+        try:
+            handler.wfile.write(at_once)
+            for i in range(len(slow)):
+                if self._stopping.wait(fault.delay_s):
+                    return
+                handler.wfile.write(slow[i : i + 1])
+        except OSError:  # the client gave up, as it should
+            return

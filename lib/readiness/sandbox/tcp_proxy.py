@@ -2,7 +2,10 @@
 
 The embedded Postgres listens on a Unix socket only; the proxy gives it a 127.0.0.1 port
 and can drop the connection after N bytes from the server (a database that goes away in
-the middle of a pull), so the fault matrix exercises real driver behaviour.
+the middle of a pull), or stall it: forward N bytes, then nothing more while keeping
+the connection open (a proxy or middlebox that stops forwarding — TCP keepalives see a
+healthy link, so only a client-side deadline ends the wait). The fault matrix thus
+exercises real driver behaviour.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 @dataclass
 class ProxyKnobs:
     drop_after_bytes: int | None = None  # server->client bytes before the link is cut
+    stall_after_bytes: int | None = None  # server->client bytes, then silence (link kept)
 
 
 class TcpProxy:
@@ -60,20 +64,28 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
-            limit = self.knobs.drop_after_bytes
-            threading.Thread(target=self._pipe, args=(client, upstream, None), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, limit), daemon=True).start()
+            drop, stall = self.knobs.drop_after_bytes, self.knobs.stall_after_bytes
+            threading.Thread(
+                target=self._pipe, args=(client, upstream, None, None), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._pipe, args=(upstream, client, drop, stall), daemon=True
+            ).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket, limit: int | None) -> None:
+    def _pipe(
+        self, src: socket.socket, dst: socket.socket, drop: int | None, stall: int | None
+    ) -> None:
         sent = 0
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                limit = drop if drop is not None else stall
                 if limit is not None and sent + len(data) > limit:
                     dst.sendall(data[: max(0, limit - sent)])
+                    if stall is not None and drop is None:
+                        self._hold(src)
                     break
                 dst.sendall(data)
                 sent += len(data)
@@ -84,3 +96,17 @@ class TcpProxy:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
                 s.close()
+
+    def _hold(self, src: socket.socket) -> None:
+        """Swallow the server's bytes without forwarding them, until the proxy stops
+        (the client's side stays open; it closes everything when it hangs up)."""
+        src.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                if not src.recv(65536):
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        self._stop.wait()

@@ -1,4 +1,5 @@
-"""Helpers shared by the HTTP API sources: typed frames, back-off, failure wording."""
+"""Helpers shared by the HTTP API sources: the bounded transport every request goes
+through, typed frames, back-off, failure wording."""
 
 from __future__ import annotations
 
@@ -6,20 +7,28 @@ import email.utils
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Executor, Future, wait
+from typing import Any, NoReturn, TypeVar
 
 import pandas as pd
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import ProxyManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
 from readiness import redact
+from readiness.sources._watchdog import WATCHDOG, Watch
+from readiness.sources.base import CANCEL, Cancelled, SourceError, check_cancelled
 
 # Upper bounds that keep a misbehaving API from hanging or flooding a run.
 MAX_PAGES = 10_000
 MAX_RETRY_AFTER_S = 60.0
 BACKOFF_BASE_S = 0.25
 BACKOFF_CAP_S = 8.0
+WAIT_SLICE_S = 0.25  # a thread waiting on others' results looks at CANCEL this often
 
 # Column kinds: pandas nullable dtypes, plus "epoch"/"iso" (-> UTC datetimes) and
 # "list" (Python lists in an object column).
@@ -35,6 +44,13 @@ def backoff_s(attempt: int, retry_after: float | None = None) -> float:
     return delay * (0.5 + random.random() / 2)
 
 
+def pause(seconds: float, source: str) -> None:
+    """Sleep, but wake at once and raise `Cancelled` when the run is interrupted."""
+    if seconds > 0:
+        CANCEL.wait(seconds)
+    check_cancelled(source)
+
+
 class RateLimiter:
     """Client-side pacing shared by a source's threads: at most `per_second` request
     starts per second, so concurrency approaches the API's limit without tripping it;
@@ -46,13 +62,19 @@ class RateLimiter:
         self._next = time.monotonic()
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
+    def acquire(self, deadline: Deadline | None = None, what: str = "") -> None:
+        """Wait for this thread's turn; never past `deadline` (then it raises)."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             self._next = start + self.interval
         if start > now:
-            time.sleep(start - now)
+            delay = start - now
+            if deadline is not None:
+                delay = min(delay, max(0.0, deadline.remaining()))
+            pause(delay, deadline.source if deadline else "http")
+        if deadline is not None:
+            deadline.check(what)
 
     def hold(self, seconds: float | None) -> None:
         """No request starts for `seconds` (a server's Retry-After)."""
@@ -74,9 +96,9 @@ class Deadline:
         return self.seconds - (time.monotonic() - self.start)
 
     def check(self, what: str) -> None:
-        """Raise SourceError once the budget is spent (called before every request)."""
-        from readiness.sources.base import SourceError
-
+        """Raise SourceError once the budget is spent or the run is cancelled (called
+        before every request and after every wait)."""
+        check_cancelled(self.source)
         if self.remaining() <= 0:
             raise SourceError(
                 f"{self.source}: gave up after {self.seconds:g}s on {what} "
@@ -86,8 +108,170 @@ class Deadline:
     def wait(self, attempt: int, retry_after: float | None, what: str) -> None:
         """Back off before retry ``attempt``, but never beyond the budget."""
         delay = backoff_s(attempt, retry_after)
-        time.sleep(max(0.0, min(delay, self.remaining())))
+        pause(max(0.0, min(delay, self.remaining())), self.source)
         self.check(what)
+
+
+# --- the bounded transport -----------------------------------------------------------
+# requests' `timeout` bounds each socket operation, not the answer: a server that sends
+# one byte a second keeps a request alive for ever. Every source's requests go through
+# `BoundedSession`, which arms a watch (see _watchdog) for min(timeout_s, time budget
+# left) and reads the whole body under it. The connections below hand their socket to
+# the current thread's watch when it is made (a proxy's CONNECT answer is cut too) and
+# again before each response (a kept-alive connection), so slow headers are cut as well
+# as a slow body. (Python itself bounds a TLS handshake in total by the socket timeout.)
+_current = threading.local()
+
+
+def _watch_socket(sock: Any) -> None:
+    watch: Watch | None = getattr(_current, "watch", None)
+    if watch is not None and sock is not None:
+        watch.attach(sock)
+
+
+class _Watched:
+    """Mixin for urllib3's connections: hand each socket to the thread's current watch."""
+
+    def _new_conn(self) -> Any:
+        sock = super()._new_conn()  # type: ignore[misc]
+        _watch_socket(sock)
+        return sock
+
+    def getresponse(self) -> Any:
+        _watch_socket(self.sock)  # type: ignore[attr-defined]  # kept alive from before
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if isinstance(manager, ProxyManager):  # not SOCKS, which has pools of its own
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+class ResponseTimeout(requests.exceptions.ReadTimeout):
+    """No complete answer within the request's wall-clock bound."""
+
+
+class BoundedSession(requests.Session):
+    """A session whose every request, redirects and body included, is over within
+    min(timeout_s, the source's time budget left), or raises `ResponseTimeout`
+    (`Cancelled` when the run is interrupted)."""
+
+    def __init__(self, deadline: Deadline, timeout_s: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+        self.timeout_s = timeout_s
+        adapter = _WatchedAdapter()
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def request(  # type: ignore[override]
+        self, method: str | bytes, url: str | bytes, **kwargs: Any
+    ) -> requests.Response:
+        check_cancelled(self.deadline.source)
+        budget = min(self.timeout_s, self.deadline.remaining())
+        if budget <= 0:
+            raise ResponseTimeout("no time left in the budget")
+        kwargs["timeout"] = budget  # also bounds connect and each read
+        kwargs["stream"] = True  # the body is read below, under the watch
+        watch = WATCHDOG.arm(budget)
+        _current.watch = watch
+        try:
+            resp = super().request(method, url, **kwargs)
+            resp.content  # noqa: B018 -- read it all while the watch is armed
+        except Exception as exc:
+            if watch.fired is None:
+                raise
+            self._raise_fired(watch, exc)
+        finally:
+            _current.watch = None
+            WATCHDOG.disarm(watch)
+        if watch.fired is not None:  # a body without a length ends "cleanly" at shutdown
+            resp.close()
+            self._raise_fired(watch, None)
+        return resp
+
+    def _raise_fired(self, watch: Watch, exc: Exception | None) -> NoReturn:
+        if watch.fired == "cancel":
+            raise Cancelled(f"{self.deadline.source}: stopped (the run was interrupted)") from None
+        raise ResponseTimeout(f"no complete answer within {watch.seconds:g}s") from exc
+
+
+class Sessions:
+    """One `BoundedSession` per thread (a Session is not meant to be shared by threads),
+    all with the same headers, timeout and time budget."""
+
+    def __init__(
+        self, deadline: Deadline, timeout_s: float, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.deadline = deadline
+        self.timeout_s = timeout_s
+        self.headers = dict(headers or {})
+        self._local = threading.local()
+        self._all: list[BoundedSession] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> BoundedSession:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = BoundedSession(self.deadline, self.timeout_s)
+            session.headers.update(self.headers)
+            self._local.session = session
+            with self._lock:
+                self._all.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._all = self._all, []
+        for session in sessions:
+            session.close()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def gather(pool: Executor, fn: Callable[[T], R], items: Sequence[T], source: str) -> list[R]:
+    """`fn` over `items` on `pool`, results in order. Waits in slices so an interrupt is
+    noticed, and on the first failure cancels what has not started and raises it."""
+    futures: list[Future[R]] = [pool.submit(fn, item) for item in items]
+    try:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=WAIT_SLICE_S, return_when=FIRST_EXCEPTION)
+            check_cancelled(source)
+            for fut in done:
+                fut.result()  # raises the worker's error
+        return [fut.result() for fut in futures]
+    finally:
+        for fut in futures:
+            fut.cancel()
 
 
 def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:

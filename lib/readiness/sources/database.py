@@ -3,18 +3,41 @@
 The session is set read-only and given a statement timeout before any query runs, and
 the source refuses to collect through a role that row-level security would filter
 (counts would silently be wrong).
+
+Every wait is bounded: libpq's connect_timeout bounds the connection, TCP keepalives
+and tcp_user_timeout notice a peer that vanished, the server's statement_timeout bounds
+a query, and a wall-clock budget (`max_seconds`) bounds the rest — a link that stalls in
+the middle of a result (a proxy that stops forwarding but keeps the TCP connection up)
+is cut by the watchdog shutting the connection's socket down (see _watchdog; no
+process-wide psycopg2 wait callback, which would put every connection in the process,
+the sandbox's COPY included, into asynchronous mode).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from readiness.sources.base import SourceError, SourceResult
+from readiness.sources._watchdog import WATCHDOG, Watch
+from readiness.sources.base import CANCEL, Cancelled, SourceError, SourceResult, check_cancelled
+
+MAX_SECONDS = 300.0  # default wall-clock budget of one pull (sources.database.max_seconds)
+# A peer that stops acknowledging (cable pulled, host gone) is given up on after this;
+# an idle link is probed after 30 s, then every 10 s, 3 times (libpq: TCP only).
+TCP_USER_TIMEOUT_MS = 30_000
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+_WATCH = "readiness_watch"
 
 # snapshot table -> (schema, table, columns to read: None = all)
 TABLES: dict[str, tuple[str, str, list[str] | None]] = {
@@ -40,21 +63,59 @@ def sqlalchemy_url(dsn: str) -> str:
     )
 
 
-def _engine(dsn: str, statement_timeout_s: float, connect_timeout_s: float) -> sa.Engine:
+def _engine(
+    dsn: str,
+    statement_timeout_s: float,
+    connect_timeout_s: float,
+    max_seconds: float | None = None,
+) -> sa.Engine:
+    """A read-only engine with every libpq bound set; with `max_seconds`, each of its
+    connections is also cut when that budget (counted from now) is spent or the run
+    is cancelled."""
     options = (
         "-c default_transaction_read_only=on "
         f"-c statement_timeout={int(statement_timeout_s * 1000)} "
         "-c idle_in_transaction_session_timeout=60000"
     )
-    return sa.create_engine(
+    engine = sa.create_engine(
         sqlalchemy_url(dsn),
         poolclass=sa.pool.NullPool,
         connect_args={
             "options": options,
             "connect_timeout": max(1, int(connect_timeout_s)),
             "application_name": "readiness-audit",
+            **KEEPALIVES,
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
         },
     )
+    if max_seconds is not None:
+        _bound(engine, time.monotonic() + max_seconds)
+    return engine
+
+
+def _bound(engine: sa.Engine, end: float) -> None:
+    """Watch every connection the engine opens until `end` (monotonic clock); the
+    watches are released when a connection closes, and at the latest on dispose."""
+    watches: list[Watch] = []
+
+    @sa.event.listens_for(engine, "connect")
+    def _arm(dbapi_conn: Any, record: Any) -> None:
+        watch = WATCHDOG.arm(end - time.monotonic())
+        watch.attach(dbapi_conn.fileno())
+        record.info[_WATCH] = watch
+        watches.append(watch)
+
+    @sa.event.listens_for(engine, "close")
+    def _disarm(dbapi_conn: Any, record: Any) -> None:
+        watch = record.info.pop(_WATCH, None)
+        if watch is not None:
+            WATCHDOG.disarm(watch)
+
+    @sa.event.listens_for(engine, "engine_disposed")
+    def _disarm_all(_engine: sa.Engine) -> None:
+        for watch in watches:
+            WATCHDOG.disarm(watch)
+        watches.clear()
 
 
 def _columns(conn: Connection) -> pd.DataFrame:
@@ -115,23 +176,30 @@ def collect_database(
     *,
     statement_timeout_s: float = 30.0,
     connect_timeout_s: float = 10.0,
+    max_seconds: float = MAX_SECONDS,
     progress: Callable[[str], None] | None = None,
 ) -> SourceResult:
     """Pull the platform tables (and the column catalogue) in one read-only session."""
-    engine = _engine(dsn, statement_timeout_s, connect_timeout_s)
+    start = time.monotonic()  # the engine's budget starts just after: it ends no earlier
+    engine = _engine(dsn, statement_timeout_s, connect_timeout_s, max_seconds)
     result = SourceResult()
+    step = "connecting"
     try:
         with engine.connect() as conn:
+            step = "checking the session"
             _guard_session(conn)
+            step = "reading the column catalogue"
             columns = _columns(conn)
             result.tables["db_columns"] = columns
             present = set(zip(columns["table_schema"], columns["table_name"], strict=True))
             for name, (schema, table, cols) in TABLES.items():
+                check_cancelled("database")
                 if (schema, table) not in present:
                     result.notes.append(f"table {schema}.{table} does not exist")
                     continue
                 have = set(columns.loc[columns["table_name"] == table, "column_name"])
                 wanted = [c for c in cols if c in have] if cols else None
+                step = f"reading {schema}.{table}"
                 result.tables[name] = _read_table(conn, schema, table, wanted)
                 result.requests += 1
                 if progress:
@@ -139,15 +207,28 @@ def collect_database(
             conn.rollback()
     except SourceError:
         raise
-    except sa.exc.OperationalError as exc:
-        raise SourceError(f"database: {_first_line(exc)}") from None
-    except sa.exc.DBAPIError as exc:
-        raise SourceError(f"database: query failed: {_first_line(exc)}") from None
+    except (sa.exc.DBAPIError, pd.errors.DatabaseError) as exc:
+        # pandas wraps the driver's error (the SQLAlchemy one is its cause)
+        if isinstance(exc.__cause__, sa.exc.DBAPIError):
+            exc = exc.__cause__
+        if CANCEL.is_set():
+            raise Cancelled("database: stopped (the run was interrupted)") from None
+        if time.monotonic() - start >= max_seconds:
+            raise SourceError(
+                f"database: gave up after {max_seconds:g}s while {step} — the server stopped "
+                "answering (time budget sources.database.max_seconds)"
+            ) from None
+        if isinstance(exc, sa.exc.OperationalError):
+            raise SourceError(f"database: {_first_line(exc)}") from None
+        if isinstance(exc, sa.exc.DBAPIError):
+            raise SourceError(f"database: query failed: {_first_line(exc)}") from None
+        raise SourceError(f"database: query failed: {type(exc).__name__}") from None
     finally:
         engine.dispose()
     return result
 
 
 def _first_line(exc: sa.exc.DBAPIError) -> str:
+    """The driver's own first line (never the SQL or the parameters)."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

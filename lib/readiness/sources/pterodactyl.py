@@ -23,8 +23,10 @@ from readiness.sources._http_common import (
     MAX_PAGES,
     Deadline,
     RateLimiter,
+    Sessions,
     failure_kind,
     frame,
+    gather,
     parse_retry_after,
     scrub,
 )
@@ -67,42 +69,31 @@ class _Panel:
         self.throttled = 0
         self.workers = workers
         self._lock = threading.Lock()
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-
-    @property
-    def session(self) -> requests.Session:
-        """One HTTP session per thread (pages are fetched concurrently)."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers.update(
-                {
-                    "Authorization": f"Bearer {self.key}",
-                    "Accept": "application/json",
-                    "User-Agent": "readiness-audit (read-only)",
-                }
-            )
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
-        return session
+        # one bounded session per thread (pages are fetched concurrently)
+        self.sessions = Sessions(
+            deadline,
+            timeout_s,
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": "readiness-audit (read-only)",
+            },
+        )
 
     def close(self) -> None:
-        for session in self._sessions:
-            session.close()
+        self.sessions.close()
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET ``path`` and return its JSON object; raise SourceError naming the fault."""
         attempt = 0
         while True:
             self.deadline.check(path)
-            self.limiter.acquire()
+            self.limiter.acquire(self.deadline, path)
             with self._lock:
                 self.count += 1
             try:
-                resp = self.session.get(
-                    self.base + path, params=params, timeout=self.timeout_s, allow_redirects=False
+                resp = self.sessions.get().get(
+                    self.base + path, params=params, allow_redirects=False
                 )
             except requests.RequestException as exc:
                 kind = failure_kind(exc)
@@ -110,6 +101,8 @@ class _Panel:
                     attempt += 1
                     self.deadline.wait(attempt, None, path)
                     continue
+                if kind == "timeout":
+                    self.deadline.check(path)  # the budget, not timeout_s, cut it: say so
                 raise self._connection_error(kind, path, attempt, exc) from None
             status = resp.status_code
             if (status == 429 or status >= 500) and attempt < self.max_retries:
@@ -188,7 +181,8 @@ class _Panel:
                 raise SourceError(f"pterodactyl: {path} has more than {MAX_PAGES} pages — stopped")
             if total is not None and self.workers > 1:
                 with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                    pages += [d for d, _ in pool.map(fetch, range(2, total + 1))]
+                    done = gather(pool, fetch, range(2, total + 1), "pterodactyl")
+                    pages += [d for d, _ in done]
             else:  # no page count given: follow one page at a time
                 page = 1
                 while True:

@@ -207,7 +207,7 @@ def _collect_live(config: AuditConfig, secrets: Secrets) -> SourceResult:
         raise SourceError(
             f"schema: live mode needs the database DSN (environment variable {db.dsn_env})"
         )
-    engine = _engine(dsn, db.statement_timeout_s, db.connect_timeout_s)
+    engine = _engine(dsn, db.statement_timeout_s, db.connect_timeout_s, db.max_seconds)
     try:
         with engine.connect() as conn:
             if conn.exec_driver_sql("SHOW transaction_read_only").scalar() != "on":

@@ -9,25 +9,16 @@ an error message (the ``stripe_key`` table holds only the mode/kind from its pre
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import stripe
 
-from readiness.sources._http_common import (
-    MAX_PAGES,
-    Deadline,
-    RateLimiter,
-    failure_kind,
-    frame,
-    parse_retry_after,
-    scrub,
-)
+from readiness.sources._http_common import MAX_PAGES, Deadline, RateLimiter, frame, scrub
 from readiness.sources.base import SourceError, SourceResult
+from readiness.sources.stripe_http import HttpClient
 from readiness.sources.stripe_paging import ListJob, Range, newest_first, pull_lists
 from readiness.sources.stripe_tables import SCHEMAS
 
@@ -49,86 +40,11 @@ def key_profile(key: str | None) -> dict[str, str]:
     }
 
 
-class _HttpClient(stripe.RequestsClient):
-    """Counts requests, applies the timeout and owns retries (incl. 429 with Retry-After).
-
-    The stable ``stripe`` library never retries 429 by itself, so this client replaces
-    its retry loop: connection errors, 409, 429 and 5xx are retried up to
-    ``max_retries`` times. It remembers the last path, retry count and failure kind so
-    errors can name them.
-    """
-
-    def __init__(
-        self, timeout_s: float, max_retries: int, deadline: Deadline, limiter: RateLimiter
-    ) -> None:
-        super().__init__(timeout=timeout_s)
-        self.deadline = deadline
-        self.limiter = limiter
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self.count = 0
-        self.throttled = 0
-        self._count_lock = threading.Lock()
-        self._state = threading.local()  # per thread: lists are pulled concurrently
-
-    @property
-    def last_path(self) -> str:
-        return getattr(self._state, "path", "")
-
-    @property
-    def last_retries(self) -> int:
-        return getattr(self._state, "retries", 0)
-
-    @property
-    def last_failure(self) -> str:
-        return getattr(self._state, "failure", "other")
-
-    def request_with_retries(  # type: ignore[override]
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        post_data: Any = None,
-        max_network_retries: int | None = None,
-        *,
-        _usage: list[str] | None = None,
-    ) -> tuple[Any, int, Mapping[str, str]]:
-        if method.lower() != "get":
-            raise SourceError(f"stripe: refused a {method.upper()} request (read-only source)")
-        self._state.path = urlsplit(url).path
-        attempt = 0
-        while True:
-            self.deadline.check(self.last_path)
-            self.limiter.acquire()
-            with self._count_lock:
-                self.count += 1
-            self._state.retries = attempt
-            try:
-                body, status, rheaders = self.request(method, url, headers, post_data)
-            except stripe.APIConnectionError as exc:
-                self._state.failure = failure_kind(exc.__cause__)
-                if not exc.should_retry or attempt >= self.max_retries:
-                    raise
-                attempt += 1
-                self.deadline.wait(attempt, None, self.last_path)
-                continue
-            if (status in (409, 429) or status >= 500) and attempt < self.max_retries:
-                attempt += 1
-                retry_after = parse_retry_after(rheaders)
-                if status == 429:
-                    self.limiter.hold(retry_after)
-                    with self._count_lock:
-                        self.throttled += 1
-                self.deadline.wait(attempt, retry_after, self.last_path)
-                continue
-            return body, status, rheaders
-
-
 class _Collector:
     """Runs the list pulls with loop guards and progress messages."""
 
     def __init__(
-        self, http: _HttpClient, progress: Callable[[str], None] | None, workers: int = 1
+        self, http: HttpClient, progress: Callable[[str], None] | None, workers: int = 1
     ) -> None:
         self.http = http
         self.progress = progress
@@ -265,7 +181,7 @@ def _event_row(e: dict[str, Any]) -> dict[str, Any]:
     return {**row, "object_id": obj.get("id") if isinstance(obj, dict) else None}
 
 
-def _describe(exc: Exception, http: _HttpClient, base: str, key_name: str) -> str:
+def _describe(exc: Exception, http: HttpClient, base: str, key_name: str) -> str:
     """One line naming the source, the request and the fault — never the key."""
     path = http.last_path or "/v1"
     retries = f"after {http.last_retries} retries"
@@ -282,6 +198,11 @@ def _describe(exc: Exception, http: _HttpClient, base: str, key_name: str) -> st
         if http.last_failure == "connect":
             return f"stripe: could not connect to {base}"
         if http.last_failure == "timeout":
+            if http.deadline.remaining() <= 0:
+                return (
+                    f"stripe: gave up after {http.deadline.seconds:g}s on {path} "
+                    "(time budget sources.stripe.max_seconds)"
+                )
             return f"stripe: timed out after {http.timeout_s}s on {path} {retries}"
         return f"stripe: connection dropped on {path} {retries}"
     if isinstance(exc, stripe.InvalidRequestError):
@@ -302,7 +223,7 @@ def _describe(exc: Exception, http: _HttpClient, base: str, key_name: str) -> st
 
 @contextmanager
 def _translate_errors(
-    http: _HttpClient, base: str, secrets: list[str | None], key_name: str = "stripe.api_key_env"
+    http: HttpClient, base: str, secrets: list[str | None], key_name: str = "stripe.api_key_env"
 ) -> Iterator[None]:
     """Turn library exceptions into SourceErrors; the original is dropped (it may echo
     request details) and the message is scrubbed of the keys as a last guard."""
@@ -335,7 +256,7 @@ def collect_stripe(
     base = (api_base or DEFAULT_API_BASE).rstrip("/")
     now = now or datetime.now(UTC)
     since = int((now - timedelta(days=lookback_days)).timestamp())
-    http = _HttpClient(
+    http = HttpClient(
         timeout_s, max_retries, Deadline("stripe", max_seconds), RateLimiter(rate_limit_per_s)
     )
     col = _Collector(http, progress, concurrency)
@@ -347,46 +268,49 @@ def collect_stripe(
             key, base_addresses={"api": base}, max_network_retries=max_retries, http_client=http
         )
 
-    client = client_for(api_key)
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
-    notes: list[str] = []
-    rows["stripe_key"] = [key_profile(api_key)]
-    with _translate_errors(http, base, secrets):
-        account = client.v1.accounts.retrieve_current().to_dict()
-        rows["stripe_account"] = [account]
-        rows["stripe_prices"] = _prices(col, client, "prices")
-        rows["stripe_products"] = [
-            {**p, "default_price": _ref_id(p.get("default_price"))}
-            for p in col.pull("products", client.v1.products.list, {})
-        ]
-        rows["stripe_webhook_endpoints"] = col.pull(
-            "webhook endpoints", client.v1.webhook_endpoints.list, {}
-        )
-        # A subscription is never older than the oldest price (prices are archived,
-        # never deleted), so its window starts there; the older rest is still fetched.
-        floor = min((int(p.get("created") or 0) for p in rows["stripe_prices"]), default=0)
-        window = [Range(since, until)]
-        jobs = {
-            "events": ListJob("/v1/events", {}, window, _event_row),
-            "checkout sessions": ListJob("/v1/checkout/sessions", {}, window, _session_row),
-            "subscriptions": ListJob(
-                "/v1/subscriptions",
-                {"status": "all"},
-                [Range(floor, until), Range(0, floor)] if floor > 0 else [Range(0, until)],
-                _subscription_row,
-            ),
-        }
-        col.pull_long(client, jobs)
-        for table, label in (
-            ("stripe_events", "events"),
-            ("stripe_checkout_sessions", "checkout sessions"),
-            ("stripe_subscriptions", "subscriptions"),
-        ):
-            rows[table] = newest_first(jobs[label].rows)
-    if test_api_key:
-        with _translate_errors(http, base, secrets, "stripe.test_api_key_env"):
-            rows["stripe_test_prices"] = _prices(col, client_for(test_api_key), "test prices")
-    else:
-        notes.append("stripe: no test key given; stripe_test_prices is empty")
+    try:
+        client = client_for(api_key)
+        rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
+        notes: list[str] = []
+        rows["stripe_key"] = [key_profile(api_key)]
+        with _translate_errors(http, base, secrets):
+            account = client.v1.accounts.retrieve_current().to_dict()
+            rows["stripe_account"] = [account]
+            rows["stripe_prices"] = _prices(col, client, "prices")
+            rows["stripe_products"] = [
+                {**p, "default_price": _ref_id(p.get("default_price"))}
+                for p in col.pull("products", client.v1.products.list, {})
+            ]
+            rows["stripe_webhook_endpoints"] = col.pull(
+                "webhook endpoints", client.v1.webhook_endpoints.list, {}
+            )
+            # A subscription is never older than the oldest price (prices are archived,
+            # never deleted), so its window starts there; the older rest is still fetched.
+            floor = min((int(p.get("created") or 0) for p in rows["stripe_prices"]), default=0)
+            window = [Range(since, until)]
+            jobs = {
+                "events": ListJob("/v1/events", {}, window, _event_row),
+                "checkout sessions": ListJob("/v1/checkout/sessions", {}, window, _session_row),
+                "subscriptions": ListJob(
+                    "/v1/subscriptions",
+                    {"status": "all"},
+                    [Range(floor, until), Range(0, floor)] if floor > 0 else [Range(0, until)],
+                    _subscription_row,
+                ),
+            }
+            col.pull_long(client, jobs)
+            for table, label in (
+                ("stripe_events", "events"),
+                ("stripe_checkout_sessions", "checkout sessions"),
+                ("stripe_subscriptions", "subscriptions"),
+            ):
+                rows[table] = newest_first(jobs[label].rows)
+        if test_api_key:
+            with _translate_errors(http, base, secrets, "stripe.test_api_key_env"):
+                rows["stripe_test_prices"] = _prices(col, client_for(test_api_key), "test prices")
+        else:
+            notes.append("stripe: no test key given; stripe_test_prices is empty")
+    finally:
+        http.close()  # the per-thread sessions and their kept-alive connections
     tables = {name: frame(rows[name], schema) for name, schema in SCHEMAS.items()}
     return SourceResult(tables=tables, requests=http.count, throttled=http.throttled, notes=notes)

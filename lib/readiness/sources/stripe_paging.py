@@ -25,8 +25,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from readiness.sources._http_common import MAX_PAGES
-from readiness.sources.base import SourceError
+from readiness.sources._http_common import MAX_PAGES, WAIT_SLICE_S
+from readiness.sources.base import SourceError, check_cancelled
 
 PAGE_LIMIT = 100
 MIN_PAGES_PER_PART = 2  # a split part is expected to hold at least this many pages
@@ -124,7 +124,8 @@ def pull_lists(lister: Lister, jobs: list[ListJob], *, workers: int) -> None:
         }
         try:
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=WAIT_SLICE_S, return_when=FIRST_COMPLETED)
+                check_cancelled("stripe")
                 for fut in done:
                     job = pending.pop(fut)
                     for child in fut.result():

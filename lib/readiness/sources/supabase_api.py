@@ -19,6 +19,7 @@ import requests
 
 from readiness.config import AuditConfig, Secrets
 from readiness.sources._http_common import (
+    BoundedSession,
     Deadline,
     Schema,
     failure_kind,
@@ -76,7 +77,7 @@ class _Api:
         self.max_retries = max_retries
         self.count = 0
         self.deadline = Deadline("supabase_api", max_seconds)
-        self.session = requests.Session()
+        self.session = BoundedSession(self.deadline, timeout_s)
         self.session.headers.update(
             {
                 "Authorization": f"Bearer {token}",
@@ -91,15 +92,15 @@ class _Api:
             self.deadline.check(path)
             self.count += 1
             try:
-                resp = self.session.get(
-                    self.base + path, timeout=self.timeout_s, allow_redirects=False
-                )
+                resp = self.session.get(self.base + path, allow_redirects=False)
             except requests.RequestException as exc:
                 kind = failure_kind(exc)
                 if kind != "other" and attempt < self.max_retries:
                     attempt += 1
                     self.deadline.wait(attempt, None, path)
                     continue
+                if kind == "timeout":
+                    self.deadline.check(path)  # the budget, not timeout_s, cut it: say so
                 raise self._connection_error(kind, path, attempt, exc) from None
             status = resp.status_code
             retry_after = parse_retry_after(resp.headers)
