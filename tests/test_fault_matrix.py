@@ -143,6 +143,14 @@ def live_schema(dsn: str | None, statement_timeout: float | None = None):
     return apply
 
 
+def combined(*applies: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
+    def apply(ctx: Ctx) -> None:
+        for one in applies:
+            one(ctx)
+
+    return apply
+
+
 CLOSED = "http://127.0.0.1:9"  # discard port: nothing listens there on loopback
 
 # (case id, source, fault applied, words one of which the reason must contain)
@@ -308,6 +316,12 @@ CASES = [
         "schema+database",
         live_schema(None, statement_timeout=0.001),
         ["statement timeout", "cancel"],
+    ),
+    (
+        "schema-live-stall-mid-result",
+        "schema+database",
+        combined(live_schema(None), db_via_proxy(stall_after=6000)),
+        ["gave up", "time budget", "stopped answering"],
     ),
     (
         "schema-no-migrations",

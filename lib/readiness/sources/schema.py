@@ -51,7 +51,7 @@ from typing import Any
 import pandas as pd
 
 from readiness.config import AuditConfig, SchemaSource, Secrets
-from readiness.sources.base import SourceError, SourceResult
+from readiness.sources.base import CANCEL, Cancelled, SourceError, SourceResult
 from readiness.sources.schema_catalog import COLUMNS, frame, read_catalog
 from readiness.sources.schema_replay import (
     COMPAT_SQL,
@@ -208,6 +208,7 @@ def _collect_live(config: AuditConfig, secrets: Secrets) -> SourceResult:
             f"schema: live mode needs the database DSN (environment variable {db.dsn_env})"
         )
     engine = _engine(dsn, db.statement_timeout_s, db.connect_timeout_s, db.max_seconds)
+    start = time.monotonic()
     try:
         with engine.connect() as conn:
             if conn.exec_driver_sql("SHOW transaction_read_only").scalar() != "on":
@@ -222,6 +223,13 @@ def _collect_live(config: AuditConfig, secrets: Secrets) -> SourceResult:
     except SourceError:
         raise
     except sa.exc.DBAPIError as exc:
+        if CANCEL.is_set():
+            raise Cancelled("schema: stopped (the run was interrupted)") from None
+        if time.monotonic() - start >= db.max_seconds:  # the watchdog cut a stalled link
+            raise SourceError(
+                f"schema: gave up after {db.max_seconds:g}s reading the live catalog — the "
+                "server stopped answering (time budget sources.database.max_seconds)"
+            ) from None
         raise SourceError(f"schema: {first_line(exc.orig or exc)}") from None
     finally:
         engine.dispose()
