@@ -143,7 +143,7 @@ def test_area_notebook_collects_live_when_opened_alone(defects_sandbox, tmp_path
         parameters={"params_file": str(defects_sandbox.params_file)},
         cwd=str(NOTEBOOKS_DIR),
         progress_bar=False,
-        kernel_manager_class="readiness.runner.QuietIPCKernelManager",
+        kernel_manager_class="readiness.notebook_exec.QuietIPCKernelManager",
     )
     text = out.read_text()
     assert "price_terraria_1gb_monthly" in text

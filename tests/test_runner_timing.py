@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from readiness.runner import _notebook_timing
+from readiness.notebook_exec import _notebook_timing
 
 
 def test_kernel_start_is_first_cell_start_minus_papermill_start(tmp_path):

@@ -13,12 +13,10 @@ import errno
 import os
 import platform
 import shutil
-import signal
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -26,16 +24,24 @@ from pathlib import Path
 
 from readiness import __version__
 from readiness.config import AuditConfig
+from readiness.notebook_exec import (
+    KERNEL_DIR_PREFIX,
+    REPORT_NAME,
+    REPORT_NOTEBOOK,
+    AuditFailed,
+    NotebookTiming,
+    render_html,
+    run_notebooks,
+)
 from readiness.redact import SCAN_MIN, sensitive_values
 from readiness.report import exports, scoring
 from readiness.report.waivers import load_waivers
 from readiness.snapshot import Snapshot, SourceState, collect
 from readiness.workbook import Audit
 
+__all__ = ["AuditFailed", "OutputError", "PublishError", "render_html", "run_audit"]
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
-REPORT_NOTEBOOK = "10_readiness_report.ipynb"
-REPORT_NAME = "readiness-report"
-KERNEL_DIR_PREFIX = "readiness-kernel-"
 
 
 class PublishError(Exception):
@@ -47,42 +53,8 @@ class OutputError(PublishError):
     earlier runs untouched."""
 
 
-class AuditFailed(Exception):
-    """The audit itself could not complete (a notebook failed): nothing was published.
-    Not a verdict, so never exit 1 (NO-GO)."""
-
-
 # Errors that mean "this disk / folder will not take the outputs", whatever the path.
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM}
-
-
-@dataclass(frozen=True)
-class NotebookTiming:
-    """Where one notebook's time went: the kernel's start-up is pure overhead, paid once
-    per notebook, which is why notebooks run on parallel workers."""
-
-    name: str
-    kernel_start_s: float  # papermill start until the first cell starts
-    cells_s: float  # first cell start until the end of execution
-    render_s: float  # nbconvert HTML
-
-
-def _notebook_timing(out: Path, render_s: float) -> NotebookTiming:
-    """Read papermill's own timestamps from the executed notebook."""
-    import nbformat
-
-    nb = nbformat.read(out, as_version=4)
-    meta = nb.metadata.get("papermill", {})
-    starts = [
-        c.metadata.get("papermill", {}).get("start_time") for c in nb.cells if c.cell_type == "code"
-    ]
-    first = next((t for t in starts if t), None)
-    started, duration = meta.get("start_time"), float(meta.get("duration") or 0.0)
-    kernel = 0.0
-    if started and first:
-        kernel = (datetime.fromisoformat(first) - datetime.fromisoformat(started)).total_seconds()
-    cells = duration - kernel
-    return NotebookTiming(out.stem, round(kernel, 3), round(cells, 3), round(render_s, 3))
 
 
 @dataclass
@@ -100,96 +72,6 @@ class RunResult:
     def files(self) -> list[str]:
         """What the run really wrote (top level of its folder), for the console."""
         return sorted(p.name + ("/" if p.is_dir() else "") for p in self.folder.iterdir())
-
-
-def _execute(notebook: Path, out: Path, params_file: str, cwd: Path) -> NotebookTiming:
-    """Run one notebook with papermill (in a worker process) and render its HTML."""
-    import papermill
-
-    parameters = {"params_file": params_file, "snapshot_dir": "evidence"}
-    if notebook.name == REPORT_NOTEBOOK:
-        parameters["history_dir"] = ".."  # earlier runs sit next to this one
-    papermill.execute_notebook(
-        str(notebook),
-        str(out),
-        parameters=parameters,
-        cwd=str(cwd),
-        progress_bar=False,
-        log_output=False,
-        kernel_name="python3",
-        # IPC transport (no TCP ports, no unencrypted-TCP warning) and a quiet kernel log
-        kernel_manager_class="readiness.runner.QuietIPCKernelManager",
-        extra_arguments=["--Application.log_level=CRITICAL"],
-        execution_timeout=600,
-    )
-    t = time.monotonic()
-    render_html(out)
-    return _notebook_timing(out, time.monotonic() - t)
-
-
-def _worker_init() -> None:
-    """Notebook workers leave Ctrl-C to the parent (which stops them) and die with it:
-    a killed run must leave nothing behind writing into its staging folder. Their
-    kernels follow them (ipykernel polls its parent and exits when it is gone)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop running notebooks now (an interrupt must not wait for them to finish): the
-    workers and their kernels are killed, so none writes into staging afterwards."""
-    import psutil
-
-    workers = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    procs: list[psutil.Process] = []
-    for worker in workers:
-        with contextlib.suppress(psutil.Error, ValueError):
-            parent = psutil.Process(worker.pid)
-            procs += [parent, *parent.children(recursive=True)]
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    psutil.wait_procs(procs, timeout=5)
-
-
-def _run_notebooks(
-    jobs: list[tuple[Path, Path]],
-    params_file: str,
-    staging: Path,
-    workers: int,
-    say: Callable[[str], None],
-) -> list[NotebookTiming]:
-    """Execute the notebooks on `workers` processes; any failure or interrupt stops the
-    rest at once."""
-    import papermill
-
-    timings: list[NotebookTiming] = []
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
-    try:
-        futures = [pool.submit(_execute, nb, out, params_file, staging) for nb, out in jobs]
-        for (nb, _out), fut in zip(jobs, futures, strict=True):
-            try:
-                nt = fut.result()
-            except papermill.PapermillExecutionError as exc:
-                raise AuditFailed(
-                    f"notebook {nb.name} failed in cell {exc.exec_count}: {exc.ename}: "
-                    f"{exc.evalue}; nothing was published"
-                ) from None
-            timings.append(nt)
-            say(
-                f"rendered {nt.name} (kernel start {nt.kernel_start_s:.1f}s, "
-                f"cells {nt.cells_s:.1f}s, HTML {nt.render_s:.1f}s)"
-            )
-    except BaseException:
-        _stop_workers(pool)
-        raise
-    pool.shutdown(wait=True)
-    return timings
 
 
 def _output_error(exc: OSError, output_root: Path) -> OutputError | None:
@@ -222,64 +104,6 @@ def prepare_output_root(output_root: Path) -> Path:
         err = _output_error(exc, output_root)
         raise (err or exc) from None
     return staging
-
-
-def _kernel_manager_base() -> type:
-    from jupyter_client.manager import AsyncKernelManager
-
-    return AsyncKernelManager
-
-
-class QuietIPCKernelManager(_kernel_manager_base()):  # type: ignore[misc]
-    """Kernels talk over Unix sockets in a private temp folder (removed with the kernel)
-    instead of loopback TCP. Their own stdout/stderr go nowhere: papermill reports cell
-    errors from the kernel's messages, and a kernel stopped by an interrupt must not
-    print a traceback into the user's console."""
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        self.transport = "ipc"
-        # named after the worker, so a run killed before cleanup is swept by the next one
-        self._ipc_dir = tempfile.mkdtemp(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-")
-        self.ip = os.path.join(self._ipc_dir, "k")
-
-    async def _launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
-        import subprocess
-
-        kw.setdefault("stdout", subprocess.DEVNULL)
-        kw.setdefault("stderr", subprocess.DEVNULL)
-        await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        await super()._async_cleanup_resources(restart=restart)
-        if not restart:
-            shutil.rmtree(self._ipc_dir, ignore_errors=True)
-
-    cleanup_resources = _async_cleanup_resources
-
-
-def render_html(executed: Path) -> None:
-    """Analyst HTML (with code) for area notebooks; the report also gets a reader HTML
-    without code cells for people who never open Python."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(executed, as_version=4)
-    stem = executed.with_suffix("")
-    if executed.stem == REPORT_NAME:
-        reader = HTMLExporter(
-            template_name="lab",
-            exclude_input=True,
-            exclude_input_prompt=True,
-            exclude_output_prompt=True,
-        )
-        stem.with_suffix(".html").write_text(reader.from_notebook_node(nb)[0], encoding="utf-8")
-        analyst = stem.with_name(stem.name + ".analyst.html")
-    else:
-        analyst = stem.with_suffix(".html")
-    analyst.write_text(
-        HTMLExporter(template_name="lab").from_notebook_node(nb)[0], encoding="utf-8"
-    )
 
 
 def _notebooks() -> list[Path]:
@@ -400,7 +224,7 @@ def run_audit(
         if notebooks:
             jobs = [(nb, staging / _output_name(nb)) for nb in _notebooks()]
             say(f"executing {len(jobs)} notebooks with papermill ({workers} workers)…")
-            notebook_timings = _run_notebooks(jobs, str(config.params_path), staging, workers, say)
+            notebook_timings = run_notebooks(jobs, str(config.params_path), staging, workers, say)
         timings["notebooks"] = time.monotonic() - t
         if notebook_timings:
             timings["kernel_start_total"] = sum(n.kernel_start_s for n in notebook_timings)
