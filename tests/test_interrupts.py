@@ -168,6 +168,10 @@ def test_ctrl_c_during_collection_stops_promptly(tmp_path):
     assert seconds < 30, f"took {seconds:.1f}s to stop"
     assert not _gone(started, 15), "processes the run started are still running"
     assert not list(out.glob(".staging-*"))
+    import tempfile
+
+    scratch = list(Path(tempfile.gettempdir()).glob(f"readiness-schema-{proc.pid}-*"))
+    assert not scratch, "the scratch cluster's folder is left behind"
 
 
 def _notebook_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
