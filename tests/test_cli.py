@@ -3,13 +3,13 @@ message while earlier outputs stay untouched."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tree_hash import tree_hash
 
 from readiness.cli import main
 
@@ -25,15 +25,6 @@ def test_checks_lists_the_registry(capsys):
     assert main(["checks", "--area", "1"]) == 0
 
 
-def _tree_hash(root: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        h.update(str(p.relative_to(root)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
-
-
 @pytest.mark.parametrize(
     "params_text,needle",
     [
@@ -47,7 +38,7 @@ def test_bad_params_exit_2_and_leave_outputs_alone(tmp_path, capsys, params_text
     earlier = outputs / "2026-01-01"
     earlier.mkdir(parents=True)
     (earlier / "findings.json").write_text('{"kept": true}')
-    before = _tree_hash(outputs)
+    before = tree_hash(outputs)
     params = tmp_path / "params.yaml"
     if params_text is not None:
         (tmp_path / "expected_catalog.yaml").write_text(
@@ -57,7 +48,7 @@ def test_bad_params_exit_2_and_leave_outputs_alone(tmp_path, capsys, params_text
     code = main(["run", "--params", str(params), "--output-dir", str(outputs)])
     assert code == 2
     assert needle in capsys.readouterr().err
-    assert _tree_hash(outputs) == before
+    assert tree_hash(outputs) == before
 
 
 def test_unknown_command_is_usage_error():

@@ -128,8 +128,16 @@ def _descendants(pid: int) -> list[psutil.Process]:
 
 
 def _gone(procs: list[psutil.Process], seconds: float) -> list[psutil.Process]:
+    """Those of `procs` still running after `seconds` (zombies and the vanished excluded)."""
     _gone_, alive = psutil.wait_procs(procs, timeout=seconds)
-    return [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    running = []
+    for p in alive:
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                running.append(p)
+        except psutil.Error:
+            continue
+    return running
 
 
 def _interrupt(proc: subprocess.Popen, sig: int = signal.SIGINT) -> tuple[float, str]:
@@ -153,7 +161,7 @@ def test_ctrl_c_during_collection_stops_promptly(tmp_path):
     try:
         _wait_for(lambda: silent.conns, 60, "the Stripe request")
         _wait_for(
-            lambda: any("postgres" in p.name() for p in _descendants(proc.pid)),
+            lambda: any("postgres" in c for c in _cmdlines(_descendants(proc.pid))),
             60,
             "the scratch Postgres",
         )
@@ -180,9 +188,7 @@ def _notebook_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / "out"
     proc = _start(_params(tmp_path, platform, None, schema=False), out)
     _wait_for(
-        lambda: any(
-            "ipykernel" in " ".join(p.cmdline()) for p in _descendants(proc.pid) if p.is_running()
-        ),
+        lambda: any("ipykernel" in c for c in _cmdlines(_descendants(proc.pid))),
         120,
         "a notebook kernel",
     )

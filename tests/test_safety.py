@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import os
 import signal
@@ -23,6 +22,7 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 import yaml
+from tree_hash import tree_hash
 
 from readiness.checks.registry import evaluate
 from readiness.cli import main
@@ -52,15 +52,6 @@ def platform(tmp_path_factory):
                 (HOSTILE,),
             )
         yield sb
-
-
-def _tree_hash(root: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        h.update(str(p.relative_to(root)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 def test_database_session_refuses_writes_even_as_superuser(platform):
@@ -114,7 +105,7 @@ def test_killed_run_leaves_no_dated_folder(platform, tmp_path):
     earlier = out / "2026-01-01"
     earlier.mkdir(parents=True)
     (earlier / "findings.json").write_text('{"kept": true}')
-    before = _tree_hash(earlier)
+    before = tree_hash(earlier)
     exe = Path(sys.executable).with_name("readiness")
     proc = subprocess.Popen(
         [str(exe), "run", "--params", str(platform.params_file), "--output-dir", str(out)],
@@ -129,7 +120,7 @@ def test_killed_run_leaves_no_dated_folder(platform, tmp_path):
     proc.wait(timeout=30)
     assert list(out.glob(".staging-*")), "the run was killed before it wrote anything"
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["2026-01-01"]
-    assert _tree_hash(earlier) == before
+    assert tree_hash(earlier) == before
     # the next run removes the abandoned staging folder of the killed process
     from readiness.runner import remove_abandoned_staging
 

@@ -4,7 +4,6 @@ happened (failed sources by name, files really written)."""
 
 from __future__ import annotations
 
-import hashlib
 import http.server
 import json
 import subprocess
@@ -13,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tree_hash import tree_hash
 
 from readiness.cli import main
 
@@ -21,15 +21,6 @@ STATIC_ONLY = (
     "sources:\n  database: {enabled: false}\n  pterodactyl: {enabled: false}\n"
     "  codebase: {enabled: false}\n  schema: {enabled: false}\n"
 )
-
-
-def _tree_hash(root: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        h.update(str(p.relative_to(root)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 class _CountingHandler(http.server.BaseHTTPRequestHandler):
@@ -103,7 +94,7 @@ def _one_clear_line(err: str, needle: str) -> None:
 )
 def test_usage_mistakes_exit_2_before_collecting(workspace, capsys, mistake, needle):
     tmp_path, params, hits = workspace
-    before = _tree_hash(tmp_path / "outputs")
+    before = tree_hash(tmp_path / "outputs")
     p = tmp_path / "params.yaml"
     if mistake == "params-invalid-utf8":
         p.write_bytes(b"name: caf\xe9\n" + params.encode())
@@ -127,7 +118,7 @@ def test_usage_mistakes_exit_2_before_collecting(workspace, capsys, mistake, nee
     assert _run(tmp_path) == 2
     _one_clear_line(capsys.readouterr().err, needle)
     assert hits == [], "a usage mistake must be caught before anything is collected"
-    assert _tree_hash(tmp_path / "outputs") == before
+    assert tree_hash(tmp_path / "outputs") == before
 
 
 @pytest.mark.parametrize("workers", ["0", "-1", "two"])
@@ -175,10 +166,10 @@ def test_output_root_full_or_read_only(workspace, capsys, kind):
         (earlier / "findings.json").write_text('{"kept": true}')
         if kind == "read-only":
             subprocess.run(["mount", "-o", "remount,ro", str(root)], check=True)
-        before = _tree_hash(root)
+        before = tree_hash(root)
         assert _run(tmp_path, output=root) == 2
         _one_clear_line(capsys.readouterr().err, "cannot write outputs")
-        assert _tree_hash(root) == before
+        assert tree_hash(root) == before
         assert not list(root.glob(".staging-*"))
     finally:
         subprocess.run(["umount", "-l", str(root)], check=False)

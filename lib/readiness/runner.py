@@ -33,6 +33,7 @@ from readiness.notebook_exec import (
     render_html,
     run_notebooks,
 )
+from readiness.owners import abandoned
 from readiness.redact import SCAN_MIN, sensitive_values
 from readiness.report import exports, scoring
 from readiness.report.waivers import load_waivers
@@ -135,29 +136,12 @@ def scan_for_secrets(folder: Path, secrets: list[str]) -> list[str]:
 def remove_abandoned_staging(root: Path) -> None:
     """Delete staging folders of runs that were killed (their process is gone), and the
     kernels' socket folders their notebook workers left in the temp dir."""
-    for folder, prefix in [
-        *((f, ".staging-") for f in root.glob(".staging-*")),
-        *(
-            (f, KERNEL_DIR_PREFIX)
-            for f in Path(tempfile.gettempdir()).glob(f"{KERNEL_DIR_PREFIX}*")
-        ),
+    tmp = Path(tempfile.gettempdir())
+    for folder in [
+        *abandoned(root.glob(".staging-*"), ".staging-"),
+        *abandoned(tmp.glob(f"{KERNEL_DIR_PREFIX}*"), KERNEL_DIR_PREFIX),
     ]:
-        try:
-            pid = int(folder.name[len(prefix) :].split("-")[0])
-        except ValueError:
-            continue
-        if not _alive(pid):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def publish(staging: Path, root: Path, day: str) -> Path:

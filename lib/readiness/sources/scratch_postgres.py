@@ -37,6 +37,7 @@ from pathlib import Path
 
 import psutil
 
+from readiness.owners import alive, owner_pid
 from readiness.sources.base import SourceError, check_cancelled
 
 PREFIX = "readiness-schema-"
@@ -96,23 +97,6 @@ class ScratchServer:
         return args
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _owner_pid(folder: Path) -> int | None:
-    try:
-        return int(folder.name[len(PREFIX) :].split("-")[0])
-    except ValueError:
-        return None
-
-
 def _cluster_processes(folder: Path) -> list[psutil.Process]:
     """Processes running in the folder (postgres chdirs to its data directory)."""
     inside = str(folder) + os.sep
@@ -142,8 +126,8 @@ def sweep_abandoned(root: Path | None = None) -> None:
     """Stop and delete the scratch clusters of auditors that died (e.g. SIGKILL)."""
     root = Path(root or tempfile.gettempdir())
     for folder in root.glob(PREFIX + "*"):
-        pid = _owner_pid(folder)
-        if pid is None or _alive(pid) or not folder.is_dir():
+        pid = owner_pid(folder, PREFIX)
+        if pid is None or alive(pid) or not folder.is_dir():
             continue
         postmaster = None
         with contextlib.suppress(OSError, ValueError, IndexError):
