@@ -4,6 +4,7 @@ exits 130 without a traceback; a killed run leaves no worker behind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -205,11 +206,25 @@ def _cmdlines(procs: list[psutil.Process]) -> list[str]:
     return lines
 
 
+def _kernels(procs: list[psutil.Process]) -> list[psutil.Process]:
+    found = []
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            if "ipykernel" in " ".join(p.cmdline()):
+                found.append(p)
+    return found
+
+
 def test_ctrl_c_during_notebooks_stops_workers_and_kernels(tmp_path):
     proc, out = _notebook_run(tmp_path)
     try:
         started = _descendants(proc.pid)
-        assert any("ipykernel" in c for c in _cmdlines(started))
+        kernels = _kernels(started)
+        assert kernels
+        # a kernel stopped mid-start must not print into the user's console
+        for kernel in kernels:
+            with contextlib.suppress(FileNotFoundError, psutil.Error):
+                assert os.readlink(f"/proc/{kernel.pid}/fd/2") == os.devnull
         seconds, err = _interrupt(proc)
     finally:
         if proc.poll() is None:

@@ -167,7 +167,7 @@ class QuietIPCKernelManager(_kernel_manager_base()):  # type: ignore[misc]
         self._ipc_dir = tempfile.mkdtemp(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-")
         self.ip = os.path.join(self._ipc_dir, "k")
 
-    async def _launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
         import subprocess
 
         kw.setdefault("stdout", subprocess.DEVNULL)
