@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
-from readiness.sources.code_tables import frame
+from readiness.static.rules.tables import frame
 from tests.conftest import make_snapshot
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from readiness.checks.area07_config import concept
 from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
 from readiness.findings import Status
 from readiness.snapshot import Snapshot, SourceState
-from readiness.sources.code_tables import TABLES, frame
+from readiness.static.rules.tables import TABLES, frame
 
 
 def snap(tables: dict[str, pd.DataFrame], api: bool = True) -> Snapshot:

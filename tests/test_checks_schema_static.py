@@ -11,7 +11,8 @@ import pytest
 
 from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
 from readiness.snapshot import Snapshot, SourceState
-from readiness.sources import code_rules_audit, schema
+from readiness.sources import schema
+from readiness.static.rules import audit
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MY_PREFIXES = ("SEC-RLS-", "DB-", "ERR-", "FE-", "CODE-MIGRATIONS-")
@@ -20,7 +21,7 @@ MY_PREFIXES = ("SEC-RLS-", "DB-", "ERR-", "FE-", "CODE-MIGRATIONS-")
 def t(name: str, *rows: dict) -> pd.DataFrame:
     if name in schema.COLUMNS:
         return schema.frame(name, list(rows))
-    return code_rules_audit.frame(name, list(rows))
+    return audit.frame(name, list(rows))
 
 
 def run(check_id: str, config, tables: dict, failed: dict | None = None):
@@ -175,7 +176,7 @@ def test_webhook_non2xx(demo_config):
 
 
 def t_code_functions():
-    from readiness.sources.code_tables import frame
+    from readiness.static.rules.tables import frame
 
     return frame(
         "code_functions",

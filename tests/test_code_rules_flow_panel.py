@@ -3,9 +3,8 @@ snippets (helpers vs inline, switch vs if, Deno.serve vs serve, maps vs per-game
 
 from __future__ import annotations
 
-from readiness.sources import code_rules_flow as flow
-from readiness.sources import code_rules_panel as panel
-from readiness.sources.ts_ast import parse_source
+from readiness.static.rules import flow, panel
+from readiness.static.ts.syntax import parse_source
 
 
 def pf(src: str, slug: str = "fn"):

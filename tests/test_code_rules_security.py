@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from readiness.sources.code_rules_quality import sql_placeholders
-from readiness.sources.code_secrets import classify_secret, scan_secrets
 from readiness.sources.codebase import collect_codebase
+from readiness.static.rules.quality import sql_placeholders
+from readiness.static.secret_scan.scan import classify_secret, scan_secrets
 
 FN = "supabase/functions"
 

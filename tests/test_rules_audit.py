@@ -7,13 +7,11 @@ import json
 
 import pytest
 
-from readiness.sources import code_rules_errors as errors
-from readiness.sources import code_rules_frontend as frontend
-from readiness.sources import code_rules_status as status
-from readiness.sources.code_responses import Responses
-from readiness.sources.code_rules_sql import migration_facts
-from readiness.sources.sql_facts import check_allowed_values, policy_facts, split_statements
-from readiness.sources.ts_ast import parse_source
+from readiness.static.rules import errors, frontend, status
+from readiness.static.rules.sql import migration_facts
+from readiness.static.sql.facts import check_allowed_values, policy_facts, split_statements
+from readiness.static.ts.responses import Responses
+from readiness.static.ts.syntax import parse_source
 
 
 def pf(src: str, path: str = "supabase/functions/f/index.ts", slug: str | None = "f"):

@@ -24,7 +24,7 @@ from readiness.config import load_config
 from readiness.sources import base as source_base
 from readiness.sources.base import Cancelled, SourceError
 from readiness.sources.schema import collect_schema
-from readiness.sources.scratch_postgres import (
+from readiness.static.sql.scratch import (
     PREFIX,
     SUPERUSER,
     scratch_postgres,

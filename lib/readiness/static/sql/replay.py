@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from readiness.sources.base import CANCEL, Cancelled, SourceError, check_cancelled
-from readiness.sources.sql_facts import split_statements, statement_kind
-from readiness.sources.textfiles import is_text, read_text, sniff_file
+from readiness.static.sql.facts import split_statements, statement_kind
+from readiness.static.textfiles import is_text, read_text, sniff_file
 
-COMPAT_SQL = Path(__file__).resolve().parents[1] / "sandbox" / "supabase_compat.sql"
+COMPAT_SQL = Path(__file__).resolve().parents[2] / "sandbox" / "supabase_compat.sql"
 NO_TX = "cannot run inside a transaction block"
 # failed only because the scratch database lacks something hosted Supabase has: the
 # extension itself, or the supautils grant that lets `postgres` create privileged ones

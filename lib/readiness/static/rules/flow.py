@@ -1,19 +1,18 @@
 """Purchase-flow facts from the code: whether provisioning leaves an order in an
 in-progress status on some path, plus the entry point that gathers every flow table.
 
-Rules read syntax trees (ts_ast/ts_scope), so `if (x) return`, helpers such as
+Rules read syntax trees (ts/syntax.py, ts/scope.py), so `if (x) return`, helpers such as
 `markError(id)`, `try/catch/finally` and handler maps are all understood the same way
-whatever the formatting. Status writes live in `code_status_flow.py` and webhook event
-actions in `code_rules_webhook.py`. Rules only record; checks (area 2) decide what is wrong.
+whatever the formatting. Status writes live in `status_flow.py` and webhook event
+actions in `webhook.py`. Rules only record; checks (area 2) decide what is wrong.
 """
 
 from __future__ import annotations
 
 from tree_sitter import Node
 
-from .code_rules_webhook import webhook_actions
-from .code_status_flow import StatusFlow, status_writes
-from .ts_ast import (
+from ..ts.scope import resolve_value
+from ..ts.syntax import (
     FUNCTION_TYPES,
     ParsedFile,
     call_args,
@@ -24,7 +23,8 @@ from .ts_ast import (
     text,
     walk,
 )
-from .ts_scope import resolve_value
+from .status_flow import StatusFlow, status_writes
+from .webhook import webhook_actions
 
 __all__ = ["StatusFlow", "facts", "handlers", "status_exits", "status_writes", "webhook_actions"]
 

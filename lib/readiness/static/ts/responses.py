@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from .ts_ast import (
+from .scope import resolve_value
+from .syntax import (
     ParsedFile,
     call_args,
     callee,
@@ -19,7 +20,6 @@ from .ts_ast import (
     text,
     unwrap,
 )
-from .ts_scope import resolve_value
 
 
 class Responses:
@@ -107,6 +107,6 @@ def _int(node: Node | None) -> int | None:
 
 
 def _function_name(fn: Node) -> str | None:
-    from .ts_ast import function_name
+    from .syntax import function_name
 
     return function_name(fn)

@@ -1,4 +1,4 @@
-"""Names and scopes on top of ts_ast: where an identifier is bound and what it holds.
+"""Names and scopes on top of syntax.py: where an identifier is bound and what it holds.
 
 Rules ask "where does this value come from?"; answering it means finding the binding
 of a name visible at a point (declaration, destructuring, parameter, import, later
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from .ts_ast import (
+from .syntax import (
     FUNCTION_TYPES,
     SCOPE_TYPES,
     ParsedFile,
@@ -44,6 +44,17 @@ def bindings(pf: ParsedFile, name: str) -> list[Binding]:
     if pf._bindings is None:
         pf._bindings = _collect_bindings(pf)
     return pf._bindings.get(name, [])
+
+
+def with_slug(pf: ParsedFile, slug: str | None) -> ParsedFile:
+    """Same parsed tree viewed as part of another function (indexes are shared)."""
+    if pf.function_slug == slug:
+        return pf
+    pf.nodes("program")
+    bindings(pf, "")  # build both indexes once on the original, then share them
+    view = ParsedFile(pf.path, pf.source, pf.tree, pf.language, slug)
+    view._index, view._bindings = pf._index, pf._bindings
+    return view
 
 
 def pattern_names(

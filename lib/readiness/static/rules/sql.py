@@ -15,7 +15,7 @@ from pglast import ast, parse_sql
 from pglast.enums import AlterTableType, ConstrType
 from pglast.parser import ParseError, scan
 
-from .sql_facts import allowed_values, const_value, split_statements
+from ..sql.facts import allowed_values, const_value, split_statements
 
 S, N, B = "string", "Int64", "boolean"
 TABLES: dict[str, dict[str, str]] = {

@@ -5,7 +5,7 @@
   with literal types (`status: 'canceled'`);
 - the filters queries use (`.eq('status', 'paid')`, `.in('status', [...])`).
 
-Split from `code_rules_errors.py`: which states the code writes and reads is a topic of
+Split from `errors.py`: which states the code writes and reads is a topic of
 its own (order lifecycle), separate from what it does when something fails.
 Rules only record; checks decide what is wrong.
 """
@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from .code_idioms import query_table, side_effect_kind
-from .ts_ast import (
+from ..ts.idioms import query_table, side_effect_kind
+from ..ts.scope import resolve_value, trace
+from ..ts.syntax import (
     ParsedFile,
     call_args,
     call_property,
@@ -26,7 +27,6 @@ from .ts_ast import (
     text,
     unwrap,
 )
-from .ts_scope import resolve_value, trace
 
 S, N = "string", "Int64"
 TABLES: dict[str, dict[str, str]] = {

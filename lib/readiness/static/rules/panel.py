@@ -14,8 +14,9 @@ import re
 
 from tree_sitter import Node
 
-from .code_idioms import query_table
-from .ts_ast import (
+from ..ts.idioms import query_table
+from ..ts.scope import resolve_value, trace
+from ..ts.syntax import (
     ParsedFile,
     call_args,
     call_property,
@@ -29,7 +30,6 @@ from .ts_ast import (
     text,
     unwrap,
 )
-from .ts_scope import resolve_value, trace
 
 PAYLOAD_KEYS = frozenset({"environment", "docker_image", "limits", "allocation", "startup"})
 USERS_URL = re.compile(r"/users(?:[/?`'\"]|\$\{|$)")

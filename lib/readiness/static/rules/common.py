@@ -12,8 +12,9 @@ from collections.abc import Iterable
 
 from tree_sitter import Node
 
-from .code_idioms import ENV_GETTERS, ENV_OBJECTS
-from .ts_ast import (
+from ..ts.idioms import ENV_GETTERS, ENV_OBJECTS
+from ..ts.scope import trace
+from ..ts.syntax import (
     TRANSPARENT_TYPES,
     ParsedFile,
     call_args,
@@ -28,7 +29,6 @@ from .ts_ast import (
     text,
     unwrap,
 )
-from .ts_scope import trace
 
 RESOLVE_SUFFIXES = (
     "",

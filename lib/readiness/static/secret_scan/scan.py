@@ -2,10 +2,10 @@
 the printable strings of binaries), in whatever encoding it was written.
 
 detect-secrets does the scanning, with a curated list of its precise (pattern-based)
-plugins plus ours for Stripe, Pterodactyl and Supabase JWTs (see secret_plugins for
+plugins plus ours for Stripe, Pterodactyl and Supabase JWTs (see plugins.py for
 the lengths accepted). The entropy and keyword plugins are left out on purpose: they
 flag ids, hashes and words in any codebase, and a noisy check gets ignored. Decoding,
-streaming and the filters turned off are in secret_scan.
+streaming and the filters turned off are in engine.py.
 
 Rows never hold a secret: only its kind, location, a short fingerprint (a SHA-256
 prefix, enough to tell two findings apart or to match a rotated key) and, for JWTs,
@@ -22,12 +22,13 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from .base import SourceError
-from .secret_plugins import jwt_claims
-from .secret_scan import DISABLED_FILTERS, Scanner
-from .textfiles import is_text, iter_lines, sniff_file
+from readiness.sources.base import SourceError
 
-PLUGIN_FILE = Path(__file__).with_name("secret_plugins.py")
+from ..textfiles import is_text, iter_lines, sniff_file
+from .engine import DISABLED_FILTERS, Scanner
+from .plugins import jwt_claims
+
+PLUGIN_FILE = Path(__file__).with_name("plugins.py")
 BUILTIN_PLUGINS = (
     "AWSKeyDetector",
     "AzureStorageKeyDetector",

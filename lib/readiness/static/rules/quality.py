@@ -18,7 +18,8 @@ import re
 
 from tree_sitter import Node
 
-from .ts_ast import (
+from ..ts.scope import bindings, pattern_names
+from ..ts.syntax import (
     FUNCTION_TYPES,
     TRANSPARENT_TYPES,
     ParsedFile,
@@ -28,7 +29,6 @@ from .ts_ast import (
     string_value,
     text,
 )
-from .ts_scope import bindings, pattern_names
 
 TODO = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
 PLACEHOLDER = re.compile(

@@ -23,7 +23,7 @@ of a function by joining its file closure (``code_function_files``):
   ``reflect``, ``fixed``, ``dynamic``).
 
 Who the caller is (``caller_check``, ``internal_check``) is recorded by
-``code_rules_callers.py``; this module records what the caller may do and gathers both.
+``callers.py``; this module records what the caller may do and gathers both.
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ import re
 
 from tree_sitter import Node
 
-from .code_idioms import mentions_request, request_names, value_source
-from .code_rules_callers import EQUALITY, auth_row, caller_checks, internal_checks
-from .ts_ast import (
+from ..ts.idioms import mentions_request, request_names, value_source
+from ..ts.syntax import (
     ParsedFile,
     call_args,
     call_property,
@@ -48,6 +47,7 @@ from .ts_ast import (
     text,
     unwrap,
 )
+from .callers import EQUALITY, auth_row, caller_checks, internal_checks
 
 OWNER_KEYS = frozenset(
     {
@@ -89,8 +89,8 @@ def _from_request(
     pf: ParsedFile, node: Node | None, names: set[str], accessors: dict[str, int]
 ) -> bool:
     """Does a value come from the request (also through `JSON.parse(await req.text())`)?"""
-    from .ts_ast import root_identifier
-    from .ts_scope import trace
+    from ..ts.scope import trace
+    from ..ts.syntax import root_identifier
 
     if node is None:
         return False
@@ -156,7 +156,7 @@ def _ownership(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> li
 
 def _lookups(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> list[dict]:
     """Rows fetched by an id the request supplies (`.eq('id', body.order_id)`)."""
-    from .code_idioms import query_table
+    from ..ts.idioms import query_table
 
     rows = []
     for call in pf.nodes("call_expression"):
@@ -175,7 +175,7 @@ def _lookups(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> list
 
 
 def _body_identity(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> list[dict]:
-    from .ts_scope import pattern_names
+    from ..ts.scope import pattern_names
 
     rows, lines = [], set()
     for decl in pf.nodes("variable_declarator"):

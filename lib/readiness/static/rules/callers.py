@@ -1,5 +1,5 @@
 """Who is the caller: the ``caller_check`` and ``internal_check`` facts of
-``code_auth_facts`` (see ``code_rules_security.py`` for the table).
+``code_auth_facts`` (see ``security.py`` for the table).
 
 Split from the security rules because recognising the caller (session, JWT, signature,
 or a request claiming to be internal, and whether that comparison fails closed) is a topic
@@ -12,8 +12,8 @@ import re
 
 from tree_sitter import Node
 
-from .code_idioms import env_name_of, mentions_request
-from .ts_ast import (
+from ..ts.idioms import env_name_of, mentions_request
+from ..ts.syntax import (
     FUNCTION_TYPES,
     ParsedFile,
     call_args,

@@ -6,18 +6,18 @@
   what its catch answers and which statuses it writes;
 - what happens when a database write fails (`{ error }` thrown, returned, only logged,
   or ignored).
-Status writes and query filters live in `code_rules_status.py`, response statuses in
-`code_responses.py`. Rules only record; checks decide what is wrong.
+Status writes and query filters live in `status.py`, response statuses in
+`ts/responses.py`. Rules only record; checks decide what is wrong.
 """
 
 from __future__ import annotations
 
 from tree_sitter import Node
 
-from .code_idioms import query_table, side_effect_kind
-from .code_responses import Responses
-from .code_rules_status import WRITES
-from .ts_ast import (
+from ..ts.idioms import query_table, side_effect_kind
+from ..ts.responses import Responses
+from ..ts.scope import local_function, resolve_value
+from ..ts.syntax import (
     FUNCTION_TYPES,
     ParsedFile,
     call_args,
@@ -31,7 +31,7 @@ from .ts_ast import (
     text,
     unwrap,
 )
-from .ts_scope import local_function, resolve_value
+from .status import WRITES
 
 S, N, B = "string", "Int64", "boolean"
 TABLES: dict[str, dict[str, str]] = {

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from tree_sitter import Node
 
-from .ts_ast import (
+from ..ts.scope import trace
+from ..ts.syntax import (
     ParsedFile,
     call_args,
     call_property,
@@ -33,7 +34,6 @@ from .ts_ast import (
     text,
     unwrap,
 )
-from .ts_scope import trace
 
 S, N, B = "string", "Int64", "boolean"
 TABLES: dict[str, dict[str, str]] = {

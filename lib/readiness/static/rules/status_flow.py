@@ -1,7 +1,7 @@
 """Which order statuses the code writes, and where: directly in an insert/update/upsert
 payload, or through same-file helpers such as `markError(id)` called with a literal.
 
-Split from `code_rules_flow.py` because the status tracker (`StatusFlow`) is shared by
+Split from `flow.py` because the status tracker (`StatusFlow`) is shared by
 the provisioning-exit rule there and reported on its own (`code_flow_status_writes`).
 Rules only record; checks (area 2) decide what is wrong.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from .code_idioms import callers_in_file, query_table
-from .ts_ast import (
+from ..ts.idioms import callers_in_file, query_table
+from ..ts.scope import resolve_value, trace
+from ..ts.syntax import (
     FUNCTION_TYPES,
     ParsedFile,
     call_args,
@@ -26,7 +27,6 @@ from .ts_ast import (
     text,
     unwrap,
 )
-from .ts_scope import resolve_value, trace
 
 WRITE_METHODS = frozenset({"insert", "update", "upsert"})
 

@@ -1,4 +1,4 @@
-"""Supabase, Deno and Stripe idioms every code rule needs, built on ts_ast.
+"""Supabase, Deno and Stripe idioms every code rule needs, built on syntax.py.
 
 Where a value comes from (database, request, literal, env), which environment variable
 a secret is read from, and which calls are side effects (database writes, RPC, network)
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from .ts_ast import (
+from .scope import local_function, resolve_value, this_member_value, trace
+from .syntax import (
     FUNCTION_TYPES,
     ParsedFile,
     call_args,
@@ -27,7 +28,6 @@ from .ts_ast import (
     text,
     unwrap,
 )
-from .ts_scope import local_function, resolve_value, this_member_value, trace
 
 MAX_DEPTH = 8  # hops when following a value through declarations
 ENV_GETTERS = frozenset({"Deno.env.get", "globalThis.Deno.env.get"})

@@ -1,7 +1,7 @@
 """What a Stripe webhook does on each event: order inserts and provisioning triggers,
 with the event types (switch case, `if`, handler map, callers) they run under.
 
-Split from `code_rules_flow.py`: event dispatch is its own topic (`code_flow_webhook_actions`),
+Split from `flow.py`: event dispatch is its own topic (`code_flow_webhook_actions`),
 unrelated to how provisioning leaves an order's status. Rules only record; checks decide.
 """
 
@@ -11,9 +11,8 @@ import re
 
 from tree_sitter import Node
 
-from .code_idioms import callers_in_file, query_table
-from .code_rules_stripe import _is_type_expr
-from .ts_ast import (
+from ..ts.idioms import callers_in_file, query_table
+from ..ts.syntax import (
     FUNCTION_TYPES,
     ParsedFile,
     call_args,
@@ -27,6 +26,7 @@ from .ts_ast import (
     unwrap,
     walk,
 )
+from .stripe import _is_type_expr
 
 FUNCTION_URL = re.compile(r"functions/v1/([A-Za-z0-9_-]+)")
 

@@ -1,9 +1,10 @@
 """The catalog side of the schema source: table column specs, the catalog queries and
 the facts derived from their rows (allowed values, FK indexes, policy facts).
 
-Split from `schema.py` so the same read-only queries serve both collection modes
+Split from the schema source so the same read-only queries serve both collection modes
 (scratch database from migrations, or the live database) without the mode logic in the
-way; `schema.py` documents the tables and re-exports `COLUMNS`, `frame`, `read_catalog`.
+way; the source (`readiness.sources.schema`) documents the tables and re-exports
+`COLUMNS`, `frame`, `read_catalog`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from readiness.sources.base import SourceResult
-from readiness.sources.schema_rls import rls_writes
-from readiness.sources.sql_facts import check_allowed_values, policy_facts
+from readiness.static.sql.facts import check_allowed_values, policy_facts
+from readiness.static.sql.rls import rls_writes
 
 SYSTEM_SCHEMAS = (
     "pg_catalog",

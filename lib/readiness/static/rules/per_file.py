@@ -1,6 +1,6 @@
 """Runs the Area 4 / 7 / 9 rules over one collected checkout (called by codebase.py).
 
-Kept apart from codebase.py so that the collector only needs one call: every rule here
+Kept apart from the collector so that the collector only needs one call: every rule here
 is file-level (checks join ``code_function_files`` for a function's view), and a rule
 that trips over an unusual construct loses that file, not the run.
 """
@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import code_rules_quality as quality
-from . import code_rules_security as security
-from .base import SourceError
-from .code_secrets import doc_env_mentions, scan_secrets
-from .textfiles import is_text, read_text
-from .ts_ast import ParsedFile
+from readiness.sources.base import SourceError
+
+from ..secret_scan.scan import doc_env_mentions, scan_secrets
+from ..textfiles import is_text, read_text
+from ..ts.syntax import ParsedFile
+from . import quality, security
 
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
 SHIPPED_KINDS = frozenset({"function", "shared", "frontend"})

@@ -28,8 +28,9 @@ from pathlib import Path
 from re import Pattern
 from typing import TextIO
 
-from .base import check_cancelled
-from .textfiles import BINARY, WIDE_CODECS, is_text
+from readiness.sources.base import check_cancelled
+
+from ..textfiles import BINARY, WIDE_CODECS, is_text
 
 SCAN_STEP = 1_000_000  # characters per window's keep range
 SCAN_OVERLAP = 16_384  # longest key seen whole across a boundary

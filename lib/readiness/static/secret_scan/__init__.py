@@ -1,0 +1,1 @@
+"""Secret scanning: detect-secrets with our plugins over every file, in any encoding."""

@@ -1,0 +1,1 @@
+"""Postgres SQL: pglast facts, the migration replay on a scratch server, catalog and RLS."""

@@ -1,0 +1,138 @@
+"""The schema from a checkout's migrations: replayed on a scratch PostgreSQL, then read
+from its catalog, with no access to any audited database.
+
+The migrations are the audited checkout's, so they are hostile input: they run as
+`postgres`, a non-superuser as on hosted Supabase (no COPY ... PROGRAM, no server files,
+no untrusted languages, no ALTER SYSTEM), on a server with a minimal environment, each
+statement bounded by `statement_timeout_s` and the whole replay by `max_seconds`. This
+module sets the replay up; the server's lifecycle is `scratch.py`, the bounded statement
+replay `replay.py` and the catalog queries `catalog.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from readiness.config import SchemaSource
+from readiness.sources.base import SourceError, SourceResult
+from readiness.static.sql.catalog import frame, read_catalog
+from readiness.static.sql.replay import COMPAT_SQL, Guard, Replay, first_line, replay_files
+from readiness.static.sql.scratch import SUPERUSER, ScratchServer, scratch_postgres
+
+MIGRATOR = "postgres"  # as on hosted Supabase: the migrations' role, not a superuser
+
+
+def migration_files(folder: Path) -> list[Path]:
+    """The folder's .sql files in the order they are applied (by filename)."""
+    return sorted(p for p in folder.glob("*.sql") if p.is_file())
+
+
+def _prepare(admin: Any, limit_s: float) -> None:
+    """As the superuser: the compatibility layer and the migration role's defaults."""
+    with admin.cursor() as cur:
+        cur.execute(COMPAT_SQL.read_text())
+        # the server-side half of the limit; the Guard enforces it if a migration lifts it
+        cur.execute(f"ALTER ROLE {MIGRATOR} SET statement_timeout = {int(limit_s * 1000)}")
+    admin.commit()
+    admin.autocommit = True
+
+
+def _read_scratch_catalog(conn: Any, guard: Guard) -> SourceResult:
+    """The catalog as the migration role, on a session reset to a plain search_path."""
+    cur = conn.cursor()
+
+    def run(sql: str) -> None:
+        guard.check()
+        with guard.watch(conn.get_backend_pid()):
+            try:
+                cur.execute(sql)
+                error = None
+            except Exception as exc:  # psycopg2.Error
+                error = exc
+        guard.raise_if_stopped()
+        if error is not None:
+            raise SourceError(f"schema: reading the scratch catalog failed: {first_line(error)}")
+
+    def query(sql: str) -> pd.DataFrame:
+        run(sql)
+        return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+
+    conn.rollback()
+    conn.autocommit = True
+    run("RESET ALL")  # whatever the migrations SET for the session
+    run("RESET ROLE")
+    run("SET search_path = pg_catalog")
+    return read_catalog(query)
+
+
+def _replay(
+    server: ScratchServer, files: list[Path], base: Path, s: SchemaSource, deadline: float
+) -> tuple[list[dict], SourceResult]:
+    import psycopg2
+
+    limit_ms = str(int(s.statement_timeout_s * 1000))
+    admin = psycopg2.connect(**server.connect_args(SUPERUSER, statement_timeout="10000"))
+    try:
+        _prepare(admin, s.statement_timeout_s)
+        with Guard(admin, s.statement_timeout_s, s.max_seconds, deadline) as guard:
+            guard.check()
+            replay = Replay(
+                connect=lambda: psycopg2.connect(
+                    **server.connect_args(
+                        MIGRATOR, statement_timeout=limit_ms, search_path="public,extensions"
+                    )
+                ),
+                guard=guard,
+            )
+            try:
+                applied = replay_files(replay, files, base)
+                return applied, _read_scratch_catalog(replay.conn, guard)
+            finally:
+                replay.conn.close()
+    finally:
+        admin.close()
+
+
+def collect_migrations(
+    folder: Path, base: Path, s: SchemaSource, deadline: float, progress: Callable[[str], None]
+) -> SourceResult:
+    import psycopg2
+
+    files = migration_files(folder)
+    if not files:
+        raise SourceError(f"schema: no .sql files in the migrations folder {folder}")
+    with scratch_postgres() as server:
+        try:
+            applied, result = _replay(server, files, base, s, deadline)
+        except psycopg2.Error as exc:
+            raise SourceError(f"schema: scratch database: {first_line(exc)}") from None
+    progress(
+        f"schema: applied {sum(r['ok'] for r in applied)}/{len(applied)} statements "
+        f"of {len(files)} migration file(s)"
+    )
+    failed = [r for r in applied if not r["ok"]]
+    result.tables["schema_migrations"] = frame("schema_migrations", applied)
+    result.tables["schema_info"] = frame(
+        "schema_info",
+        [
+            {
+                "mode": "migrations",
+                "location": str(folder),
+                "server_version": result.notes.pop(0) if result.notes else None,
+                "migration_files": len(files),
+                "statements": len(applied),
+                "statements_failed": sum(1 for r in failed if not r["compat"]),
+                "compat_failures": sum(1 for r in failed if r["compat"]),
+            }
+        ],
+    )
+    for r in failed:
+        result.notes.append(
+            f"migration {r['file']} statement {r['statement_no']} (line {r['line']}) failed: "
+            f"{r['error']}"
+        )
+    return result

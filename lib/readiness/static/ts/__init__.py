@@ -1,0 +1,1 @@
+"""TypeScript/JavaScript as syntax trees: parsing, scopes, and the idioms rules share."""
