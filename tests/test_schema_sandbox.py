@@ -346,6 +346,17 @@ else:  # in the main thread, with Python's own Ctrl-C
 """
 
 
+def _cmdlines(procs: list[psutil.Process]) -> list[str]:
+    """Command lines of those still running (a backend can exit while we look)."""
+    lines = []
+    for proc in procs:
+        try:
+            lines.append(" ".join(proc.cmdline()))
+        except psutil.Error:
+            continue
+    return lines
+
+
 @pytest.fixture
 def private_tmp(monkeypatch) -> Iterator[Path]:
     """A temp root of this test's own: the start-up sweep of a schema collection running
@@ -372,7 +383,7 @@ def _start_child(
     end = time.monotonic() + 60
     while time.monotonic() < end:  # until the migration role's backend is at work
         for folder in sorted((root or TMP).glob(f"{PREFIX}{child.pid}-*")):
-            if any("postgres postgres" in " ".join(p.cmdline()) for p in _cluster(folder)):
+            if any("postgres postgres" in line for line in _cmdlines(_cluster(folder))):
                 time.sleep(1)  # well into the sleeping statement
                 return child, folder
         assert child.poll() is None, child.communicate()[0]
