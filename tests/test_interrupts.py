@@ -149,9 +149,17 @@ def _interrupt(proc: subprocess.Popen, sig: int = signal.SIGINT) -> tuple[float,
     return time.monotonic() - t, err
 
 
-def test_ctrl_c_during_collection_stops_promptly(tmp_path):
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "initdb",  # while the cluster is being created (initdb and its postgres child)
+        "[local]",  # while a backend replays the (sleeping) migration
+    ],
+)
+def test_ctrl_c_during_collection_stops_promptly(tmp_path, moment):
     """Stripe hangs and the schema replay sleeps: the first Ctrl-C still ends the run in
-    seconds, with exit 130, no traceback, no staging and no server left behind."""
+    seconds, with exit 130, no traceback, no staging and no server left behind — whether
+    the scratch cluster is being created or already replaying."""
     platform = tmp_path / "platform"
     migrations = platform / "supabase" / "migrations"
     migrations.mkdir(parents=True)
@@ -162,9 +170,9 @@ def test_ctrl_c_during_collection_stops_promptly(tmp_path):
     try:
         _wait_for(lambda: silent.conns, 60, "the Stripe request")
         _wait_for(
-            lambda: any("postgres" in c for c in _cmdlines(_descendants(proc.pid))),
+            lambda: any(moment in c for c in _cmdlines(_descendants(proc.pid))),
             60,
-            "the scratch Postgres",
+            f"the scratch Postgres ({moment})",
         )
         started = _descendants(proc.pid)
         seconds, err = _interrupt(proc)

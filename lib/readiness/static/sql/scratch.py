@@ -173,6 +173,10 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float, what: str, log: Path) -
             check_cancelled("schema")
             time.sleep(0.05)
     except BaseException:  # timeout, cancel, Ctrl-C: it must not outlive us
+        # the whole process group: initdb's own `postgres --boot` child would otherwise
+        # go on writing into the folder we are about to delete
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.kill()
         proc.wait()
         raise
@@ -257,6 +261,15 @@ def stop_server(server: ScratchServer) -> None:
         proc.wait(5)
 
 
+def _remove(folder: Path, attempts: int = 20) -> None:
+    """Delete the folder, again if a dying process was still writing into it."""
+    for _ in range(attempts):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.05)
+
+
 @contextmanager
 def scratch_postgres() -> Iterator[ScratchServer]:
     """A throw-away server; stopped and deleted on every way out (errors, Ctrl-C, exit)."""
@@ -274,4 +287,4 @@ def scratch_postgres() -> Iterator[ScratchServer]:
             if server is not None:
                 stop_server(server)
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder)
