@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv demo test lint format sandbox lab bench bench-large clean
+.PHONY: venv demo test lint format sandbox lab bench bench-large precision clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ bench: $(STAMP)
 
 bench-large: $(STAMP)
 	$(BIN)/python bench/run.py --size large --notebooks
+
+## precision: the static audit over public Supabase + Stripe projects (bench/corpus.yaml),
+## scored against bench/labels.jsonl; the trees must be exported first (--fetch-help)
+precision: $(STAMP)
+	$(BIN)/python bench/precision.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests bench

@@ -1,0 +1,373 @@
+"""Precision bench: the static audit over real public Supabase + Stripe projects, with
+its fail/warn findings scored against hand labels.
+
+    python bench/precision.py                       # every corpus project present
+    python bench/precision.py --repo OWNER/NAME     # one project
+    python bench/precision.py --dump DIR            # also one findings file per project
+    python bench/precision.py --json                # machine-readable
+    python bench/precision.py --fetch-help          # how to get the projects
+
+The projects are listed with pinned commits in bench/corpus.yaml; their trees live
+outside the repo (default /work/corpus/OWNER+NAME) and the bench needs no network. Only
+the code sources run (codebase; schema from supabase/migrations when present): database,
+Stripe, panel and management API are off, so checks that need them are not_verified and
+not scored. Labels are bench/labels.jsonl (see bench/LABELS.md); a finding is labelled
+when repo + check + location (its `location`, or its `resource` when it has none) match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CORPUS_FILE = BENCH / "corpus.yaml"
+LABELS_FILE = BENCH / "labels.jsonl"
+CATALOG = ROOT / "params" / "expected_catalog.yaml"
+DEFAULT_CORPUS_DIR = Path("/work/corpus")
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
+LABEL_KEYS = {"repo", "commit", "check", "location", "label", "why"}
+
+
+class BenchError(Exception):
+    """A usage or input problem: printed as one line, exit 2."""
+
+
+def folder_name(repo: str) -> str:
+    return repo.replace("/", "+")
+
+
+def load_corpus(path: Path = CORPUS_FILE) -> list[dict[str, str]]:
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    for i, e in enumerate(entries, 1):
+        if not isinstance(e, dict) or not {"repo", "commit", "why"} <= set(e):
+            raise BenchError(f"{path}: entry {i} needs repo, commit and why")
+        if len(str(e["commit"])) != 40:
+            raise BenchError(f"{path}: entry {i} ({e['repo']}): commit must be 40 hex digits")
+    return entries
+
+
+def load_labels(path: Path) -> list[dict[str, str]]:
+    """Labels, one JSON object a line; a malformed line is an error naming its number."""
+    if not path.is_file():
+        return []
+    labels = []
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BenchError(f"{path}:{no}: not JSON ({exc.msg})") from None
+        missing = LABEL_KEYS - set(obj) if isinstance(obj, dict) else LABEL_KEYS
+        if missing:
+            raise BenchError(f"{path}:{no}: missing {', '.join(sorted(missing))}")
+        if obj["label"] not in ("TRUE", "FALSE"):
+            raise BenchError(f"{path}:{no}: label must be TRUE or FALSE")
+        labels.append(obj)
+    return labels
+
+
+def fetch_help(entries: list[dict[str, str]], corpus_dir: Path) -> str:
+    lines = [
+        "# Get the corpus: a bare mirror of each project, then its pinned commit's files.",
+        "# (The session's `fetch` tool gives /work/.mirror/OWNER+NAME/repo; elsewhere use",
+        "#  `git clone --bare https://github.com/OWNER/NAME GIT_DIR`.)",
+    ]
+    for e in entries:
+        name = folder_name(e["repo"])
+        git = f"/work/.mirror/{name}/repo"
+        lines.append(f"# fetch github:{e['repo']}")
+        lines.append(f"/work/shared/tools/export_tree.sh {git} {e['commit']} {corpus_dir / name}")
+    return "\n".join(lines)
+
+
+def write_params(tree: Path, work: Path) -> Path:
+    """Params for a static audit of `tree`: live sources off, schema from its migrations."""
+    shutil.copy(CATALOG, work / "expected_catalog.yaml")
+    has_migrations = (tree / "supabase" / "migrations").is_dir()
+    params = {
+        "name": f"precision bench: {tree.name}",
+        "catalog_file": "expected_catalog.yaml",
+        "sources": {
+            "database": {"enabled": False},
+            "stripe": {"enabled": False},
+            "pterodactyl": {"enabled": False},
+            "supabase_api": {"enabled": False},
+            "codebase": {"enabled": True, "path": str(tree)},
+            "schema": (
+                {"enabled": True, "mode": "migrations"} if has_migrations else {"enabled": False}
+            ),
+        },
+    }
+    path = work / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def audit(tree: Path) -> dict[str, Any]:
+    """Collect and judge one tree in-process; every fail/warn finding, problems, timings."""
+    from readiness.checks.registry import evaluate
+    from readiness.config import load_config
+    from readiness.snapshot import collect
+
+    with tempfile.TemporaryDirectory(prefix="precision-") as tmp:
+        config = load_config(write_params(tree, Path(tmp)))
+        t0 = time.monotonic()
+        snapshot = collect(config)
+        t1 = time.monotonic()
+        findings = evaluate(snapshot, config)
+        t2 = time.monotonic()
+    problems: list[str] = []
+    for name, state in snapshot.sources.items():
+        if state.status == "error":
+            problems.append(f"source {name} failed: {state.reason}")
+        problems += [f"{name}: {n}" for n in state.notes if "skipped" in n or "unexpected" in n]
+    status = Counter(str(f.status) for f in findings)
+    kept = []
+    for f in findings:
+        if str(f.status) == "not_verified" and "check failed to run" in f.reason:
+            problems.append(f"check {f.check_id} crashed: {f.reason}")
+        if str(f.status) not in ("fail", "warn"):
+            continue
+        kept.append(
+            {
+                "check": f.check_id,
+                "title": f.title,
+                "severity": str(f.severity),
+                "status": str(f.status),
+                "resource": f.resource,
+                "location": f.location,
+                "reason": f.reason,
+                "evidence": f.evidence,
+            }
+        )
+    sources = {
+        n: {"status": s.status, "seconds": s.seconds, "notes": len(s.notes)}
+        for n, s in snapshot.sources.items()
+        if s.status != "disabled"
+    }
+    return {
+        "findings": kept,
+        "statuses": dict(status),
+        "problems": problems,
+        "sources": sources,
+        "seconds": {"collect": round(t1 - t0, 2), "evaluate": round(t2 - t1, 2)},
+    }
+
+
+def label_location(finding: dict[str, Any]) -> str:
+    return finding["location"] or finding["resource"]
+
+
+def score(results: list[dict[str, Any]], labels: list[dict[str, str]]) -> dict[str, Any]:
+    """Join findings with labels; precision per check and per severity."""
+    by_key: dict[tuple[str, str, str], dict[str, str]] = {}
+    stale: list[str] = []
+    commits = {r["repo"]: r["commit"] for r in results}
+    for lab in labels:
+        if lab["repo"] in commits and lab["commit"] != commits[lab["repo"]]:
+            stale.append(f"{lab['repo']} {lab['check']} {lab['location']}: other commit")
+            continue
+        by_key[(lab["repo"], lab["check"], lab["location"])] = lab
+    used: set[tuple[str, str, str]] = set()
+    per_check: dict[str, Counter] = defaultdict(Counter)
+    per_sev: dict[str, Counter] = defaultdict(Counter)
+    unlabelled: list[dict[str, Any]] = []
+    for r in results:
+        for f in r["findings"]:
+            key = (r["repo"], f["check"], label_location(f))
+            lab = by_key.get(key)
+            f["label"] = lab["label"] if lab else None
+            for c in (per_check[f["check"]], per_sev[f["severity"]]):
+                c["findings"] += 1
+                if lab:
+                    c["labelled"] += 1
+                    c[lab["label"]] += 1
+            if lab:
+                used.add(key)
+            elif f["severity"] in ("critical", "high"):
+                unlabelled.append({"repo": r["repo"], **f})
+    stale += [f"{k[0]} {k[1]} {k[2]}: matches no finding" for k in by_key if k not in used]
+
+    def table(counts: dict[str, Counter]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name, c in counts.items():
+            done = c["labelled"]
+            out[name] = {
+                "findings": c["findings"],
+                "labelled": done,
+                "TRUE": c["TRUE"],
+                "FALSE": c["FALSE"],
+                "precision": round(c["TRUE"] / done, 3) if done else None,
+            }
+        return out
+
+    top = [per_sev[s] for s in ("critical", "high")]
+    top_n = sum(c["findings"] for c in top)
+    return {
+        "per_check": table(per_check),
+        "per_severity": table(per_sev),
+        "critical_high": {
+            "findings": top_n,
+            "labelled": sum(c["labelled"] for c in top),
+            "labelled_share": round(sum(c["labelled"] for c in top) / top_n, 3) if top_n else None,
+        },
+        "unlabelled_critical_high": unlabelled,
+        "stale_labels": stale,
+    }
+
+
+def dump(result: dict[str, Any], folder: Path) -> Path:
+    """One findings file per project, each finding with the label key to copy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{folder_name(result['repo'])}.json"
+    rows = []
+    for f in result["findings"]:
+        key = {"repo": result["repo"], "commit": result["commit"], "check": f["check"]}
+        rows.append({**f, "label_key": {**key, "location": label_location(f)}})
+    doc = {k: v for k, v in result.items() if k != "findings"} | {"findings": rows}
+    path.write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
+    return path
+
+
+def print_report(results: list[dict[str, Any]], scored: dict[str, Any], missing: list[str]):
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False, markup=False, width=160, soft_wrap=True)
+    t = Table(title="fail/warn findings per project (static audit)")
+    for col in ["project", "files", *SEVERITIES, "total", "collect s", "judge s", "problems"]:
+        t.add_column(col, justify="left" if col == "project" else "right")
+    totals: Counter = Counter()
+    for r in results:
+        sev = Counter(f["severity"] for f in r["findings"])
+        totals.update(sev)
+        s = r["seconds"]
+        cells = [str(sev[x]) for x in SEVERITIES]
+        t.add_row(
+            r["repo"],
+            str(r["files"]),
+            *cells,
+            str(len(r["findings"])),
+            f"{s['collect']:.1f}",
+            f"{s['evaluate']:.1f}",
+            str(len(r["problems"])),
+        )
+    t.add_row(
+        "total",
+        "",
+        *[str(totals[x]) for x in SEVERITIES],
+        str(sum(totals.values())),
+        f"{sum(r['seconds']['collect'] for r in results):.1f}",
+        f"{sum(r['seconds']['evaluate'] for r in results):.1f}",
+        "",
+        style="bold",
+    )
+    con.print(t)
+
+    def precision_table(title: str, rows: dict[str, dict[str, Any]], order: list[str]) -> None:
+        pt = Table(title=title)
+        for col in ["", "findings", "labelled", "TRUE", "FALSE", "precision"]:
+            pt.add_column(col, justify="left" if not col else "right")
+        for name in order:
+            if name in rows:
+                v = rows[name]
+                p = "—" if v["precision"] is None else f"{v['precision']:.2f}"
+                pt.add_row(name, *(str(v[k]) for k in ("findings", "labelled", "TRUE", "FALSE")), p)
+        con.print(pt)
+
+    checks = scored["per_check"]
+    precision_table("per check", checks, sorted(checks, key=lambda c: -checks[c]["findings"]))
+    precision_table("per severity", scored["per_severity"], SEVERITIES)
+    ch = scored["critical_high"]
+    share = "—" if ch["labelled_share"] is None else f"{ch['labelled_share']:.0%}"
+    con.print(f"critical+high: {ch['findings']} findings, {ch['labelled']} labelled ({share})")
+    if scored["unlabelled_critical_high"]:
+        con.print(f"\nunlabelled critical/high ({len(scored['unlabelled_critical_high'])}):")
+        for f in scored["unlabelled_critical_high"]:
+            con.print(
+                f"  {f['repo']} {f['check']} [{f['severity']}/{f['status']}] "
+                f"{label_location(f)} — {f['reason'][:110]}"
+            )
+    for line in scored["stale_labels"]:
+        con.print(f"stale label: {line}")
+    for r in results:
+        for p in r["problems"]:
+            con.print(f"problem in {r['repo']}: {p[:200]}")
+    if missing:
+        con.print(f"not in the corpus dir (skipped): {', '.join(missing)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus-dir", type=Path, default=DEFAULT_CORPUS_DIR)
+    ap.add_argument("--labels", type=Path, default=LABELS_FILE)
+    ap.add_argument("--repo", help="only this OWNER/NAME")
+    ap.add_argument("--dump", type=Path, metavar="DIR", help="write findings per project here")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    ap.add_argument("--fetch-help", action="store_true", help="print how to get the corpus")
+    args = ap.parse_args(argv)
+    try:
+        entries = load_corpus()
+        if args.fetch_help:
+            print(fetch_help(entries, args.corpus_dir))
+            return 0
+        if args.repo:
+            entries = [e for e in entries if e["repo"] == args.repo]
+            if not entries:
+                raise BenchError(f"{args.repo} is not in {CORPUS_FILE.name}")
+        labels = load_labels(args.labels)
+        present = [e for e in entries if (args.corpus_dir / folder_name(e["repo"])).is_dir()]
+        missing = [e["repo"] for e in entries if e not in present]
+        if not present:
+            raise BenchError(
+                f"none of the {len(entries)} corpus project(s) is under {args.corpus_dir}: "
+                "see `python bench/precision.py --fetch-help`"
+            )
+    except BenchError as exc:
+        print(f"precision: {exc}", file=sys.stderr)
+        return 2
+    from readiness.sources.base import CANCEL
+
+    results = []
+    try:
+        for e in present:
+            tree = args.corpus_dir / folder_name(e["repo"])
+            if not args.json:
+                print(f"auditing {e['repo']} …", file=sys.stderr, flush=True)
+            files = sum(1 for p in tree.rglob("*") if p.is_file())
+            entry = {"repo": e["repo"], "commit": e["commit"], "files": files}
+            results.append(entry | audit(tree))
+            if args.dump:
+                dump(results[-1], args.dump)
+    except KeyboardInterrupt:
+        CANCEL.set()
+        print("precision: interrupted", file=sys.stderr)
+        return 130
+    scored = score(results, labels)
+    if args.json:
+        summary = [
+            {k: r[k] for k in ("repo", "commit", "files", "seconds", "statuses", "problems")}
+            | {"by_severity": dict(Counter(f["severity"] for f in r["findings"]))}
+            for r in results
+        ]
+        doc = {"projects": summary, "missing": missing, **scored}
+        print(json.dumps(doc, indent=2, default=str))
+    else:
+        print_report(results, scored, missing)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
