@@ -250,6 +250,29 @@ def test_split_keeps_going_after_a_broken_statement():
 
 
 @pytest.mark.parametrize(
+    "lead",
+    [
+        "/* airports — seeded × 3 */ ",  # an em-dash and a multiplication sign in a comment
+        "-- Réservations des séjours\n",  # accents, as French migrations write them
+        "COMMENT ON SCHEMA public IS 'naïve café';\n",  # non-ASCII inside a statement
+        "-- 🚀 launch\n",  # a four-byte character
+        "",  # must not be flagged either way: plain ASCII
+    ],
+)
+def test_split_is_exact_after_non_ascii_text(lead):
+    """pglast's slices count characters; statements after any non-ASCII text must come
+    out whole, on their own lines (a byte slice cut them mid-word)."""
+    sql = f"{lead}CREATE TABLE airports (id int);\n\nCREATE TABLE flights (\n  id int\n);\n"
+    stmts = split_statements(sql)
+    tables = [s.sql for s in stmts if s.sql.startswith("CREATE TABLE")]
+    assert tables == ["CREATE TABLE airports (id int)", "CREATE TABLE flights (\n  id int\n)"]
+    lines = {s.sql.split(" (")[0]: s.line for s in stmts}
+    first = lead.count("\n") + 1
+    assert lines["CREATE TABLE airports"] == first
+    assert lines["CREATE TABLE flights"] == first + 2
+
+
+@pytest.mark.parametrize(
     "expr,uses_auth,admits,null_test",
     [
         ("(user_id = auth.uid())", True, False, False),

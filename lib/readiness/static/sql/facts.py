@@ -19,7 +19,7 @@ from pglast.enums import A_Expr_Kind, BoolExprType, NullTestType
 from pglast.parser import ParseError
 
 AUTH_FUNCS = frozenset({("auth", "uid"), ("auth", "jwt"), ("auth", "role"), ("auth", "email")})
-_LEADING = re.compile(rb"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
 
 
 @dataclass(frozen=True)
@@ -33,21 +33,21 @@ class Statement:
 
 def split_statements(sql: str) -> list[Statement]:
     """Statements of a SQL script; falls back to the scanner when a statement is broken,
-    so every other statement still gets its own index and line."""
-    data = sql.encode("utf-8")
+    so every other statement still gets its own index and line. pglast's slices count
+    characters, so they cut the text itself (slicing its UTF-8 bytes shifted every
+    statement after an accent or an em-dash in a comment)."""
     try:
         slices = list(split(sql, only_slices=True))
     except ParseError:
         slices = list(split(sql, with_parser=False, only_slices=True))
     out: list[Statement] = []
     for sl in slices:
-        chunk = data[sl]
-        lead = _LEADING.match(chunk)
-        start = sl.start + (lead.end() if lead else 0)
-        text = data[start : sl.stop].decode("utf-8", "replace").strip()
+        lead = _LEADING.match(sql, sl.start, sl.stop)
+        start = lead.end() if lead else sl.start
+        text = sql[start : sl.stop].strip()
         if not text:
             continue
-        out.append(Statement(len(out) + 1, data[:start].count(b"\n") + 1, text))
+        out.append(Statement(len(out) + 1, sql.count("\n", 0, start) + 1, text))
     return out
 
 
