@@ -78,10 +78,13 @@ def test_file_kinds_slugs_lines_and_skipped_folders(tmp_path: Path) -> None:
             "scripts/seed.ts": "console.log(1)\n",
             ".env.local": "A=1\n",
             "node_modules/pkg/index.js": "module.exports = 1\n",
+            ".vite-cache/deps/chunk-ABC.js": "try { x() } catch (e) {}\n",
+            ".expo/web/cache/x.js": "module.exports = 2\n",
         },
     )
     files = t["code_files"].set_index("path")
     assert "node_modules/pkg/index.js" not in files.index
+    assert not [p for p in files.index if p.startswith((".vite-cache/", ".expo/"))]
     pay = files.loc[f"{FN}/pay/index.ts"]
     assert (pay["kind"], pay["function_slug"]) == ("function", "pay")
     assert files.loc[f"{FN}/_shared/db.ts", "kind"] == "shared"

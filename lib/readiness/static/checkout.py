@@ -60,6 +60,16 @@ SKIP_DIRS = frozenset(
         ".branches",
         ".output",
         "vendor",
+        # bundler and platform caches: third-party code committed by accident
+        ".vite",
+        ".vite-cache",
+        ".parcel-cache",
+        ".angular",
+        ".expo",
+        ".docusaurus",
+        ".vercel",
+        ".netlify",
+        ".wrangler",
     }
 )
 NON_FRONTEND_DIRS = frozenset({"scripts", "script", "tests", "test", "__tests__", "e2e", "tools"})
