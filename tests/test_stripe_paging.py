@@ -180,7 +180,10 @@ def test_concurrent_equals_sequential(knobs, n):
         path: {r.query.get("created[gte]") for r in ok if r.path == path}
         for path in ("/v1/checkout/sessions", "/v1/subscriptions", "/v1/events")
     }
-    assert all(len(s) > 1 for s in starts.values()), starts
+    if not knobs.rate_limit:
+        # ranges split only while a worker would idle: under 429 holds every worker waits,
+        # so whether a short list splits there depends on timing (a loaded machine)
+        assert all(len(s) > 1 for s in starts.values()), starts
     assert "0" in starts["/v1/subscriptions"]
     # no successful request was made twice (same path and query)
     keys = Counter((r.path, tuple(sorted((k, str(v)) for k, v in r.query.items()))) for r in ok)
