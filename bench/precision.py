@@ -5,14 +5,22 @@ its fail/warn findings scored against hand labels.
     python bench/precision.py --repo OWNER/NAME     # one project
     python bench/precision.py --dump DIR            # also one findings file per project
     python bench/precision.py --json                # machine-readable
+    python bench/precision.py --unlabelled          # list critical/high left to label
     python bench/precision.py --fetch-help          # how to get the projects
 
 The projects are listed with pinned commits in bench/corpus.yaml; their trees live
 outside the repo (default /work/corpus/OWNER+NAME) and the bench needs no network. Only
 the code sources run (codebase; schema from supabase/migrations when present): database,
 Stripe, panel and management API are off, so checks that need them are not_verified and
-not scored. Labels are bench/labels.jsonl (see bench/LABELS.md); a finding is labelled
-when repo + check + location (its `location`, or its `resource` when it has none) match.
+not scored. Labels are bench/labels.jsonl and bench/labels/*.jsonl (see bench/LABELS.md);
+a finding is labelled when repo + check + location (its `location`, or its `resource`
+when it has none) match.
+
+Labels are a sample, so precision per check is TRUE / labelled, and precision per
+severity is *estimated*: each check's sample precision weighted by its number of
+findings (checks with no label are left out, and the share of findings they hold is
+printed as coverage). The same is shown for fail findings alone, the ones that move the
+verdict.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CORPUS_FILE = BENCH / "corpus.yaml"
 LABELS_FILE = BENCH / "labels.jsonl"
+LABELS_DIR = BENCH / "labels"
 CATALOG = ROOT / "params" / "expected_catalog.yaml"
 DEFAULT_CORPUS_DIR = Path("/work/corpus")
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
@@ -55,6 +64,13 @@ def load_corpus(path: Path = CORPUS_FILE) -> list[dict[str, str]]:
         if len(str(e["commit"])) != 40:
             raise BenchError(f"{path}: entry {i} ({e['repo']}): commit must be 40 hex digits")
     return entries
+
+
+def label_files(paths: list[Path] | None) -> list[Path]:
+    """The label files to read: those given, or labels.jsonl and labels/*.jsonl."""
+    if paths:
+        return paths
+    return [LABELS_FILE, *sorted(LABELS_DIR.glob("*.jsonl"))]
 
 
 def load_labels(path: Path) -> list[dict[str, str]]:
@@ -171,7 +187,8 @@ def label_location(finding: dict[str, Any]) -> str:
 
 
 def score(results: list[dict[str, Any]], labels: list[dict[str, str]]) -> dict[str, Any]:
-    """Join findings with labels; precision per check and per severity."""
+    """Join findings with labels; precision per check, per severity and per severity for
+    fail findings alone, each severity figure estimated from the per-check samples."""
     by_key: dict[tuple[str, str, str], dict[str, str]] = {}
     stale: list[str] = []
     commits = {r["repo"]: r["commit"] for r in results}
@@ -179,17 +196,22 @@ def score(results: list[dict[str, Any]], labels: list[dict[str, str]]) -> dict[s
         if lab["repo"] in commits and lab["commit"] != commits[lab["repo"]]:
             stale.append(f"{lab['repo']} {lab['check']} {lab['location']}: other commit")
             continue
-        by_key[(lab["repo"], lab["check"], lab["location"])] = lab
+        key = (lab["repo"], lab["check"], lab["location"])
+        if key in by_key and by_key[key]["label"] != lab["label"]:
+            stale.append(f"{' '.join(key)}: labelled both TRUE and FALSE")
+        by_key[key] = lab
     used: set[tuple[str, str, str]] = set()
     per_check: dict[str, Counter] = defaultdict(Counter)
-    per_sev: dict[str, Counter] = defaultdict(Counter)
+    # (check, severity, status) -> counts: the severity estimates weight each check's
+    # sample precision by its findings in that stratum.
+    strata: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
     unlabelled: list[dict[str, Any]] = []
     for r in results:
         for f in r["findings"]:
             key = (r["repo"], f["check"], label_location(f))
             lab = by_key.get(key)
             f["label"] = lab["label"] if lab else None
-            for c in (per_check[f["check"]], per_sev[f["severity"]]):
+            for c in (per_check[f["check"]], strata[(f["check"], f["severity"], f["status"])]):
                 c["findings"] += 1
                 if lab:
                     c["labelled"] += 1
@@ -198,31 +220,52 @@ def score(results: list[dict[str, Any]], labels: list[dict[str, str]]) -> dict[s
                 used.add(key)
             elif f["severity"] in ("critical", "high"):
                 unlabelled.append({"repo": r["repo"], **f})
-    stale += [f"{k[0]} {k[1]} {k[2]}: matches no finding" for k in by_key if k not in used]
+    # Only labels of the projects audited in this run can be lost or gone.
+    unmatched = [(k, v) for k, v in by_key.items() if k not in used and k[0] in commits]
+    lost = [" ".join(k) for k, v in unmatched if v["label"] == "TRUE"]
+    gone = sum(1 for _, v in unmatched if v["label"] == "FALSE")
 
-    def table(counts: dict[str, Counter]) -> dict[str, dict[str, Any]]:
-        out = {}
-        for name, c in counts.items():
-            done = c["labelled"]
-            out[name] = {
-                "findings": c["findings"],
-                "labelled": done,
-                "TRUE": c["TRUE"],
-                "FALSE": c["FALSE"],
-                "precision": round(c["TRUE"] / done, 3) if done else None,
-            }
-        return out
+    def row(c: Counter) -> dict[str, Any]:
+        done = c["labelled"]
+        return {
+            "findings": c["findings"],
+            "labelled": done,
+            "TRUE": c["TRUE"],
+            "FALSE": c["FALSE"],
+            "precision": round(c["TRUE"] / done, 3) if done else None,
+        }
 
-    top = [per_sev[s] for s in ("critical", "high")]
-    top_n = sum(c["findings"] for c in top)
+    checks = {name: row(c) for name, c in per_check.items()}
+
+    def estimate(severities: set[str], statuses: set[str]) -> dict[str, Any]:
+        """Σ findings × the check's sample precision in this stratum (or, when the
+        stratum has no label, the check's overall precision) / Σ findings covered."""
+        n = covered = true = labelled = 0
+        for (check, sev, status), c in strata.items():
+            if sev not in severities or status not in statuses:
+                continue
+            n += c["findings"]
+            labelled += c["labelled"]
+            p = c["TRUE"] / c["labelled"] if c["labelled"] else checks[check]["precision"]
+            if p is not None:
+                covered += c["findings"]
+                true += c["findings"] * p
+        return {
+            "findings": n,
+            "labelled": labelled,
+            "coverage": round(covered / n, 3) if n else None,
+            "precision": round(true / covered, 3) if covered else None,
+        }
+
+    fail_warn = {"fail", "warn"}
+    per_sev = {s: estimate({s}, fail_warn) | {"fail": estimate({s}, {"fail"})} for s in SEVERITIES}
+    top = {"critical", "high"}
     return {
-        "per_check": table(per_check),
-        "per_severity": table(per_sev),
-        "critical_high": {
-            "findings": top_n,
-            "labelled": sum(c["labelled"] for c in top),
-            "labelled_share": round(sum(c["labelled"] for c in top) / top_n, 3) if top_n else None,
-        },
+        "per_check": checks,
+        "per_severity": per_sev,
+        "critical_high": estimate(top, fail_warn) | {"fail": estimate(top, {"fail"})},
+        "true_labels_lost": lost,
+        "false_labels_gone": gone,
         "unlabelled_critical_high": unlabelled,
         "stale_labels": stale,
     }
@@ -241,7 +284,12 @@ def dump(result: dict[str, Any], folder: Path) -> Path:
     return path
 
 
-def print_report(results: list[dict[str, Any]], scored: dict[str, Any], missing: list[str]):
+def print_report(
+    results: list[dict[str, Any]],
+    scored: dict[str, Any],
+    missing: list[str],
+    list_unlabelled: bool = False,
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -289,11 +337,36 @@ def print_report(results: list[dict[str, Any]], scored: dict[str, Any], missing:
 
     checks = scored["per_check"]
     precision_table("per check", checks, sorted(checks, key=lambda c: -checks[c]["findings"]))
-    precision_table("per severity", scored["per_severity"], SEVERITIES)
-    ch = scored["critical_high"]
-    share = "—" if ch["labelled_share"] is None else f"{ch['labelled_share']:.0%}"
-    con.print(f"critical+high: {ch['findings']} findings, {ch['labelled']} labelled ({share})")
-    if scored["unlabelled_critical_high"]:
+
+    def pct(x: float | None) -> str:
+        return "—" if x is None else f"{x:.0%}"
+
+    st = Table(title="per severity (precision estimated from the per-check samples)")
+    for col in ["", "findings", "labelled", "coverage", "precision", "fail", "fail precision"]:
+        st.add_column(col, justify="left" if not col else "right")
+    rows = [
+        *((s, scored["per_severity"][s]) for s in SEVERITIES),
+        ("critical+high", scored["critical_high"]),
+    ]
+    for name, v in rows:
+        f = v["fail"]
+        st.add_row(
+            name,
+            str(v["findings"]),
+            str(v["labelled"]),
+            pct(v["coverage"]),
+            pct(v["precision"]),
+            str(f["findings"]),
+            pct(f["precision"]),
+        )
+    con.print(st)
+    con.print(
+        f"TRUE labels no longer found (recall lost): {len(scored['true_labels_lost'])}; "
+        f"FALSE labels whose finding is gone: {scored['false_labels_gone']}"
+    )
+    for line in scored["true_labels_lost"]:
+        con.print(f"  lost: {line}")
+    if scored["unlabelled_critical_high"] and list_unlabelled:
         con.print(f"\nunlabelled critical/high ({len(scored['unlabelled_critical_high'])}):")
         for f in scored["unlabelled_critical_high"]:
             con.print(
@@ -312,10 +385,15 @@ def print_report(results: list[dict[str, Any]], scored: dict[str, Any], missing:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus-dir", type=Path, default=DEFAULT_CORPUS_DIR)
-    ap.add_argument("--labels", type=Path, default=LABELS_FILE)
+    ap.add_argument(
+        "--labels", type=Path, action="append", help="label file (repeatable; default: all)"
+    )
     ap.add_argument("--repo", help="only this OWNER/NAME")
     ap.add_argument("--dump", type=Path, metavar="DIR", help="write findings per project here")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    ap.add_argument(
+        "--unlabelled", action="store_true", help="list the unlabelled critical/high findings"
+    )
     ap.add_argument("--fetch-help", action="store_true", help="print how to get the corpus")
     args = ap.parse_args(argv)
     try:
@@ -327,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             entries = [e for e in entries if e["repo"] == args.repo]
             if not entries:
                 raise BenchError(f"{args.repo} is not in {CORPUS_FILE.name}")
-        labels = load_labels(args.labels)
+        labels = [lab for path in label_files(args.labels) for lab in load_labels(path)]
         present = [e for e in entries if (args.corpus_dir / folder_name(e["repo"])).is_dir()]
         missing = [e["repo"] for e in entries if e not in present]
         if not present:
@@ -365,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = {"projects": summary, "missing": missing, **scored}
         print(json.dumps(doc, indent=2, default=str))
     else:
-        print_report(results, scored, missing)
+        print_report(results, scored, missing, args.unlabelled)
     return 0
 
 
