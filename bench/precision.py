@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ CORPUS_FILE = BENCH / "corpus.yaml"
 LABELS_FILE = BENCH / "labels.jsonl"
 LABELS_DIR = BENCH / "labels"
 CATALOG = ROOT / "params" / "expected_catalog.yaml"
+METADATA_FILE = ROOT / "lib" / "readiness" / "checks" / "precision.json"
 DEFAULT_CORPUS_DIR = Path("/work/corpus")
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 LABEL_KEYS = {"repo", "commit", "check", "location", "label", "why"}
@@ -108,37 +108,17 @@ def fetch_help(entries: list[dict[str, str]], corpus_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def write_params(tree: Path, work: Path) -> Path:
-    """Params for a static audit of `tree`: live sources off, schema from its migrations."""
-    shutil.copy(CATALOG, work / "expected_catalog.yaml")
-    has_migrations = (tree / "supabase" / "migrations").is_dir()
-    params = {
-        "name": f"precision bench: {tree.name}",
-        "catalog_file": "expected_catalog.yaml",
-        "sources": {
-            "database": {"enabled": False},
-            "stripe": {"enabled": False},
-            "pterodactyl": {"enabled": False},
-            "supabase_api": {"enabled": False},
-            "codebase": {"enabled": True, "path": str(tree)},
-            "schema": (
-                {"enabled": True, "mode": "migrations"} if has_migrations else {"enabled": False}
-            ),
-        },
-    }
-    path = work / "params.yaml"
-    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def audit(tree: Path) -> dict[str, Any]:
     """Collect and judge one tree in-process; every fail/warn finding, problems, timings."""
     from readiness.checks.registry import evaluate
-    from readiness.config import load_config
+    from readiness.config import load_config, write_static_params
     from readiness.snapshot import collect
 
     with tempfile.TemporaryDirectory(prefix="precision-") as tmp:
-        config = load_config(write_params(tree, Path(tmp)))
+        has_migrations = (tree / "supabase" / "migrations").is_dir()
+        name = f"precision bench: {tree.name}"
+        params = write_static_params(Path(tmp), tree, CATALOG, schema=has_migrations, name=name)
+        config = load_config(params)
         t0 = time.monotonic()
         snapshot = collect(config)
         t1 = time.monotonic()
@@ -150,6 +130,7 @@ def audit(tree: Path) -> dict[str, Any]:
             problems.append(f"source {name} failed: {state.reason}")
         problems += [f"{name}: {n}" for n in state.notes if "skipped" in n or "unexpected" in n]
     status = Counter(str(f.status) for f in findings)
+    not_applicable = sorted({f.check_id for f in findings if str(f.status) == "not_applicable"})
     kept = []
     for f in findings:
         if str(f.status) == "not_verified" and "check failed to run" in f.reason:
@@ -175,6 +156,7 @@ def audit(tree: Path) -> dict[str, Any]:
     }
     return {
         "findings": kept,
+        "not_applicable": not_applicable,
         "statuses": dict(status),
         "problems": problems,
         "sources": sources,
@@ -222,6 +204,10 @@ def score(results: list[dict[str, Any]], labels: list[dict[str, str]]) -> dict[s
                 unlabelled.append({"repo": r["repo"], **f})
     # Only labels of the projects audited in this run can be lost or gone.
     unmatched = [(k, v) for k, v in by_key.items() if k not in used and k[0] in commits]
+    # a TRUE label whose check no longer applies to that platform is not recall lost
+    na = {(r["repo"], c) for r in results for c in r.get("not_applicable", [])}
+    now_na = [k for k, v in unmatched if v["label"] == "TRUE" and (k[0], k[1]) in na]
+    unmatched = [(k, v) for k, v in unmatched if k not in now_na]
     lost = [" ".join(k) for k, v in unmatched if v["label"] == "TRUE"]
     gone = sum(1 for _, v in unmatched if v["label"] == "FALSE")
 
@@ -265,10 +251,31 @@ def score(results: list[dict[str, Any]], labels: list[dict[str, str]]) -> dict[s
         "per_severity": per_sev,
         "critical_high": estimate(top, fail_warn) | {"fail": estimate(top, {"fail"})},
         "true_labels_lost": lost,
+        "true_labels_not_applicable": len(now_na),
         "false_labels_gone": gone,
         "unlabelled_critical_high": unlabelled,
         "stale_labels": stale,
     }
+
+
+def write_metadata(results: list[dict[str, Any]], scored: dict[str, Any], path: Path) -> None:
+    """The per-check precision the checks carry (readiness.checks.precision)."""
+    checks = {
+        name: {
+            "labelled": v["labelled"],
+            "true": v["TRUE"],
+            "precision": v["precision"],
+            "findings": v["findings"],
+        }
+        for name, v in sorted(scored["per_check"].items())
+        if v["labelled"]
+    }
+    doc = {
+        "about": "written by `python bench/precision.py --write-metadata`; do not edit",
+        "corpus": [f"{r['repo']}@{r['commit'][:12]}" for r in results],
+        "checks": checks,
+    }
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
 def dump(result: dict[str, Any], folder: Path) -> Path:
@@ -362,7 +369,9 @@ def print_report(
     con.print(st)
     con.print(
         f"TRUE labels no longer found (recall lost): {len(scored['true_labels_lost'])}; "
-        f"FALSE labels whose finding is gone: {scored['false_labels_gone']}"
+        f"FALSE labels whose finding is gone: {scored['false_labels_gone']}; "
+        f"TRUE labels whose check is now not applicable: "
+        f"{scored['true_labels_not_applicable']}"
     )
     for line in scored["true_labels_lost"]:
         con.print(f"  lost: {line}")
@@ -395,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
         "--unlabelled", action="store_true", help="list the unlabelled critical/high findings"
     )
     ap.add_argument("--fetch-help", action="store_true", help="print how to get the corpus")
+    ap.add_argument(
+        "--write-metadata",
+        action="store_true",
+        help=f"write the per-check precision the checks carry ({METADATA_FILE.name})",
+    )
     args = ap.parse_args(argv)
     try:
         entries = load_corpus()
@@ -405,9 +419,13 @@ def main(argv: list[str] | None = None) -> int:
             entries = [e for e in entries if e["repo"] == args.repo]
             if not entries:
                 raise BenchError(f"{args.repo} is not in {CORPUS_FILE.name}")
+        if args.write_metadata and (args.repo or args.labels):
+            raise BenchError("--write-metadata measures the whole corpus with every label")
         labels = [lab for path in label_files(args.labels) for lab in load_labels(path)]
         present = [e for e in entries if (args.corpus_dir / folder_name(e["repo"])).is_dir()]
         missing = [e["repo"] for e in entries if e not in present]
+        if args.write_metadata and missing:
+            raise BenchError(f"--write-metadata needs every corpus project; missing: {missing}")
         if not present:
             raise BenchError(
                 f"none of the {len(entries)} corpus project(s) is under {args.corpus_dir}: "
@@ -434,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         print("precision: interrupted", file=sys.stderr)
         return 130
     scored = score(results, labels)
+    if args.write_metadata:
+        write_metadata(results, scored, METADATA_FILE)
     if args.json:
         summary = [
             {k: r[k] for k in ("repo", "commit", "files", "seconds", "statuses", "problems")}

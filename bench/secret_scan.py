@@ -16,10 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from readiness.checks.registry import all_checks, evaluate
-from readiness.config import load_config
+from readiness.config import load_config, write_static_params
 from readiness.report import scoring
 from readiness.sandbox.platform_tree import materialize_platform
 from readiness.sandbox.runtime import REPO_PARAMS
@@ -30,14 +28,8 @@ KEY = "sk_" + "live_" + "A1b2C3d4E5f6" * 3
 
 
 def static_config(tmp: Path, checkout: Path):
-    params = yaml.safe_load((REPO_PARAMS / "demo.yaml").read_text())
-    params.pop("env_file", None)
-    params["catalog_file"] = str(REPO_PARAMS / "expected_catalog.yaml")
-    for name in ("database", "stripe", "pterodactyl", "supabase_api", "schema"):
-        params["sources"][name] = {"enabled": False}
-    params["sources"]["codebase"] = {"path": str(checkout)}
-    (tmp / "static.yaml").write_text(yaml.safe_dump(params))
-    return load_config(tmp / "static.yaml")
+    catalog = REPO_PARAMS / "expected_catalog.yaml"
+    return load_config(write_static_params(tmp, checkout, catalog))
 
 
 def judge(name: str, files: dict[str, bytes]) -> None:

@@ -362,9 +362,8 @@ def test_frontend_keys_check_is_not_verified_for_an_unscanned_public_file(demo_c
 
 def test_static_audit_of_a_checkout_with_a_utf16_env_file_is_no_go(tmp_path) -> None:
     """End to end: config → codebase source → every check → verdict."""
-    import yaml
 
-    from readiness.config import load_config
+    from readiness.config import load_config, write_static_params
     from readiness.report import scoring
     from readiness.sandbox.runtime import REPO_PARAMS
     from readiness.snapshot import collect as collect_snapshot
@@ -372,14 +371,8 @@ def test_static_audit_of_a_checkout_with_a_utf16_env_file_is_no_go(tmp_path) -> 
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     (checkout / ".env.production").write_bytes(ENCODINGS["utf-16-le-bom-crlf"](env_text()))
-    params = yaml.safe_load((REPO_PARAMS / "demo.yaml").read_text())
-    params.pop("env_file", None)
-    params["catalog_file"] = str(REPO_PARAMS / "expected_catalog.yaml")
-    for name in ("database", "stripe", "pterodactyl", "supabase_api", "schema"):
-        params["sources"][name] = {"enabled": False}
-    params["sources"]["codebase"] = {"path": str(checkout)}
-    (tmp_path / "static.yaml").write_text(yaml.safe_dump(params))
-    config = load_config(tmp_path / "static.yaml")
+    catalog = REPO_PARAMS / "expected_catalog.yaml"
+    config = load_config(write_static_params(tmp_path, checkout, catalog))
     snapshot = collect_snapshot(config, tmp_path / "evidence")
     findings = evaluate(snapshot, config)
     verdict = scoring.decide(findings, all_checks(), config.verdict.fail_on)

@@ -206,10 +206,13 @@ def cmd_checks(args: argparse.Namespace) -> int:
         out.print_json(json.dumps([s.to_dict() for s in specs]))
         return 0
     table = Table(title=f"{len(specs)} registered checks")
-    for col in ("id", "area", "severity", "sources", "title"):
+    table.add_column("id", no_wrap=True)
+    for col in ("area", "severity", "precision", "sources", "title"):
         table.add_column(col)
     for s in specs:
-        table.add_row(s.id, str(s.area), str(s.severity), ", ".join(s.sources), s.title)
+        p = s.precision
+        shown = f"{p.level} {p.value:.0%} n={p.labelled}" if p.measured else "not measured"
+        table.add_row(s.id, str(s.area), str(s.severity), shown, ", ".join(s.sources), s.title)
     out.print(table)
     return 0
 

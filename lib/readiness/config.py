@@ -324,3 +324,28 @@ def load_config(params_path: str | Path) -> AuditConfig:
             "sources": sources,
         }
     )
+
+
+LIVE_SOURCES = ("database", "stripe", "pterodactyl", "supabase_api")
+
+
+def write_static_params(
+    folder: Path,
+    checkout: Path,
+    catalog_file: Path,
+    *,
+    schema: bool = False,
+    name: str = "static audit",
+) -> Path:
+    """Params for a code-only audit of `checkout` (every live source off; the schema from
+    its supabase/migrations when `schema`), as the precision bench and the tests run it.
+    Returns the params file written in `folder`."""
+    import yaml
+
+    sources: dict[str, Any] = {source: {"enabled": False} for source in LIVE_SOURCES}
+    sources["codebase"] = {"enabled": True, "path": str(checkout)}
+    sources["schema"] = {"enabled": True, "mode": "migrations"} if schema else {"enabled": False}
+    params = {"name": name, "catalog_file": str(catalog_file), "sources": sources}
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    return path

@@ -15,6 +15,7 @@ class Status(StrEnum):
     NOT_VERIFIED = "not_verified"
     WAIVED = "waived"
     INFO = "info"
+    NOT_APPLICABLE = "not_applicable"  # the platform lacks what the check is about
 
     @property
     def icon(self) -> str:
@@ -28,6 +29,7 @@ STATUS_ICONS = {
     Status.NOT_VERIFIED: "⚠️",
     Status.WAIVED: "🛡️",
     Status.INFO: "ℹ️",
+    Status.NOT_APPLICABLE: "➖",
 }
 
 # Worst first: a check's overall status is the worst status among its findings.
@@ -38,6 +40,7 @@ STATUS_ORDER = [
     Status.WAIVED,
     Status.PASS,
     Status.INFO,
+    Status.NOT_APPLICABLE,
 ]
 
 
@@ -70,6 +73,8 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     remediation: str = ""
     waiver: dict[str, Any] | None = None
+    # the check's measured precision level (checks.precision), e.g. "high", "not measured"
+    precision: str = "not measured"
 
     @property
     def uid(self) -> str:
@@ -89,6 +94,7 @@ class Finding:
             "evidence": self.evidence,
             "remediation": self.remediation,
             "waiver": self.waiver,
+            "precision": self.precision,
         }
 
     @classmethod
@@ -105,6 +111,7 @@ class Finding:
             evidence=d.get("evidence") or {},
             remediation=d.get("remediation", ""),
             waiver=d.get("waiver"),
+            precision=d.get("precision") or "not measured",
         )
 
 

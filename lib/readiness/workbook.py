@@ -62,7 +62,15 @@ class Audit:
 
     def area_findings(self, area: int) -> pd.DataFrame:
         df = tables.findings_frame(self._area(area))
-        order = {"fail": 0, "not_verified": 1, "warn": 2, "waived": 3, "info": 4, "pass": 5}
+        order = {
+            "fail": 0,
+            "not_verified": 1,
+            "warn": 2,
+            "waived": 3,
+            "info": 4,
+            "pass": 5,
+            "not_applicable": 6,
+        }
         return df.sort_values(
             ["status", "check_id", "resource"],
             key=lambda s: s.map(order) if s.name == "status" else s,

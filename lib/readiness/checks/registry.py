@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from readiness.checks.platform import presupposed_by
+from readiness.checks.precision import Precision, precision_of
 from readiness.findings import Finding, Severity, Status
 
 if TYPE_CHECKING:
@@ -122,6 +124,12 @@ class CheckSpec:
     func: CheckFunc
     docs: str | None = None
     optional_tables: tuple[str, ...] = ()
+    # parts of the platform the check is about (checks.platform.PARTS): absent → N/A
+    presupposes: tuple[str, ...] = ()
+
+    @property
+    def precision(self) -> Precision:
+        return precision_of(self.id)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +143,8 @@ class CheckSpec:
             "rationale": self.rationale,
             "remediation": self.remediation,
             "docs": self.docs,
+            "presupposes": list(self.presupposes),
+            "precision": self.precision.to_dict(),
         }
 
 
@@ -153,6 +163,7 @@ def check(
     remediation: str,
     docs: str | None = None,
     optional_tables: Iterable[str] = (),
+    presupposes: Iterable[str] = (),
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function with its metadata (the single source for docs and exports)."""
 
@@ -173,6 +184,7 @@ def check(
             func=func,
             docs=docs,
             optional_tables=tuple(optional_tables),
+            presupposes=tuple(presupposes) or presupposed_by(id),
         )
         return func
 
@@ -190,17 +202,25 @@ def all_checks(areas: Iterable[int] | None = None) -> list[CheckSpec]:
 
 
 def _finding(spec: CheckSpec, r: Result) -> Finding:
+    status, reason, evidence = r.status, r.reason, r.evidence
+    precision = spec.precision
+    if status == Status.FAIL and not precision.may_fail:
+        # A rule that is often wrong on real code asks for review instead of blocking.
+        status = Status.WARN
+        reason = f"{reason} (review: {precision.describe()}, so this rule warns, not fails)"
+        evidence = {**evidence, "precision": precision.to_dict()}
     return Finding(
         check_id=spec.id,
-        status=r.status,
+        status=status,
         severity=r.severity or spec.severity,
         resource=r.resource,
-        reason=r.reason,
+        reason=reason,
         area=spec.area,
         title=spec.title,
         location=r.location,
-        evidence=r.evidence,
+        evidence=evidence,
         remediation=spec.remediation,
+        precision=precision.level or "not measured",
     )
 
 
@@ -215,7 +235,14 @@ def evaluate_check(
     memo: dict[str, Any] | None = None,
 ) -> list[Finding]:
     """Run one check fail-closed: missing sources, missing tables, crashes and silence
-    all become `not_verified` with the reason, never `pass`."""
+    all become `not_verified` with the reason, never `pass`. A check about a part the
+    platform was seen to lack is `not_applicable`."""
+    if spec.presupposes:
+        parts = _platform(snapshot, config, memo)
+        absent = [parts[name] for name in spec.presupposes if parts[name].absent]
+        if absent:
+            why = "; ".join(part.describe() for part in absent)
+            return [_finding(spec, Result(Status.NOT_APPLICABLE, f"check:{spec.id}", why))]
     missing = [snapshot.source_state(source) for source in spec.sources]
     missing = [state for state in missing if not state.ok]
     if missing:
@@ -245,6 +272,16 @@ def evaluate_check(
     if not results:
         return [_not_verified(spec, "check produced no result")]
     return [_finding(spec, r) for r in results]
+
+
+def _platform(snapshot: Snapshot, config: AuditConfig, memo: dict[str, Any] | None):
+    from readiness.checks.platform import platform_parts
+
+    if memo is None:
+        return platform_parts(snapshot, config)
+    if "platform_parts" not in memo:
+        memo["platform_parts"] = platform_parts(snapshot, config)
+    return memo["platform_parts"]
 
 
 def evaluate(

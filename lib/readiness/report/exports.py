@@ -18,7 +18,7 @@ from readiness.findings import Finding, Status
 from readiness.report.scoring import Verdict, counts_by_status
 from readiness.report.tables import findings_frame
 
-FINDINGS_SCHEMA_VERSION = "1.0"
+FINDINGS_SCHEMA_VERSION = "1.1"
 SARIF_LEVELS = {
     "critical": "error",
     "high": "error",
@@ -67,7 +67,11 @@ def sarif_document(findings: list[Finding], specs: list[CheckSpec]) -> dict[str,
             "fullDescription": {"text": by_id[cid].rationale},
             "help": {"text": by_id[cid].remediation},
             "defaultConfiguration": {"level": SARIF_LEVELS[str(by_id[cid].severity)]},
-            "properties": {"area": by_id[cid].area, "severity": str(by_id[cid].severity)},
+            "properties": {
+                "area": by_id[cid].area,
+                "severity": str(by_id[cid].severity),
+                "precision": by_id[cid].precision.level or "not measured",
+            },
         }
         for cid in used
         if cid in by_id
@@ -118,7 +122,8 @@ def sarif_document(findings: list[Finding], specs: list[CheckSpec]) -> dict[str,
 
 def write_junit(path: Path, findings: list[Finding], specs: list[CheckSpec]) -> None:
     """One test case per check: fail → failure, not_verified → error (with the reason),
-    waived → skipped, pass/warn/info → passed (warnings listed in system-out)."""
+    waived or not applicable → skipped, pass/warn/info → passed (warnings listed in
+    system-out)."""
     suites: dict[int, TestSuite] = {}
     by_check: dict[str, list[Finding]] = {}
     for f in findings:
@@ -137,6 +142,8 @@ def write_junit(path: Path, findings: list[Finding], specs: list[CheckSpec]) -> 
             case.result = [Error(f"not verified: {why}", "not_verified")]
         elif all(f.status == Status.WAIVED for f in fs):
             case.result = [Skipped(f"waived: {fs[0].waiver or ''}")]
+        elif all(f.status == Status.NOT_APPLICABLE for f in fs):
+            case.result = [Skipped(f"not applicable: {fs[0].reason}")]
         case.system_out = lines
         suite.add_testcase(case)
     xml = JUnitXml("readiness")

@@ -3,7 +3,8 @@
 Formula (printed in the report and the README):
 - Each check gets the worst status of its findings.
 - weight by severity: critical 10, high 5, medium 3, low 1, info 0.
-- credit by status: pass 1, warn 0.5, waived 0.5, fail 0, not_verified 0 (info: excluded).
+- credit by status: pass 1, warn 0.5, waived 0.5, fail 0, not_verified 0 (info and
+  not_applicable — the platform lacks what the check is about — are excluded).
 - score = 1 + 9 × Σ(weight × credit) / Σ(weight), rounded to one decimal.
 - Caps: an unwaived failure at or above `verdict.fail_on` (default: critical) caps the
   score at 4.0 and the verdict is NO-GO; a critical check that could not be verified, or
@@ -39,7 +40,8 @@ UNVERIFIED_CAP = 6.0
 EXIT_CODES = {"GO": 0, "NO-GO": 1, "CANNOT CONFIRM": 3}
 FORMULA = (
     "score = 1 + 9 × Σ(weight × credit) / Σ(weight) over checks; weight critical 10, high 5, "
-    "medium 3, low 1; credit pass 1, warn 0.5, waived 0.5, fail 0, not verified 0. "
+    "medium 3, low 1; credit pass 1, warn 0.5, waived 0.5, fail 0, not verified 0 "
+    "(not applicable and info checks are left out). "
     f"Unwaived blocking failure → NO-GO, score ≤ {NO_GO_CAP}; unverified critical check or "
     f"unimplemented area → CANNOT CONFIRM, score ≤ {UNVERIFIED_CAP}."
 )
@@ -68,7 +70,8 @@ def check_table(findings: list[Finding], specs: list[CheckSpec]) -> pd.DataFrame
     for spec in specs:
         fs = by_check.get(spec.id, [])
         status = worst_status([f.status for f in fs]) if fs else Status.NOT_VERIFIED
-        weight = WEIGHTS[spec.severity] if status != Status.INFO else 0
+        unscored = status in (Status.INFO, Status.NOT_APPLICABLE)
+        weight = 0 if unscored else WEIGHTS[spec.severity]
         credit = CREDIT.get(status, 0.0)
         counts = pd.Series([str(f.status) for f in fs]).value_counts().to_dict()
         rows.append(

@@ -18,6 +18,7 @@ VERDICT_LABELS = {
     Status.WAIVED: "⚠️ Needs Attention (waived)",
     Status.NOT_VERIFIED: "⚠️ Not verified",
     Status.FAIL: "❌ Issue",
+    Status.NOT_APPLICABLE: "➖ Not applicable",
 }
 
 
@@ -33,6 +34,7 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
         "reason",
         "location",
         "remediation",
+        "precision",
     ]
     rows = [{k: v for k, v in f.to_dict().items() if k in cols} for f in findings]
     return pd.DataFrame(rows, columns=cols)

@@ -19,6 +19,7 @@ from .checkout import Checkout
 from .rules import common
 from .rules import flow as flow_rules
 from .rules import panel as panel_rules
+from .rules import platform as platform_rules
 from .rules import stripe as stripe_rules
 from .rules.audit import collect_audit_facts
 from .rules.per_file import collect_static_facts
@@ -57,6 +58,7 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
     for pf in col.parsed.values():
         rows["code_env_reads"] += safe("env_reads", pf, common.env_reads, accessors)
         rows["code_imports"] += safe("imports", pf, lambda f: col.imports(f.path))
+        rows["code_platform_evidence"] += safe("platform", pf, platform_rules.panel_evidence)
 
     # Function-scoped Stripe facts: a file counts for every function that imports it.
     owners: dict[str, list[str | None]] = {}

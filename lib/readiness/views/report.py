@@ -1,4 +1,5 @@
-"""Report views: waivers, changes since the last run, and the findings trend."""
+"""Report views: the platform's parts and what was not applicable, rule precision,
+waivers, changes since the last run, and the findings trend."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from readiness.findings import Status
 from readiness.report.diff import diff_findings, previous_runs
 from readiness.workbook import Audit
 
@@ -53,3 +55,45 @@ def trend(audit: Audit, history_dir: str | Path | None) -> pd.DataFrame:
     counts_cols = [c for c in df.columns if c != "score"]
     df[counts_cols] = df[counts_cols].fillna(0).astype(int)
     return df
+
+
+def platform(audit: Audit) -> pd.DataFrame:
+    """The parts of the platform the checks presuppose, whether each was found, and the
+    checks left out (not applicable) because it was not."""
+    from readiness.checks.platform import PARTS, platform_parts
+
+    na = {f.check_id for f in audit.findings if f.status == Status.NOT_APPLICABLE}
+    rows = []
+    for name, part in platform_parts(audit.snapshot, audit.config).items():
+        skipped = sorted(s.id for s in audit.specs if name in s.presupposes and s.id in na)
+        state = "present" if part.present else "none found" if part.known else "unknown"
+        rows.append(
+            {
+                "part": PARTS[name],
+                "found": state,
+                "evidence": "; ".join(part.evidence[:3]),
+                "checks not applicable": ", ".join(skipped) or "—",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def rule_precision(audit: Audit) -> pd.DataFrame:
+    """How often each rule behind a failing or warning finding is right on real code
+    (bench/precision.py): rules below *high* warn for review instead of failing."""
+    problems = {f.check_id for f in audit.findings if f.status in (Status.FAIL, Status.WARN)}
+    rows = []
+    for spec in audit.specs:
+        if spec.id not in problems:
+            continue
+        p = spec.precision
+        rows.append(
+            {
+                "check_id": spec.id,
+                "severity": str(spec.severity),
+                "precision": p.level or "not measured",
+                "measured": "—" if p.value is None else f"{p.value:.0%} of {p.labelled}",
+                "effect": "fails" if p.may_fail else "warns (review)",
+            }
+        )
+    return pd.DataFrame(rows, columns=["check_id", "severity", "precision", "measured", "effect"])

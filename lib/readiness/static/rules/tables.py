@@ -125,6 +125,15 @@ TABLES: dict[str, dict[str, str]] = {
         "body_size": N,
     },
     "code_any_types": {"path": S, "any_count": N, "first_line": N},
+    # evidence of a platform part (rules.platform): a panel API path in a string, ...
+    "code_platform_evidence": {
+        "path": S,
+        "line": N,
+        "function_slug": S,
+        "part": S,
+        "kind": S,
+        "detail": S,
+    },
 }
 
 
