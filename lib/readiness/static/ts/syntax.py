@@ -7,6 +7,7 @@ that rules never re-walk the tree or re-parse. Names and scopes are in scope.py.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -106,10 +107,62 @@ class ParsedFile:
         return self._index[key]
 
 
+# A bare `&` in JSX text or in a JSX attribute string is valid (React renders it) but
+# tree-sitter-typescript 0.23 rejects it (tree-sitter/tree-sitter-typescript#366 and
+# #320, open): "Terms & Conditions" in UI copy or `href="/x?a=1&b=2"` made whole
+# components unparsed. Such an `&` is the byte right after a jsx_text node, or the first
+# byte of an ERROR inside an attribute's string, and not an entity; it is swapped for a
+# '+' (same length, so every offset and line stays true) and the file parsed again, a
+# bounded number of times.
+ENTITY = re.compile(rb"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+MAX_JSX_AMPERSAND_FIXES = 64
+
+
+def _jsx_text_ampersands(tree: Tree, source: bytes) -> list[int]:
+    """Offsets of the `&` bytes tree-sitter chokes on in JSX text and attribute strings."""
+    found = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if not node.has_error:
+            continue
+        for child in node.children:
+            end = child.end_byte
+            if (
+                child.type == "jsx_text"
+                and source[end : end + 1] == b"&"
+                and not ENTITY.match(source, end)
+            ):
+                found.append(end)
+            elif (
+                child.type == "ERROR"
+                and node.type == "string"
+                and node.parent is not None
+                and node.parent.type == "jsx_attribute"
+                and source[child.start_byte : child.start_byte + 1] == b"&"
+            ):
+                found.append(child.start_byte)
+            stack.append(child)
+    return found
+
+
 def parse_source(path: str, source: bytes, function_slug: str | None = None) -> ParsedFile:
     """Parse source bytes with the grammar chosen by the path's extension."""
     lang = language_name_for(path) or "typescript"
-    tree = _parser(lang).parse(source)
+    parser = _parser(lang)
+    tree = parser.parse(source)
+    if lang == "tsx" and tree.root_node.has_error and b"&" in source:
+        for _ in range(MAX_JSX_AMPERSAND_FIXES):
+            spots = _jsx_text_ampersands(tree, source)
+            if not spots:
+                break
+            patched = bytearray(source)
+            for at in spots:
+                patched[at : at + 1] = b"+"
+            source = bytes(patched)
+            tree = parser.parse(source)
+            if not tree.root_node.has_error:
+                break
     return ParsedFile(
         path=path, source=source, tree=tree, language=lang, function_slug=function_slug
     )
