@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pandas as pd
-
 from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
@@ -216,6 +214,7 @@ def any_types(inp: CheckInput) -> Iterator[Result]:
     title="config.toml and the function folders list the same functions",
     sources=["codebase"],
     tables=["code_functions"],
+    optional_tables=["code_files"],
     rationale="A function configured but without a folder fails `supabase functions deploy`; "
     "a folder missing from config.toml deploys with defaults (verify_jwt on) that nobody "
     "chose.",
@@ -223,28 +222,52 @@ def any_types(inp: CheckInput) -> Iterator[Result]:
     "functions that no longer exist.",
 )
 def function_folders(inp: CheckInput) -> Iterator[Result]:
+    """One finding per problem: every unconfigured folder in one, every section without
+    code in another; a config.toml that does not parse is said once, never read as
+    "no section" for each function."""
     fns = require_columns(inp["code_functions"], "code_functions", ["slug", "path", "in_config"])
-    for row in fns.sort_values("slug").itertuples():
-        res = f"function:{row.slug}"
-        in_config = not pd.isna(row.in_config) and bool(row.in_config)
-        has_code = isinstance(row.path, str)
-        if in_config and not has_code:
-            yield failed(
-                res,
-                f"config.toml configures {row.slug} but there is no "
-                f"supabase/functions/{row.slug}/ entry point.",
-                location="supabase/config.toml",
-            )
-        elif has_code and not in_config:
-            yield warned(
-                res,
-                f"{row.slug} has no section in config.toml (deploys with defaults).",
-                location=code_location(row.path, 1),
-                severity=Severity.LOW,
-            )
-        else:
-            yield passed(
-                res, f"{row.slug} is configured and has code.", location=code_location(row.path, 1)
-            )
     if fns.empty:
         yield passed("functions", "No functions to compare.")
+        return
+    files = inp.tables.get("code_files")
+    broken = None
+    if files is not None and "parse_ok" in files:
+        is_config = files["path"].astype("string").str.endswith("supabase/config.toml")
+        broken = files[is_config.fillna(False) & ~files["parse_ok"].fillna(True).astype(bool)]
+    if fns["in_config"].isna().all():
+        why = (
+            f" ({broken.iloc[0]['parse_error']})" if broken is not None and not broken.empty else ""
+        )
+        yield warned(
+            "config:supabase/config.toml",
+            f"supabase/config.toml does not parse{why}: the Supabase CLI refuses it too, and "
+            "which functions it configures is unknown.",
+            location="supabase/config.toml",
+        )
+        return
+    in_config = fns["in_config"].fillna(False).astype(bool)
+    has_code = fns["path"].notna()
+    orphans = fns[in_config & ~has_code]
+    if not orphans.empty:
+        slugs = ", ".join(orphans["slug"])
+        yield failed(
+            "config:sections-without-code",
+            f"config.toml configures {len(orphans)} function(s) with no supabase/functions/"
+            f"<slug>/ entry point: {slugs}.",
+            location="supabase/config.toml",
+            evidence={"functions": list(orphans["slug"])},
+        )
+    loose = fns[has_code & ~in_config]
+    if not loose.empty:
+        locations = [code_location(p, 1) for p in loose["path"]]
+        shown = ", ".join(loose["slug"].head(10)) + (" …" if len(loose) > 10 else "")
+        yield warned(
+            "config:functions-without-section",
+            f"{len(loose)} of {len(fns)} function(s) have no section in config.toml and deploy "
+            f"with defaults: {shown}.",
+            location=locations[0],
+            evidence={"functions": list(loose["slug"]), "locations": locations},
+            severity=Severity.LOW,
+        )
+    if orphans.empty and loose.empty:
+        yield passed("functions", f"All {len(fns)} function(s) are configured and have code.")

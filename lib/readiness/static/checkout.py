@@ -289,7 +289,8 @@ class Checkout:
                 {
                     "slug": slug,
                     "path": slugs[slug],
-                    "in_config": section is not None,
+                    # unknown (NA) when config.toml is broken, like verify_jwt
+                    "in_config": None if self.config_error else section is not None,
                     "verify_jwt": verify,
                     # unknown when config.toml is broken: never assume the default then
                     "verify_jwt_effective": (
