@@ -143,12 +143,37 @@ def prices_confirmation(audit: Audit) -> tuple[bool | None, str]:
         "STRIPE-PRICE-TERMS",
     ]
     fs = [f for f in audit.findings if f.check_id in ids]
+    live_ok: bool | None
     if any(f.status == "not_verified" for f in fs) or not fs:
-        return None, "Cannot confirm: Stripe or the plans table could not be read."
-    bad = sorted({f.resource.removeprefix("plan:") for f in fs if f.status == "fail"})
+        live_ok, live = None, "the live plans and Stripe prices could not be read"
+    else:
+        bad = sorted({f.resource.removeprefix("plan:") for f in fs if f.status == "fail"})
+        live_ok = not bad
+        live = (
+            f"{len(bad)} live plan(s) do not have a correct live price: {', '.join(bad)}"
+            if bad
+            else "every sold plan has an active live price matching its term and amount"
+        )
+    seed_ok, seed = _seed_prices(audit)
+    both = f"{live[0].upper()}{live[1:]}; {seed}."
+    if live_ok is False or seed_ok is False:
+        return False, f"No: {both}"
+    if live_ok is None:
+        return None, f"Cannot confirm: {both}"
+    return True, f"Yes: {both}"
+
+
+def _seed_prices(audit: Audit) -> tuple[bool | None, str]:
+    """What the migrations and seed.sql leave (STRIPE-SEED-PLACEHOLDER), in words."""
+    fs = [f for f in audit.findings if f.check_id == "STRIPE-SEED-PLACEHOLDER"]
+    if not fs or any(f.status == "not_verified" for f in fs):
+        return None, "the migrations could not be read"
+    bad = [f for f in fs if f.status in ("fail", "warn")]
     if bad:
-        return False, f"No: {len(bad)} plan(s) do not have a correct live price: {', '.join(bad)}."
-    return True, "Yes: every sold plan has an active live price matching its term and amount."
+        n = sum(len(f.evidence.get("placeholders", [])) for f in bad)
+        where = ", ".join(f.resource.removeprefix("seed:") for f in bad)
+        return False, f"the migrations leave {n} placeholder price id(s) ({where})"
+    return True, f"the migrations: {fs[0].reason[0].lower()}{fs[0].reason[1:].rstrip('.')}"
 
 
 def prices_confirmation_html(audit: Audit) -> str:

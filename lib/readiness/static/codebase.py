@@ -16,7 +16,7 @@ from typing import Any
 from readiness.sources.base import SourceResult
 
 from .checkout import Checkout
-from .rules import common
+from .rules import catalog_seed, common
 from .rules import flow as flow_rules
 from .rules import panel as panel_rules
 from .rules import platform as platform_rules
@@ -24,10 +24,23 @@ from .rules import stripe as stripe_rules
 from .rules.audit import collect_audit_facts
 from .rules.per_file import collect_static_facts
 from .rules.tables import TABLES, frame
+from .textfiles import is_text, read_text
 from .ts.scope import with_slug
 from .ts.syntax import ParsedFile
 
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
+
+
+def _catalog_writes(root: Path, col: Checkout) -> list[dict]:
+    """Catalogue writes of the migrations and seed.sql, in the CLI's apply order."""
+    encodings = {f["path"]: f.get("encoding") for f in col.files}
+    order = catalog_seed.apply_order(list(encodings))
+    texts = [(p, read_text(root / p, encodings[p])) for p in order if is_text(encodings[p])]
+    try:
+        return catalog_seed.catalog_writes(texts)
+    except RULE_ERRORS as exc:
+        col.notes.append(f"rule catalog_writes skipped: {type(exc).__name__}: {exc}")
+        return []
 
 
 def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) -> SourceResult:
@@ -98,4 +111,5 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
     # a table the scanner could not fill is left out, so its checks are not_verified
     tables = {name: frame(name, rows[name]) for name in TABLES if static.get(name, []) is not None}
     tables.update(collect_audit_facts(root, col.files, col.parsed, owners, col.notes))
+    tables["code_catalog_writes"] = frame("code_catalog_writes", _catalog_writes(root, col))
     return SourceResult(tables=tables, requests=0, notes=col.notes)

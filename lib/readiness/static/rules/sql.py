@@ -146,7 +146,7 @@ def _function(stmt: ast.CreateFunctionStmt, base: dict) -> dict:
     return {**base, "kind": "function", "name": name, "detail": detail}
 
 
-def _row_offsets(sql: str) -> list[int]:
+def values_row_offsets(sql: str) -> list[int]:
     """Byte offsets of each `( ... )` row after VALUES (pglast keeps no node locations)."""
     offsets, depth, seen_values = [], 0, False
     try:
@@ -169,7 +169,7 @@ def _inserts(stmt: ast.InsertStmt, sql: str, base: dict) -> list[dict]:
     schema, table = _rel(stmt.relation)
     cols = [c.name for c in stmt.cols or ()]
     data = sql.encode("utf-8")
-    offsets = _row_offsets(sql)
+    offsets = values_row_offsets(sql)
     rows = []
     for i, values in enumerate(getattr(stmt.selectStmt, "valuesLists", None) or ()):
         record = {c: const_value(v) for c, v in zip(cols, values, strict=False)}

@@ -216,3 +216,8 @@ def frame(table: str, rows: list[dict]) -> pd.DataFrame:
 from .audit import TABLES as _AUDIT_TABLES  # noqa: E402
 
 TABLES.update(_AUDIT_TABLES)
+
+# What the migrations and seed.sql write into catalogue and order tables (rules.catalog_seed).
+from .catalog_seed import TABLES as _SEED_TABLES  # noqa: E402
+
+TABLES.update(_SEED_TABLES)
