@@ -94,16 +94,35 @@ def test_on_conflict_do_nothing_keeps_the_placeholder_and_do_update_replaces_it(
     assert _placeholders(base) == {"a": "price_basic_monthly", "b": REAL_8GB}
 
 
-def test_truncate_and_delete_empty_the_table_and_are_said() -> None:
+def test_truncate_of_a_table_an_earlier_file_made_is_said() -> None:
     files = {
         "supabase/migrations/001_seed.sql": (
+            "create table prices (lookup_key text primary key, stripe_price_id text);\n"
             "insert into prices (lookup_key, stripe_price_id) values ('x', 'price_x_1');\n"
         ),
         "supabase/migrations/002_reset.sql": "truncate table prices restart identity;\n",
     }
     rep = replay(_writes(files))
     assert rep.rows["public.prices"] == {}
-    assert [d["op"] for d in rep.destructive] == ["TRUNCATE"]
+    assert [(d["op"], d["created_in"]) for d in rep.destructive] == [
+        ("TRUNCATE", "supabase/migrations/001_seed.sql")
+    ]
+
+
+def test_drop_if_exists_before_the_first_create_is_not_destructive(tmp_path) -> None:
+    files = {
+        "supabase/migrations/20240101000000_plans.sql": (
+            "drop table if exists subscription_plans cascade;\n"
+            "create table subscription_plans (id bigint primary key, stripe_price_id text);\n"
+        ),
+        # a table named like a catalogue but holding no price: its purge is not ours
+        "supabase/migrations/20240102000000_ai.sql": (
+            "create table ai_pending_plans (id uuid primary key, body jsonb);\n"
+        ),
+        "supabase/migrations/20240103000000_purge.sql": "delete from ai_pending_plans;\n",
+    }
+    found = _run(tmp_path, files)
+    assert [f.status for f in found["STRIPE-SEED-CATALOG"]] == [Status.PASS]
 
 
 def _run(tmp: Path, files: dict[str, str]):

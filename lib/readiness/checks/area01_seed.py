@@ -33,6 +33,26 @@ from readiness.findings import Severity
 from readiness.static.rules.catalog_seed import price_columns
 
 KEY_COLUMNS = ("id", "slug", "code", "sku", "lookup_key", "key", "name")
+LABEL_COLUMNS = ("name", "slug", "title", "code", "sku", "lookup_key", "id")
+# names that are a catalogue or order table whatever their columns; any other table is
+# one only when it has a price-id column
+CATALOG_NAMES = frozenset(
+    {
+        "plans",
+        "prices",
+        "pricing",
+        "products",
+        "addons",
+        "add_ons",
+        "bundles",
+        "packages",
+        "tiers",
+        "orders",
+        "subscriptions",
+        "purchases",
+        "payments",
+    }
+)
 COLUMNS = ["path", "line", "seq", "op", "table", "kind", "values", "where", "where_known"]
 
 
@@ -47,6 +67,8 @@ class Replay:
     """What the writes leave per table, and what is worth telling along the way."""
 
     rows: dict[str, dict[Any, SeededRow]] = field(default_factory=dict)
+    created_in: dict[str, str] = field(default_factory=dict)  # table -> file that made it
+    columns: dict[str, set[str]] = field(default_factory=dict)
     unmatched_updates: list[dict] = field(default_factory=list)
     repriced: list[dict] = field(default_factory=list)
     destructive: list[dict] = field(default_factory=list)
@@ -75,7 +97,7 @@ def _set(
             out.repriced.append(
                 {
                     "table": table,
-                    "row": _label(key),
+                    "row": _label(key, row),
                     "column": col,
                     "from": old,
                     "to": value,
@@ -87,10 +109,19 @@ def _set(
         row.where[col] = loc
 
 
-def _label(key: Any) -> str:
+def _label(key: Any, row: SeededRow | None = None) -> str:
+    """What a reader calls the row: its name or slug when it has one, else its key."""
+    if row is not None:
+        for col in LABEL_COLUMNS:
+            if row.values.get(col) not in (None, ""):
+                return f"{col}={row.values[col]}"
     if isinstance(key, tuple) and key and key[0] == "#row":
         return f"row {key[1]}"
     return ", ".join(f"{c}={v}" for c, v in key)
+
+
+def is_catalog_table(table: str, columns: set[str]) -> bool:
+    return table.split(".")[-1].lower() in CATALOG_NAMES or bool(price_columns(list(columns)))
 
 
 def replay(writes: pd.DataFrame) -> Replay:
@@ -100,6 +131,10 @@ def replay(writes: pd.DataFrame) -> Replay:
         table, loc = w.table, f"{w.path}:{int(w.line)}"
         rows = out.rows.setdefault(table, {})
         values = json.loads(w.values) if isinstance(w.values, str) else {}
+        out.columns.setdefault(table, set()).update(values)
+        if w.op == "create":
+            out.created_in.setdefault(table, w.path)
+            continue
         if w.op == "insert":
             cols = json.loads(w.conflict_cols) if isinstance(w.conflict_cols, str) else []
             key = _key(values, cols, int(w.seq))
@@ -137,11 +172,21 @@ def replay(writes: pd.DataFrame) -> Replay:
             for k in [k for k, r in rows.items() if _matches(r, where)]:
                 del rows[k]
             if where is None:
-                out.destructive.append({"table": table, "op": "DELETE (every row)", "at": loc})
+                _destructive(out, table, "DELETE (every row)", w.path, loc)
         elif w.op in {"truncate", "drop"}:
             rows.clear()
-            out.destructive.append({"table": table, "op": w.op.upper(), "at": loc})
+            _destructive(out, table, w.op.upper(), w.path, loc)
+            if w.op == "drop":
+                out.created_in.pop(table, None)
     return out
+
+
+def _destructive(out: Replay, table: str, op: str, path: str, loc: str) -> None:
+    """Worth saying only for a table an earlier file made: `DROP TABLE IF EXISTS x;
+    CREATE TABLE x` in one file is how a table is first made, not a loss of data."""
+    made = out.created_in.get(table)
+    if made is not None and made != path:
+        out.destructive.append({"table": table, "op": op, "at": loc, "created_in": made})
 
 
 def _replayed(inp: CheckInput) -> Replay:
@@ -178,7 +223,7 @@ def seed_placeholders(inp: CheckInput) -> Iterator[Result]:
                 if why:
                     bad.append(
                         {
-                            "row": _label(key),
+                            "row": _label(key, row),
                             "column": col,
                             "value": value,
                             "why": why,
@@ -232,14 +277,19 @@ def seed_catalog(inp: CheckInput) -> Iterator[Result]:
         for price, keys in sorted(_prices(rows).items()):
             if len(keys) > 1:
                 shared += 1
-                owners = [_label(k) for k in keys]
+                owners = [_label(k, rows[k]) for k in keys]
                 yield warned(
                     f"seed-shared:{table}:{price}",
                     f"{len(owners)} rows of {table} share the price id {price}: "
                     f"{'; '.join(owners)}.",
                     evidence={"rows": owners},
                 )
-    for d in rep.destructive:
+    destructive = [
+        d
+        for d in rep.destructive
+        if is_catalog_table(d["table"], rep.columns.get(d["table"], set()))
+    ]
+    for d in destructive:
         yield warned(
             f"seed-destructive:{d['at']}",
             f"{d['op']} on {d['table']}: a migration empties or drops a catalogue or order table.",
@@ -252,7 +302,7 @@ def seed_catalog(inp: CheckInput) -> Iterator[Result]:
             "one wins).",
             evidence={"changes": rep.repriced[:50]},
         )
-    if not (rep.unmatched_updates or rep.destructive or shared):
+    if not (rep.unmatched_updates or destructive or shared):
         yield passed("seed", f"{sum(len(r) for r in rep.rows.values())} seeded row(s) replayed.")
 
 

@@ -31,10 +31,11 @@ TABLES: dict[str, dict[str, str]] = {
         "path": S,
         "line": N,
         "seq": N,  # position in the CLI's apply order (files, then statements, then rows)
-        "op": S,  # insert | update | delete | truncate | drop
+        "op": S,  # create | insert | update | delete | truncate | drop
         "table": S,  # schema.table
         "kind": S,  # catalog | orders
-        "values": S,  # JSON {column: text or null} the row or SET gives (non-constants left out)
+        "values": S,  # JSON {column: text or null} the row or SET gives (non-constants left
+        # out); for create, {column: type}
         "where": S,  # JSON {column: [values]} of an equality filter; null: every row
         "where_known": B,  # False: a filter the facts cannot follow (the write is unknown)
         "conflict": S,  # ON CONFLICT: nothing | update | NA
@@ -199,7 +200,16 @@ def _write(op: str, rv: Any, base: dict, columns: list[str], **extra: Any) -> li
 
 
 def statement_writes(stmt: Any, base: dict, sql: str = "") -> list[dict]:
-    """Catalogue/order writes of one parsed statement (`sql`: its text, for row lines)."""
+    """Catalogue/order writes of one parsed statement (`sql`: its text, for row lines);
+    CREATE TABLE is kept too, so the replay knows which file made a table and its
+    columns."""
+    if isinstance(stmt, ast.CreateStmt):
+        columns = {
+            c.colname: ".".join(getattr(n, "sval", "") for n in c.typeName.names)
+            for c in stmt.tableElts or ()
+            if isinstance(c, ast.ColumnDef) and c.typeName is not None
+        }
+        return _write("create", stmt.relation, base, list(columns), values=json.dumps(columns))
     if isinstance(stmt, ast.InsertStmt):
         return _insert_rows(stmt, base, sql)
     if isinstance(stmt, ast.UpdateStmt):
