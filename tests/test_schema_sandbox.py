@@ -233,7 +233,7 @@ def test_scratch_server_environment_holds_no_audit_secret(monkeypatch):
 
 def test_no_secret_in_server_processes_during_a_run(tmp_path, monkeypatch):
     monkeypatch.setenv("READINESS_TEST_SECRET", FAKE_SECRET)
-    checkout = _checkout(tmp_path, **{"001": "SELECT pg_sleep(4);"})
+    checkout = _checkout(tmp_path, **{"001_run": "SELECT pg_sleep(4);"})
     environs: dict[int, bytes] = {}
     stop = threading.Event()
 
@@ -294,7 +294,7 @@ def test_statement_timeout_cannot_be_switched_off(tmp_path):
 
 
 def test_time_budget_gives_up_with_source_error(tmp_path):
-    checkout = _checkout(tmp_path, **{"001": "SELECT pg_sleep(600);"})
+    checkout = _checkout(tmp_path, **{"001_run": "SELECT pg_sleep(600);"})
     config = _config(checkout, statement_timeout_s=120, max_seconds=3)
     start = time.monotonic()
     with pytest.raises(SourceError, match=r"gave up after 3s .*sources\.schema\.max_seconds"):
@@ -304,7 +304,7 @@ def test_time_budget_gives_up_with_source_error(tmp_path):
 
 
 def test_cancel_event_stops_the_replay(tmp_path, cancel_event):
-    checkout = _checkout(tmp_path, **{"001": "SELECT pg_sleep(600);"})
+    checkout = _checkout(tmp_path, **{"001_run": "SELECT pg_sleep(600);"})
     config = _config(checkout, statement_timeout_s=120)
     timer = threading.Timer(3, cancel_event.set)
     timer.start()
@@ -371,7 +371,7 @@ def private_tmp(monkeypatch) -> Iterator[Path]:
 def _start_child(
     tmp_path: Path, mode: str, limit_s: float, root: Path | None = None
 ) -> tuple[subprocess.Popen, Path]:
-    checkout = _checkout(tmp_path, **{"001": "SELECT 1;", "002": "SELECT pg_sleep(600);"})
+    checkout = _checkout(tmp_path, **{"001_run": "SELECT 1;", "002_sleep": "SELECT pg_sleep(600);"})
     script = CHILD.format(tests=str(Path(__file__).parent))
     env = {**os.environ, "TMPDIR": str(root)} if root else None
     child = subprocess.Popen(
@@ -424,7 +424,7 @@ def test_sigkilled_auditor_server_dies_and_next_run_sweeps(tmp_path, private_tmp
     _, alive = psutil.wait_procs(procs, timeout=15)  # PR_SET_PDEATHSIG: no orphan server
     assert not alive
     assert folder.exists()  # nobody could clean up ...
-    checkout = _checkout(tmp_path / "next", **{"001": "create table t (id int);"})
+    checkout = _checkout(tmp_path / "next", **{"001_run": "create table t (id int);"})
     collect_schema(_config(checkout), _config(checkout).secrets())
     assert not folder.exists()  # ... until the next run's start-up sweep
 

@@ -48,9 +48,11 @@ COLUMNS: dict[str, dict[str, str]] = {
         "location": S,
         "server_version": S,
         "migration_files": N,
+        "files_skipped": N,
         "statements": N,
         "statements_failed": N,
         "compat_failures": N,
+        "first_failure": S,
         "seconds": "float64",
     },
     "schema_migrations": {
@@ -62,6 +64,16 @@ COLUMNS: dict[str, dict[str, str]] = {
         "compat": B,
         "error": S,
         "statement": S,
+        "platform": S,
+        "cascade": B,
+        "caused": B,
+    },
+    "schema_migration_files": {
+        "file": S,
+        "version": S,
+        "status": S,
+        "duplicate_of": S,
+        "note": S,
     },
     "schema_tables": {
         "schema": S,

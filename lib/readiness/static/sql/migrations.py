@@ -20,6 +20,7 @@ import pandas as pd
 from readiness.config import SchemaSource
 from readiness.sources.base import SourceError, SourceResult
 from readiness.static.sql.catalog import frame, read_catalog
+from readiness.static.sql.cli import file_rows, mark_cascades, select_files
 from readiness.static.sql.replay import COMPAT_SQL, Guard, Replay, first_line, replay_files
 from readiness.static.sql.scratch import SUPERUSER, ScratchServer, scratch_postgres
 
@@ -27,8 +28,8 @@ MIGRATOR = "postgres"  # as on hosted Supabase: the migrations' role, not a supe
 
 
 def migration_files(folder: Path) -> list[Path]:
-    """The folder's .sql files in the order they are applied (by filename)."""
-    return sorted(p for p in folder.glob("*.sql") if p.is_file())
+    """The files `supabase db reset` applies, in its order (see `cli.py`)."""
+    return select_files(folder)[0]
 
 
 def _prepare(admin: Any, limit_s: float) -> None:
@@ -102,8 +103,8 @@ def collect_migrations(
 ) -> SourceResult:
     import psycopg2
 
-    files = migration_files(folder)
-    if not files:
+    files, skipped = select_files(folder)
+    if not files and not skipped:
         raise SourceError(f"schema: no .sql files in the migrations folder {folder}")
     with scratch_postgres() as server:
         try:
@@ -114,8 +115,12 @@ def collect_migrations(
         f"schema: applied {sum(r['ok'] for r in applied)}/{len(applied)} statements "
         f"of {len(files)} migration file(s)"
     )
+    first = mark_cascades(applied)
     failed = [r for r in applied if not r["ok"]]
     result.tables["schema_migrations"] = frame("schema_migrations", applied)
+    result.tables["schema_migration_files"] = frame(
+        "schema_migration_files", file_rows(files, skipped, base, first)
+    )
     result.tables["schema_info"] = frame(
         "schema_info",
         [
@@ -124,9 +129,11 @@ def collect_migrations(
                 "location": str(folder),
                 "server_version": result.notes.pop(0) if result.notes else None,
                 "migration_files": len(files),
+                "files_skipped": len(skipped),
                 "statements": len(applied),
                 "statements_failed": sum(1 for r in failed if not r["compat"]),
                 "compat_failures": sum(1 for r in failed if r["compat"]),
+                "first_failure": f"{first['file']}:{first['line']}" if first else None,
             }
         ],
     )
