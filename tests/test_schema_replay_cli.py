@@ -265,3 +265,21 @@ def test_a_version_that_sorts_unexpectedly_is_noted(tmp_path, names):
     assert len(notes) == 1 and str(notes[0].status) == "info"
     assert "2025_10_03_hotfix.sql" in notes[0].reason and "applies last" in notes[0].reason
     assert list(tables["schema_migration_files"]["file"])[-1].endswith("2025_10_03_hotfix.sql")
+
+
+def test_postgresql_18_named_not_null_constraints_never_fail(tmp_path):
+    # on Supabase's 15/17 a NOT NULL column has no constraint of that name; on 18 it does
+    _, findings = _replay(
+        tmp_path,
+        {
+            "20240101000000_dump.sql": """
+            CREATE TABLE public.accounts (id bigint PRIMARY KEY, email text NOT NULL);
+            ALTER TABLE public.accounts
+              ADD CONSTRAINT accounts_email_not_null CHECK (email IS NOT NULL);
+            ALTER TABLE public.accounts ADD CONSTRAINT accounts_email_key UNIQUE (email);
+            """
+        },
+    )
+    got = _by_status(findings)
+    assert set(got) == {"not_verified", "pass"}, [(f.status, f.reason) for f in findings]
+    assert "accounts_email_not_null" in got["not_verified"][0].reason

@@ -34,7 +34,15 @@ def _flag(df: pd.DataFrame, col: str) -> pd.Series:
 
 
 def _where(rows: pd.DataFrame) -> list[str]:
-    return [f"{r.file}:{r.line}: {r.error}" for r in rows.head(LISTED).itertuples()]
+    out = []
+    for r in rows.head(LISTED).to_dict("records"):
+        why = r.get("platform")
+        out.append(f"{r['file']}:{r['line']}: {r['error']}" + (f" ({why})" if _set(why) else ""))
+    return out
+
+
+def _set(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def _first_failure(m: pd.DataFrame, bad: pd.DataFrame, files: pd.DataFrame | None) -> Result:
