@@ -100,22 +100,32 @@ def test_files_the_cli_skips_are_reported_once_and_never_applied(tmp_path):
         tmp_path,
         {
             "20240101000000_base.sql": "create table public.base (id int primary key);",
-            "20240102120000-5f1c-uuid-style.sql": "create table public.hyphen (id int);",
+            "20240102120000-5f1c-uuid-style.sql": "create table public.hyphen (id int unique);",
             "schema.sql": "create table public.loose (id int);",
             "README.md": "# not a migration",
-            "20240103000000_last.sql": "create table public.last (id int primary key);",
+            "20240103000000_last.sql": """
+            create table public.last (id int primary key references public.hyphen (id));
+            alter table public.last enable row level security;
+            """,
         },
     )
     got = _by_status(findings)
-    assert set(got) == {"warn", "pass"}
+    assert set(got) == {"warn", "fail"}, [(f.status, f.reason) for f in findings]
     (warn,) = got["warn"]
     assert warn.resource == "migrations:skipped"
     assert warn.evidence["files"] == [
         f"{MIG}/20240102120000-5f1c-uuid-style.sql",
         f"{MIG}/schema.sql",
     ]
+    # as the CLI: the hyphen-named file never ran, so the table it makes does not exist
+    (fail,) = got["fail"]
+    assert fail.location == f"{MIG}/20240103000000_last.sql:2"
+    assert 'relation "public.hyphen" does not exist' in fail.reason
+    # the schema checks read the platform as its author applied it (Lovable, dashboard):
+    # the file named like a migration is in, the loose schema.sql is not
     names = set(tables["schema_tables"]["table"])
-    assert {"base", "last"} <= names and not names & {"hyphen", "loose"}
+    assert {"base", "hyphen", "last"} <= names and "loose" not in names
+    assert tables["schema_info"].iloc[0]["catalog_files"] == 3
 
 
 def test_two_files_with_one_version_fail_on_the_second(tmp_path):

@@ -23,7 +23,9 @@ the write-access analysis, grants x RLS x policies (`rls.py`), so each reads on 
 
 Tables (schema/table names are the Postgres ones; lists are comma-joined strings):
 - schema_info: mode, location, server_version, migration_files, files_skipped, statements,
-  statements_failed, compat_failures, first_failure (file:line), seconds
+  statements_failed, compat_failures, first_failure (file:line), catalog_files (files
+  behind the catalog tables: the CLI's, plus skipped files named like migrations, e.g.
+  `<version>-<uuid>.sql`, which the platform applied some other way), seconds
 - schema_migrations: file, statement_no, line, kind, ok, compat, error, statement,
   platform, cascade, caused (compat = failed only because the scratch database lacks
   something hosted Supabase has, `platform` says what; cascade = failed after the first

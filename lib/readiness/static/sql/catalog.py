@@ -53,6 +53,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "statements_failed": N,
         "compat_failures": N,
         "first_failure": S,
+        "catalog_files": N,
         "seconds": "float64",
     },
     "schema_migrations": {

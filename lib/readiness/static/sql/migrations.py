@@ -11,6 +11,7 @@ replay `replay.py` and the catalog queries `catalog.py`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from readiness.static.sql.replay import COMPAT_SQL, Guard, Replay, first_line, r
 from readiness.static.sql.scratch import SUPERUSER, ScratchServer, scratch_postgres
 
 MIGRATOR = "postgres"  # as on hosted Supabase: the migrations' role, not a superuser
+# a skipped name that still starts with a version: `20250729014430-<uuid>.sql`, `001-init.sql`
+MEANT_AS_MIGRATION = re.compile(r"^[0-9]+[-.][^/]*\.sql$")
 
 
 def migration_files(folder: Path) -> list[Path]:
@@ -98,6 +101,33 @@ def _replay(
         admin.close()
 
 
+def _catalog_with(
+    meant: list[Path],
+    files: list[Path],
+    base: Path,
+    s: SchemaSource,
+    deadline: float,
+    cli: SourceResult,
+    progress: Callable[[str], None],
+) -> SourceResult:
+    """The catalog the schema checks read, from a second replay that also applies the
+    files the CLI skips but whose names show they were meant as migrations (a version and
+    a hyphen: the platform applied them some other way, e.g. Lovable or the dashboard).
+    The CLI replay's catalog stays if that replay cannot finish."""
+    import psycopg2
+
+    ordered = sorted(files + meant, key=lambda p: p.name)
+    try:
+        with scratch_postgres() as server:
+            _, result = _replay(server, ordered, base, s, deadline)
+    except (SourceError, psycopg2.Error) as exc:
+        cli.notes.append(f"schema: the catalog with the skipped files failed: {first_line(exc)}")
+        return cli
+    progress(f"schema: catalog read with {len(meant)} file(s) the CLI skips")
+    result.notes = cli.notes[:1] + result.notes[1:]
+    return result
+
+
 def collect_migrations(
     folder: Path, base: Path, s: SchemaSource, deadline: float, progress: Callable[[str], None]
 ) -> SourceResult:
@@ -115,6 +145,11 @@ def collect_migrations(
         f"schema: applied {sum(r['ok'] for r in applied)}/{len(applied)} statements "
         f"of {len(files)} migration file(s)"
     )
+    meant = [p for p in skipped if MEANT_AS_MIGRATION.match(p.name)]
+    catalog_files = len(files)
+    if meant:
+        result = _catalog_with(meant, files, base, s, deadline, result, progress)
+        catalog_files += len(meant)
     first = mark_cascades(applied)
     failed = [r for r in applied if not r["ok"]]
     result.tables["schema_migrations"] = frame("schema_migrations", applied)
@@ -134,6 +169,7 @@ def collect_migrations(
                 "statements_failed": sum(1 for r in failed if not r["compat"]),
                 "compat_failures": sum(1 for r in failed if r["compat"]),
                 "first_failure": f"{first['file']}:{first['line']}" if first else None,
+                "catalog_files": catalog_files,
             }
         ],
     )
