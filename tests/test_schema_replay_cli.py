@@ -203,6 +203,13 @@ grant usage on schema graphql_public to anon;
 grant anon to authenticator;
 select vault.create_secret('s3cr3t', 'service_key');
 create index messages_body_trgm on messages (body);
+-- untrusted extensions supautils creates for postgres, as far as the server ships them
+create extension if not exists vector with schema extensions;
+create extension if not exists moddatetime schema extensions;
+create table documents (id int primary key, embedding extensions.vector(3),
+  updated_at timestamptz);
+create trigger documents_touch before update on documents
+  for each row execute procedure extensions.moddatetime(updated_at);
 """
 
 
@@ -219,7 +226,7 @@ def test_a_fresh_projects_platform_objects_replay_clean(tmp_path):
     ].to_dict("records")
     got = _by_status(findings)
     assert set(got) == {"not_verified", "pass"}, [(f.status, f.reason) for f in findings]
-    assert {"profiles", "messages"} <= set(tables["schema_tables"]["table"])
+    assert {"profiles", "messages", "documents"} <= set(tables["schema_tables"]["table"])
     pol = tables["schema_policies"]
     assert "own profile" in set(pol["name"])  # public policies still reach the RLS checks
 

@@ -323,6 +323,29 @@ ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public
   GRANT EXECUTE ON FUNCTIONS TO anon, authenticated, service_role;
 
 -- --- extensions --------------------------------------------------------------------------
+-- supautils' privileged_extensions: the replay creates these for `postgres` through this
+-- function when a migration asks (only these names; never file_fdw, dblink, ...)
+CREATE SCHEMA IF NOT EXISTS _readiness;
+REVOKE ALL ON SCHEMA _readiness FROM PUBLIC;
+GRANT USAGE ON SCHEMA _readiness TO postgres;
+CREATE OR REPLACE FUNCTION _readiness.create_extension(ext text, target text, cascade boolean)
+  RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
+  AS $$
+BEGIN
+  IF ext <> ALL (ARRAY['vector', 'moddatetime', 'pg_trgm', 'citext', 'hstore', 'btree_gin',
+      'btree_gist', 'cube', 'earthdistance', 'fuzzystrmatch', 'intarray', 'isn', 'ltree',
+      'seg', 'tablefunc', 'tcn', 'unaccent', 'insert_username', 'autoinc', 'refint',
+      'dict_int', 'dict_xsyn', 'bloom', 'tsm_system_rows', 'tsm_system_time', 'lo',
+      'pg_stat_statements']) THEN
+    RAISE EXCEPTION 'permission denied to create extension "%"', ext;
+  END IF;
+  EXECUTE format('CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA %I', ext, target)
+    || CASE WHEN cascade THEN ' CASCADE' ELSE '' END;
+END
+$$;
+REVOKE ALL ON FUNCTION _readiness.create_extension(text, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION _readiness.create_extension(text, text, boolean) TO postgres;
+
 -- Enabled on every project: pgcrypto, uuid-ossp, pg_stat_statements (pg_graphql and
 -- supabase_vault are not shipped here). Created in the extensions schema when this server
 -- has them; where it does not, stand-ins with the same signatures, so the functions

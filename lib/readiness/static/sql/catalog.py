@@ -39,6 +39,7 @@ SYSTEM_SCHEMAS = (
     "cron",
     "pgbouncer",
     "_analytics",
+    "_readiness",
 )
 Query = Callable[[str], pd.DataFrame]
 S, N, B = "string", "Int64", "boolean"

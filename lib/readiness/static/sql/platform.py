@@ -49,6 +49,14 @@ SUPABASE_EXTENSIONS = frozenset(
      "timescaledb", "pg_stat_monitor", "address_standardizer", "pgsql-http", "pg_tle",
      "supabase-dbdev", "orioledb"}
 )  # fmt: skip
+# what supautils lets `postgres` create although the extension is not trusted, as far as
+# the embedded server ships it (never file_fdw, dblink, postgres_fdw or the inspectors)
+PRIVILEGED_EXTENSIONS = (
+    "vector", "moddatetime", "pg_trgm", "citext", "hstore", "btree_gin", "btree_gist",
+    "cube", "earthdistance", "fuzzystrmatch", "intarray", "isn", "ltree", "seg", "tablefunc",
+    "tcn", "unaccent", "insert_username", "autoinc", "refint", "dict_int", "dict_xsyn",
+    "bloom", "tsm_system_rows", "tsm_system_time", "lo", "pg_stat_statements",
+)  # fmt: skip
 EXTENSION_ERRORS = (
     "is not available",
     "could not open extension control file",
@@ -115,6 +123,17 @@ def granted_owner(sql: str) -> str | None:
             if len(names) == 3 and names[0] in PLATFORM_OWNERS:
                 return PLATFORM_OWNERS[names[0]]
     return None
+
+
+def privileged_extension(sql: str) -> tuple[str, str | None, bool] | None:
+    """(name, schema, cascade) of a CREATE EXTENSION supautils would run for `postgres`."""
+    stmt = _parse(sql)
+    if not isinstance(stmt, ast.CreateExtensionStmt) or stmt.extname not in PRIVILEGED_EXTENSIONS:
+        return None
+    opts = {o.defname: o.arg for o in stmt.options or ()}
+    schema = getattr(opts.get("schema"), "sval", None)
+    cascade = bool(getattr(opts.get("cascade"), "boolval", False))
+    return stmt.extname, schema, cascade
 
 
 def created_names(sql: str) -> set[str]:

@@ -17,7 +17,8 @@ row in `supabase_migrations.schema_migrations`, whose key is the version: a seco
 with the same version fails there, as it does in `supabase db reset`. A statement that
 fails for lack of a platform object is `compat` (see `platform.py`); a policy statement
 or DROP TRIGGER on a platform table that fails for ownership is run again under the
-owning service role, as supautils allows on Supabase.
+owning service role, and a CREATE EXTENSION supautils would run (vector, moddatetime, …)
+goes through the layer's whitelisting function, as supautils allows on Supabase.
 """
 
 from __future__ import annotations
@@ -33,12 +34,18 @@ from typing import Any
 
 from readiness.sources.base import CANCEL, Cancelled, SourceError, check_cancelled
 from readiness.static.sql.facts import split_statements, statement_kind
-from readiness.static.sql.platform import created_names, granted_owner, platform_reason
+from readiness.static.sql.platform import (
+    created_names,
+    granted_owner,
+    platform_reason,
+    privileged_extension,
+)
 from readiness.static.textfiles import is_text, read_text, sniff_file
 
 COMPAT_SQL = Path(__file__).resolve().parents[2] / "sandbox" / "supabase_compat.sql"
 NO_TX = "cannot run inside a transaction block"
 MIGRATION_FILE = re.compile(r"^([0-9]+)_(.*)\.sql$")  # the Supabase CLI's rule
+PRIVILEGED_SQL = "SELECT _readiness.create_extension(%s, coalesce(%s, current_schema()), %s)"
 HISTORY_SQL = "INSERT INTO supabase_migrations.schema_migrations (version, name) VALUES (%s, %s)"
 GRACE_S = 2.0  # between the cancel and the terminate of a statement that ignores it
 TIMEOUT_HINT = "sources.schema.statement_timeout_s"
@@ -270,6 +277,8 @@ class Replay:
             error = self._run(cur, sql, params)
             if error is not None and "must be owner of" in error:
                 error = self._as_owner(cur, sql, error)
+            if error is not None and "permission denied to create extension" in error:
+                error = self._privileged(cur, sql, error)
             if error is None:
                 cur.execute("RELEASE SAVEPOINT readiness_stmt")
                 return None, False
@@ -305,6 +314,15 @@ class Replay:
         if retried is None:
             cur.execute("RESET ROLE")
         return retried
+
+    def _privileged(self, cur: Any, sql: str, error: str) -> str | None:
+        """A CREATE EXTENSION supautils runs for `postgres` on Supabase, through the
+        platform layer's whitelisting SECURITY DEFINER function; None if it ran."""
+        ext = privileged_extension(sql)
+        if ext is None:
+            return error
+        cur.execute("ROLLBACK TO SAVEPOINT readiness_stmt")
+        return self._run(cur, PRIVILEGED_SQL, ext)
 
     def _run(self, cur: Any, sql: str, params: tuple | None = None) -> str | None:
         guard = self.guard
