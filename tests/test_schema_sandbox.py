@@ -149,6 +149,48 @@ def test_hostile_statements_fail_as_rows_and_touch_nothing(tmp_path, drop_zone):
     assert not _our_folders()
 
 
+def test_the_platform_layers_elevations_grant_no_superuser_power(tmp_path, drop_zone):
+    """The supautils stand-ins (policy / trigger statements under a platform table's
+    owner, whitelisted CREATE EXTENSION) cannot be bent into superuser power."""
+    m = drop_zone
+    checkout = _checkout(
+        tmp_path,
+        **{
+            "001_elevate": f"""
+            SELECT _readiness.create_extension('file_fdw', 'public', false);
+            SELECT _readiness.create_extension('dblink', 'public', true);
+            SET ROLE supabase_storage_admin;
+            COPY (SELECT 1) TO PROGRAM 'touch {m}/as_storage_admin';
+            ALTER ROLE postgres SUPERUSER;
+            CREATE FUNCTION storage.sh(cstring) RETURNS int AS 'libc.so.6', 'system' LANGUAGE C;
+            RESET ROLE;
+            CREATE EXTENSION IF NOT EXISTS pageinspect;
+            DO $$ BEGIN
+              DROP POLICY IF EXISTS "x" ON storage.objects;
+              PERFORM pg_read_file('/etc/passwd');
+            END $$;
+            create table public.after_elevate (id int primary key);
+            """
+        },
+    )
+    result = collect_schema(_config(checkout), _config(checkout).secrets())
+    assert sorted(p.name for p in m.iterdir()) == []
+    got = _failures(result)
+    expected = {
+        1: 'permission denied to create extension "file_fdw"',
+        2: 'permission denied to create extension "dblink"',
+        4: "permission denied to COPY to or from an external program",
+        5: "permission denied to alter role",
+        6: "permission denied for language c",
+        8: 'permission denied to create extension "pageinspect"',
+        9: "permission denied for function pg_read_file",
+    }
+    assert set(got) == set(expected), got
+    for no, text in expected.items():
+        assert text in got[no], (no, got[no])
+    assert "after_elevate" in set(result.tables["schema_tables"]["table"])
+
+
 def test_normal_supabase_migrations_still_apply_as_postgres(tmp_path):
     checkout = _checkout(
         tmp_path,

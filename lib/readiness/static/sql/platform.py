@@ -82,7 +82,8 @@ def _names(node: ast.Node, attr: str) -> list[str]:
 
 
 def _block_queries(sql: str) -> list[str] | None:
-    """The SQL statements of a DO block's body; None with dynamic SQL or unparseable."""
+    """The SQL statements of a DO block's body; None with dynamic SQL, PERFORM, or when it
+    does not parse."""
     try:
         tree = parse_plpgsql(sql)
     except (ParseError, Exception):  # pglast raises its own errors for PL/pgSQL
@@ -92,7 +93,7 @@ def _block_queries(sql: str) -> list[str] | None:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if "PLpgSQL_stmt_dynexecute" in node:
+            if "PLpgSQL_stmt_dynexecute" in node or "PLpgSQL_stmt_perform" in node:
                 return None
             execsql = node.get("PLpgSQL_stmt_execsql")
             if execsql is not None:
