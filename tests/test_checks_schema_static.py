@@ -272,6 +272,7 @@ def test_migrations_replay_folds_cascades_into_the_first_failure(demo_config):
         _mig(3, 9, False),
         _mig(4, 12, False, cascade=True, caused=True),
         _mig(1, 1, False, cascade=True, file="n.sql"),
+        _mig(2, 3, False, cascade=True, file="n.sql", error='syntax error at or near "not"'),
     )
     files = t(
         "schema_migration_files",
@@ -283,8 +284,10 @@ def test_migrations_replay_folds_cascades_into_the_first_failure(demo_config):
     assert statuses(found) == {"migration:m.sql#3": "fail", "migrations:platform": "not_verified"}
     fail = next(f for f in found if str(f.status) == "fail")
     assert fail.location == "m.sql:9" and "1 later migration file(s)" in fail.reason
-    assert fail.evidence["later_failures"] == 2
-    assert fail.evidence["later"][0].startswith("n.sql:1")  # the unexplained one first
+    assert fail.evidence["later_failures"] == 3
+    # a syntax error first, then what no missing object explains, then the cascades
+    assert [e.split(": ")[0] for e in fail.evidence["later"]] == ["n.sql:3", "n.sql:1", "m.sql:12"]
+    assert "1 syntax error(s), 1 other(s)" in fail.reason
 
 
 def test_migrations_replay_platform_only_and_skipped_files_never_fail(demo_config):

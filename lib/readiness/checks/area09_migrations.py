@@ -48,7 +48,9 @@ def _set(value: object) -> bool:
 def _first_failure(m: pd.DataFrame, bad: pd.DataFrame, files: pd.DataFrame | None) -> Result:
     first = bad.iloc[0]
     later = bad.iloc[1:]
-    own = later[~_flag(later, "caused")]  # not explained by a missing object: listed first
+    # listed first: syntax errors, then what no object an earlier failure left out explains
+    syntax = later["error"].fillna("").str.startswith("syntax error")
+    own = later[~_flag(later, "caused") & ~syntax]
     blocked = (
         int((files["status"] == "not_applied").sum())
         if files is not None and "status" in files
@@ -62,7 +64,8 @@ def _first_failure(m: pd.DataFrame, bad: pd.DataFrame, files: pd.DataFrame | Non
     if len(later):
         reason += (
             f" {len(later)} later statement(s) also fail in a best-effort continuation"
-            f" ({len(own)} not explained by an object an earlier failure left out)."
+            f" ({int(syntax.sum())} syntax error(s), {len(own)} other(s) not explained by an"
+            " object an earlier failure left out)."
         )
     return failed(
         f"migration:{first['file']}#{first['statement_no']}",
@@ -72,7 +75,9 @@ def _first_failure(m: pd.DataFrame, bad: pd.DataFrame, files: pd.DataFrame | Non
             "statement": str(first["statement"])[:300],
             "files_not_applied": blocked,
             "later_failures": len(later),
-            "later": _where(pd.concat([own, later[_flag(later, "caused")]])),
+            "later": _where(
+                pd.concat([later[syntax], own, later[_flag(later, "caused") & ~syntax]])
+            ),
         },
     )
 
