@@ -256,3 +256,51 @@ def test_clean_profile_has_no_failure_in_these_areas(clean_audit):
         if f.check_id.startswith(MY_PREFIXES) and str(f.status) in ("fail", "not_verified")
     ]
     assert not bad, bad
+
+
+def _mig(no: int, line: int, ok: bool, compat: bool = False, cascade: bool = False, **kw):
+    return {"file": kw.pop("file", "m.sql"), "statement_no": no, "line": line, "ok": ok,
+            "compat": compat, "cascade": cascade, "error": None if ok else "boom", **kw}  # fmt: skip
+
+
+def test_migrations_replay_folds_cascades_into_the_first_failure(demo_config):
+    info = t("schema_info", {"mode": "migrations", "migration_files": 2})
+    m = t(
+        "schema_migrations",
+        _mig(1, 1, True),
+        _mig(2, 4, False, compat=True, platform="an extension"),  # before: not verified
+        _mig(3, 9, False),
+        _mig(4, 12, False, cascade=True, caused=True),
+        _mig(1, 1, False, cascade=True, file="n.sql"),
+        _mig(2, 3, False, cascade=True, file="n.sql", error='syntax error at or near "not"'),
+    )
+    files = t(
+        "schema_migration_files",
+        {"file": "m.sql", "version": "1", "status": "failed"},
+        {"file": "n.sql", "version": "2", "status": "not_applied"},
+    )
+    tables = {"schema_info": info, "schema_migrations": m, "schema_migration_files": files}
+    found = run("CODE-MIGRATIONS-REPLAY", demo_config, tables)
+    assert statuses(found) == {"migration:m.sql#3": "fail", "migrations:platform": "not_verified"}
+    fail = next(f for f in found if str(f.status) == "fail")
+    assert fail.location == "m.sql:9" and "1 later migration file(s)" in fail.reason
+    assert fail.evidence["later_failures"] == 3
+    # a syntax error first, then what no missing object explains, then the cascades
+    assert [e.split(": ")[0] for e in fail.evidence["later"]] == ["n.sql:3", "n.sql:1", "m.sql:12"]
+    assert "1 syntax error(s), 1 other(s)" in fail.reason
+
+
+def test_migrations_replay_platform_only_and_skipped_files_never_fail(demo_config):
+    info = t("schema_info", {"mode": "migrations", "migration_files": 1})
+    m = t("schema_migrations", _mig(1, 2, False, compat=True), _mig(2, 5, True))
+    files = t(
+        "schema_migration_files",
+        {"file": "20240101_a.sql", "version": "20240101", "status": "applied"},
+        {"file": "20240102-b.sql", "status": "skipped"},
+    )
+    tables = {"schema_info": info, "schema_migrations": m, "schema_migration_files": files}
+    assert statuses(run("CODE-MIGRATIONS-REPLAY", demo_config, tables)) == {
+        "migrations:skipped": "warn",
+        "migrations:platform": "not_verified",
+        "migrations": "pass",
+    }

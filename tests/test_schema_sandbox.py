@@ -149,6 +149,48 @@ def test_hostile_statements_fail_as_rows_and_touch_nothing(tmp_path, drop_zone):
     assert not _our_folders()
 
 
+def test_the_platform_layers_elevations_grant_no_superuser_power(tmp_path, drop_zone):
+    """The supautils stand-ins (policy / trigger statements under a platform table's
+    owner, whitelisted CREATE EXTENSION) cannot be bent into superuser power."""
+    m = drop_zone
+    checkout = _checkout(
+        tmp_path,
+        **{
+            "001_elevate": f"""
+            SELECT _readiness.create_extension('file_fdw', 'public', false);
+            SELECT _readiness.create_extension('dblink', 'public', true);
+            SET ROLE supabase_storage_admin;
+            COPY (SELECT 1) TO PROGRAM 'touch {m}/as_storage_admin';
+            ALTER ROLE postgres SUPERUSER;
+            CREATE FUNCTION storage.sh(cstring) RETURNS int AS 'libc.so.6', 'system' LANGUAGE C;
+            RESET ROLE;
+            CREATE EXTENSION IF NOT EXISTS pageinspect;
+            DO $$ BEGIN
+              DROP POLICY IF EXISTS "x" ON storage.objects;
+              PERFORM pg_read_file('/etc/passwd');
+            END $$;
+            create table public.after_elevate (id int primary key);
+            """
+        },
+    )
+    result = collect_schema(_config(checkout), _config(checkout).secrets())
+    assert sorted(p.name for p in m.iterdir()) == []
+    got = _failures(result)
+    expected = {
+        1: 'permission denied to create extension "file_fdw"',
+        2: 'permission denied to create extension "dblink"',
+        4: "permission denied to COPY to or from an external program",
+        5: "permission denied to alter role",
+        6: "permission denied for language c",
+        8: 'permission denied to create extension "pageinspect"',
+        9: "permission denied for function pg_read_file",
+    }
+    assert set(got) == set(expected), got
+    for no, text in expected.items():
+        assert text in got[no], (no, got[no])
+    assert "after_elevate" in set(result.tables["schema_tables"]["table"])
+
+
 def test_normal_supabase_migrations_still_apply_as_postgres(tmp_path):
     checkout = _checkout(
         tmp_path,
@@ -233,7 +275,7 @@ def test_scratch_server_environment_holds_no_audit_secret(monkeypatch):
 
 def test_no_secret_in_server_processes_during_a_run(tmp_path, monkeypatch):
     monkeypatch.setenv("READINESS_TEST_SECRET", FAKE_SECRET)
-    checkout = _checkout(tmp_path, **{"001": "SELECT pg_sleep(4);"})
+    checkout = _checkout(tmp_path, **{"001_run": "SELECT pg_sleep(4);"})
     environs: dict[int, bytes] = {}
     stop = threading.Event()
 
@@ -294,7 +336,7 @@ def test_statement_timeout_cannot_be_switched_off(tmp_path):
 
 
 def test_time_budget_gives_up_with_source_error(tmp_path):
-    checkout = _checkout(tmp_path, **{"001": "SELECT pg_sleep(600);"})
+    checkout = _checkout(tmp_path, **{"001_run": "SELECT pg_sleep(600);"})
     config = _config(checkout, statement_timeout_s=120, max_seconds=3)
     start = time.monotonic()
     with pytest.raises(SourceError, match=r"gave up after 3s .*sources\.schema\.max_seconds"):
@@ -304,7 +346,7 @@ def test_time_budget_gives_up_with_source_error(tmp_path):
 
 
 def test_cancel_event_stops_the_replay(tmp_path, cancel_event):
-    checkout = _checkout(tmp_path, **{"001": "SELECT pg_sleep(600);"})
+    checkout = _checkout(tmp_path, **{"001_run": "SELECT pg_sleep(600);"})
     config = _config(checkout, statement_timeout_s=120)
     timer = threading.Timer(3, cancel_event.set)
     timer.start()
@@ -371,7 +413,7 @@ def private_tmp(monkeypatch) -> Iterator[Path]:
 def _start_child(
     tmp_path: Path, mode: str, limit_s: float, root: Path | None = None
 ) -> tuple[subprocess.Popen, Path]:
-    checkout = _checkout(tmp_path, **{"001": "SELECT 1;", "002": "SELECT pg_sleep(600);"})
+    checkout = _checkout(tmp_path, **{"001_run": "SELECT 1;", "002_sleep": "SELECT pg_sleep(600);"})
     script = CHILD.format(tests=str(Path(__file__).parent))
     env = {**os.environ, "TMPDIR": str(root)} if root else None
     child = subprocess.Popen(
@@ -424,7 +466,7 @@ def test_sigkilled_auditor_server_dies_and_next_run_sweeps(tmp_path, private_tmp
     _, alive = psutil.wait_procs(procs, timeout=15)  # PR_SET_PDEATHSIG: no orphan server
     assert not alive
     assert folder.exists()  # nobody could clean up ...
-    checkout = _checkout(tmp_path / "next", **{"001": "create table t (id int);"})
+    checkout = _checkout(tmp_path / "next", **{"001_run": "create table t (id int);"})
     collect_schema(_config(checkout), _config(checkout).secrets())
     assert not folder.exists()  # ... until the next run's start-up sweep
 

@@ -2,11 +2,13 @@
 the checkout's migrations applied to a scratch embedded Postgres.
 
 Schema checks must run with no access to production, so in `migrations` mode the repo's
-migrations are replayed in filename order on a throw-away PostgreSQL with a small
-Supabase compatibility layer (auth schema, API roles, auth.uid()). Every statement runs in
-its own savepoint: a broken one is recorded (file, statement, line, error) and the rest
-still applies. `live` mode runs the same catalog queries over the audit DSN in a read-only
-session; it never writes. `auto` picks migrations when the folder exists, else live.
+migrations are replayed as `supabase db reset` replays them (the CLI's file selection and
+order, a transaction per file) on a throw-away PostgreSQL with a Supabase platform layer
+(roles, auth, storage, realtime, the publication, default privileges). Every statement
+runs in its own savepoint: a broken one is recorded (file, statement, line, error) and the
+rest still applies best-effort, the failures after the first marked as its cascade.
+`live` mode runs the same catalog queries over the audit DSN in a read-only session; it
+never writes. `auto` picks migrations when the folder exists, else live.
 
 The migrations are the audited checkout's, so they are hostile input: they run as
 `postgres`, a non-superuser as on hosted Supabase (no COPY ... PROGRAM, no server files,
@@ -20,10 +22,18 @@ statement replay (`replay.py`), the catalog queries and column specs (`catalog.p
 the write-access analysis, grants x RLS x policies (`rls.py`), so each reads on its own.
 
 Tables (schema/table names are the Postgres ones; lists are comma-joined strings):
-- schema_info: mode, location, server_version, migration_files, statements,
-  statements_failed, compat_failures, seconds
-- schema_migrations: file, statement_no, line, kind, ok, compat, error, statement
-  (compat = failed only because the scratch database lacks something, e.g. an extension)
+- schema_info: mode, location, server_version, migration_files, files_skipped, statements,
+  statements_failed, compat_failures, first_failure (file:line), catalog_files (files
+  behind the catalog tables: the CLI's, plus skipped files named like migrations, e.g.
+  `<version>-<uuid>.sql`, which the platform applied some other way), seconds
+- schema_migrations: file, statement_no, line, kind, ok, compat, error, statement,
+  platform, cascade, caused (compat = failed only because the scratch database lacks
+  something hosted Supabase has, `platform` says what; cascade = failed after the first
+  real failure, where `supabase db reset` had already stopped: evidence of that one;
+  caused = its error names what an earlier failed statement should have created)
+- schema_migration_files: file, version, status (applied, failed, not_applied after the
+  first failure, skipped: the CLI never applies it), duplicate_of (an earlier file with
+  the same version), note (a version that sorts where its author may not expect)
 - schema_tables: schema, table, kind, rls_enabled, rls_forced, has_primary_key, policies
 - schema_columns: schema, table, column, data_type, nullable, default, ordinal
 - schema_check_constraints: schema, table, columns, name, definition, allowed_values
@@ -110,6 +120,7 @@ def _collect_live(config: AuditConfig, secrets: Secrets) -> SourceResult:
     finally:
         engine.dispose()
     result.tables["schema_migrations"] = frame("schema_migrations", [])
+    result.tables["schema_migration_files"] = frame("schema_migration_files", [])
     result.tables["schema_info"] = frame(
         "schema_info",
         [

@@ -39,6 +39,7 @@ SYSTEM_SCHEMAS = (
     "cron",
     "pgbouncer",
     "_analytics",
+    "_readiness",
 )
 Query = Callable[[str], pd.DataFrame]
 S, N, B = "string", "Int64", "boolean"
@@ -48,9 +49,12 @@ COLUMNS: dict[str, dict[str, str]] = {
         "location": S,
         "server_version": S,
         "migration_files": N,
+        "files_skipped": N,
         "statements": N,
         "statements_failed": N,
         "compat_failures": N,
+        "first_failure": S,
+        "catalog_files": N,
         "seconds": "float64",
     },
     "schema_migrations": {
@@ -62,6 +66,16 @@ COLUMNS: dict[str, dict[str, str]] = {
         "compat": B,
         "error": S,
         "statement": S,
+        "platform": S,
+        "cascade": B,
+        "caused": B,
+    },
+    "schema_migration_files": {
+        "file": S,
+        "version": S,
+        "status": S,
+        "duplicate_of": S,
+        "note": S,
     },
     "schema_tables": {
         "schema": S,

@@ -11,6 +11,7 @@ replay `replay.py` and the catalog queries `catalog.py`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,18 @@ import pandas as pd
 from readiness.config import SchemaSource
 from readiness.sources.base import SourceError, SourceResult
 from readiness.static.sql.catalog import frame, read_catalog
+from readiness.static.sql.cli import file_rows, mark_cascades, select_files
 from readiness.static.sql.replay import COMPAT_SQL, Guard, Replay, first_line, replay_files
 from readiness.static.sql.scratch import SUPERUSER, ScratchServer, scratch_postgres
 
 MIGRATOR = "postgres"  # as on hosted Supabase: the migrations' role, not a superuser
+# a skipped name that still starts with a version: `20250729014430-<uuid>.sql`, `001-init.sql`
+MEANT_AS_MIGRATION = re.compile(r"^[0-9]+[-.][^/]*\.sql$")
 
 
 def migration_files(folder: Path) -> list[Path]:
-    """The folder's .sql files in the order they are applied (by filename)."""
-    return sorted(p for p in folder.glob("*.sql") if p.is_file())
+    """The files `supabase db reset` applies, in its order (see `cli.py`)."""
+    return select_files(folder)[0]
 
 
 def _prepare(admin: Any, limit_s: float) -> None:
@@ -97,13 +101,40 @@ def _replay(
         admin.close()
 
 
+def _catalog_with(
+    meant: list[Path],
+    files: list[Path],
+    base: Path,
+    s: SchemaSource,
+    deadline: float,
+    cli: SourceResult,
+    progress: Callable[[str], None],
+) -> SourceResult:
+    """The catalog the schema checks read, from a second replay that also applies the
+    files the CLI skips but whose names show they were meant as migrations (a version and
+    a hyphen: the platform applied them some other way, e.g. Lovable or the dashboard).
+    The CLI replay's catalog stays if that replay cannot finish."""
+    import psycopg2
+
+    ordered = sorted(files + meant, key=lambda p: p.name)
+    try:
+        with scratch_postgres() as server:
+            _, result = _replay(server, ordered, base, s, deadline)
+    except (SourceError, psycopg2.Error) as exc:
+        cli.notes.append(f"schema: the catalog with the skipped files failed: {first_line(exc)}")
+        return cli
+    progress(f"schema: catalog read with {len(meant)} file(s) the CLI skips")
+    result.notes = cli.notes[:1] + result.notes[1:]
+    return result
+
+
 def collect_migrations(
     folder: Path, base: Path, s: SchemaSource, deadline: float, progress: Callable[[str], None]
 ) -> SourceResult:
     import psycopg2
 
-    files = migration_files(folder)
-    if not files:
+    files, skipped = select_files(folder)
+    if not files and not skipped:
         raise SourceError(f"schema: no .sql files in the migrations folder {folder}")
     with scratch_postgres() as server:
         try:
@@ -114,8 +145,17 @@ def collect_migrations(
         f"schema: applied {sum(r['ok'] for r in applied)}/{len(applied)} statements "
         f"of {len(files)} migration file(s)"
     )
+    meant = [p for p in skipped if MEANT_AS_MIGRATION.match(p.name)]
+    catalog_files = len(files)
+    if meant:
+        result = _catalog_with(meant, files, base, s, deadline, result, progress)
+        catalog_files += len(meant)
+    first = mark_cascades(applied)
     failed = [r for r in applied if not r["ok"]]
     result.tables["schema_migrations"] = frame("schema_migrations", applied)
+    result.tables["schema_migration_files"] = frame(
+        "schema_migration_files", file_rows(files, skipped, base, first)
+    )
     result.tables["schema_info"] = frame(
         "schema_info",
         [
@@ -124,9 +164,12 @@ def collect_migrations(
                 "location": str(folder),
                 "server_version": result.notes.pop(0) if result.notes else None,
                 "migration_files": len(files),
+                "files_skipped": len(skipped),
                 "statements": len(applied),
                 "statements_failed": sum(1 for r in failed if not r["compat"]),
                 "compat_failures": sum(1 for r in failed if r["compat"]),
+                "first_failure": f"{first['file']}:{first['line']}" if first else None,
+                "catalog_files": catalog_files,
             }
         ],
     )

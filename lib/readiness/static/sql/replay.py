@@ -10,11 +10,21 @@ the limit, terminates its backend if the cancel is caught, and stops the replay 
 run is cancelled (`readiness.sources.base.CANCEL`) or the source's time budget is spent.
 A terminated session is reopened and the file's uncommitted statements replayed, so one
 runaway statement costs that statement, not its file.
+
+As the Supabase CLI does, each file starts with `RESET ALL` (a pg_dump file's
+`set_config('search_path', '', false)` does not leak into the next one) and ends with its
+row in `supabase_migrations.schema_migrations`, whose key is the version: a second file
+with the same version fails there, as it does in `supabase db reset`. A statement that
+fails for lack of a platform object is `compat` (see `platform.py`); a policy statement
+or DROP TRIGGER on a platform table that fails for ownership is run again under the
+owning service role, and a CREATE EXTENSION supautils would run (vector, moddatetime, …)
+goes through the layer's whitelisting function, as supautils allows on Supabase.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,17 +34,19 @@ from typing import Any
 
 from readiness.sources.base import CANCEL, Cancelled, SourceError, check_cancelled
 from readiness.static.sql.facts import split_statements, statement_kind
+from readiness.static.sql.platform import (
+    created_names,
+    granted_owner,
+    platform_reason,
+    privileged_extension,
+)
 from readiness.static.textfiles import is_text, read_text, sniff_file
 
 COMPAT_SQL = Path(__file__).resolve().parents[2] / "sandbox" / "supabase_compat.sql"
 NO_TX = "cannot run inside a transaction block"
-# failed only because the scratch database lacks something hosted Supabase has: the
-# extension itself, or the supautils grant that lets `postgres` create privileged ones
-COMPAT_ERRORS = (
-    "is not available",
-    "could not open extension control file",
-    "permission denied to create extension",
-)
+MIGRATION_FILE = re.compile(r"^([0-9]+)_(.*)\.sql$")  # the Supabase CLI's rule
+PRIVILEGED_SQL = "SELECT _readiness.create_extension(%s, coalesce(%s, current_schema()), %s)"
+HISTORY_SQL = "INSERT INTO supabase_migrations.schema_migrations (version, name) VALUES (%s, %s)"
 GRACE_S = 2.0  # between the cancel and the terminate of a statement that ignores it
 TIMEOUT_HINT = "sources.schema.statement_timeout_s"
 
@@ -138,12 +150,19 @@ def _row(label: str, index: int, line: int, sql: str) -> dict:
         "compat": False,
         "error": None,
         "statement": sql[:300],
+        "platform": None,
+        "cascade": False,
+        "caused": False,
+        "sql": sql,
     }
 
 
-def _fail(row: dict, error: str) -> None:
-    compat = row["kind"] == "CreateExtensionStmt" and any(e in error for e in COMPAT_ERRORS)
-    row.update(ok=False, error=error, compat=compat)
+def _fail(row: dict, error: str, tainted: set[str]) -> None:
+    """Record the failure; one for lack of a platform object taints what it creates."""
+    reason = platform_reason(error, tainted)
+    row.update(ok=False, error=error, compat=reason is not None, platform=reason)
+    if reason is not None:
+        tainted.update(created_names(row["sql"]))
 
 
 class Replay:
@@ -158,11 +177,14 @@ class Replay:
         conn: Any = None,
         connect: Callable[[], Any] | None = None,
         guard: Guard | None = None,
+        file_start: str = "RESET ALL",
     ) -> None:
         if conn is None:
             assert connect is not None
             conn = connect()
         self.conn, self._connect, self.guard = conn, connect, guard
+        self.file_start = file_start  # as the CLI: no session setting crosses a file
+        self.tainted: set[str] = set()  # names a platform-less statement did not create
         ms = int(guard.limit_s * 1000) if guard else 0
         # re-armed before each statement: an earlier one may have switched them off
         self._prep = (
@@ -172,10 +194,14 @@ class Replay:
             else "SAVEPOINT readiness_stmt"
         )
 
-    def script(self, label: str, sql: str) -> list[dict]:
-        """One row per statement (see schema_migrations); transaction control is skipped."""
+    def script(self, label: str, sql: str, version: str | None = None) -> list[dict]:
+        """One row per statement (see schema_migrations); transaction control is skipped.
+        With `version`, the file's history row is inserted last, as the CLI does; only a
+        failing insert (a duplicate version) adds a row."""
         stmts = split_statements(sql)
         rows = [_row(label, s.index, s.line, s.sql) for s in stmts]
+        if self.file_start:
+            self._statement(self.file_start)
         base = 0  # statements before it are committed (a no-transaction statement ran)
         seen = 0  # statements before it ran once already (we are replaying after a loss)
         i = 0
@@ -187,17 +213,36 @@ class Replay:
             try:
                 error, committed = self._statement(stmts[i].sql)
             except _Lost as lost:
-                _fail(row, str(lost))
+                _fail(row, str(lost), self.tainted)
                 self._reopen()
                 seen, i = max(seen, i + 1), base
                 continue
             if committed:
                 base = i + 1
             if error is not None:
-                _fail(row, error)
+                _fail(row, error, self.tainted)
             i += 1
+        if version is not None:
+            rows += self._history(label, version, sql, len(stmts) + 1)
         self._commit()
         return rows
+
+    def _history(self, label: str, version: str, sql: str, index: int) -> list[dict]:
+        match = MIGRATION_FILE.match(label.rsplit("/", 1)[-1])
+        name = match.group(2) if match else ""
+        try:
+            error, _ = self._statement(HISTORY_SQL, (version, name))
+        except _Lost as lost:
+            error = str(lost)
+            self._reopen()
+        if error is None:
+            return []
+        row = _row(label, index, 1, HISTORY_SQL % (repr(version), repr(name)))
+        row["kind"] = "MigrationHistory"
+        if "duplicate key" in error:
+            error = f"version {version} is already used by an earlier file: {error}"
+        _fail(row, error, self.tainted)
+        return [row]
 
     def _commit(self) -> None:
         try:
@@ -222,14 +267,18 @@ class Replay:
                     raise SourceError(f"schema: could not reconnect: {first_line(exc)}") from None
                 time.sleep(0.2)
 
-    def _statement(self, sql: str) -> tuple[str | None, bool]:
+    def _statement(self, sql: str, params: tuple | None = None) -> tuple[str | None, bool]:
         """(error or None, whether the transaction was committed to run it)."""
         if self.guard:
             self.guard.check()
         try:
             cur = self.conn.cursor()
             cur.execute(self._prep)
-            error = self._run(cur, sql)
+            error = self._run(cur, sql, params)
+            if error is not None and "must be owner of" in error:
+                error = self._as_owner(cur, sql, error)
+            if error is not None and "permission denied to create extension" in error:
+                error = self._privileged(cur, sql, error)
             if error is None:
                 cur.execute("RELEASE SAVEPOINT readiness_stmt")
                 return None, False
@@ -253,11 +302,33 @@ class Replay:
                 raise _Lost(f"the session was lost: {first_line(exc)}") from None
             raise
 
-    def _run(self, cur: Any, sql: str) -> str | None:
+    def _as_owner(self, cur: Any, sql: str, error: str) -> str | None:
+        """A policy or DROP TRIGGER statement on a platform table, again under the owning
+        service role (a constant of ours, never the migration's text); None if it ran."""
+        owner = granted_owner(sql)
+        if owner is None:
+            return error
+        cur.execute("ROLLBACK TO SAVEPOINT readiness_stmt")
+        cur.execute(f"SET LOCAL ROLE {owner}")
+        retried = self._run(cur, sql)
+        if retried is None:
+            cur.execute("RESET ROLE")
+        return retried
+
+    def _privileged(self, cur: Any, sql: str, error: str) -> str | None:
+        """A CREATE EXTENSION supautils runs for `postgres` on Supabase, through the
+        platform layer's whitelisting SECURITY DEFINER function; None if it ran."""
+        ext = privileged_extension(sql)
+        if ext is None:
+            return error
+        cur.execute("ROLLBACK TO SAVEPOINT readiness_stmt")
+        return self._run(cur, PRIVILEGED_SQL, ext)
+
+    def _run(self, cur: Any, sql: str, params: tuple | None = None) -> str | None:
         guard = self.guard
         with guard.watch(self.conn.get_backend_pid()) if guard else nullcontext():
             try:
-                cur.execute(sql)
+                cur.execute(sql, params)
                 return None
             except Exception as exc:  # psycopg2.Error; any failure is a finding, not a crash
                 error = first_line(exc)
@@ -284,15 +355,19 @@ def apply_migrations(conn: Any, files: list[Path], base: Path) -> list[dict]:
     with conn.cursor() as cur:
         cur.execute("SET statement_timeout = '60s'")
         cur.execute(COMPAT_SQL.read_text())
-        cur.execute("SET search_path = public, extensions")
     conn.commit()
-    return replay_files(Replay(conn), files, base)
+    start = "RESET ALL; SET statement_timeout = '60s'; SET search_path = public, extensions"
+    return replay_files(Replay(conn, file_start=start), files, base)
 
 
 def replay_files(replay: Replay, files: list[Path], base: Path) -> list[dict]:
+    """Each file in order, in its own transaction, with its history row (the version is
+    the CLI's: the digits before the first underscore of the file name)."""
     rows: list[dict] = []
     for path in files:
         label = path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name
         codec = sniff_file(path)  # a binary file is applied as 8-bit text: it fails, named
-        rows += replay.script(label, read_text(path, codec if is_text(codec) else "cp1252"))
+        match = MIGRATION_FILE.match(path.name)
+        text = read_text(path, codec if is_text(codec) else "cp1252")
+        rows += replay.script(label, text, match.group(1) if match else None)
     return rows
