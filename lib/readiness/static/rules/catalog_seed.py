@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import PurePosixPath
 from typing import Any
 
 from pglast import ast, parse_sql
 from pglast.enums import A_Expr_Kind, BoolExprType, OnConflictAction
 from pglast.parser import ParseError
 
+from ..sql.cli import select_names
 from ..sql.facts import const_value, split_statements
 from .sql import values_row_offsets
 
@@ -44,7 +44,6 @@ TABLES: dict[str, dict[str, str]] = {
     }
 }
 
-CLI_MIGRATION = re.compile(r"^([0-9]+)_(.*)\.sql$")
 CATALOG_TABLE = re.compile(
     r"(?:^|_)(?:plans?|prices?|pricing|products?|add_?ons?|bundles?|packages?|tiers?|"
     r"offers?|skus?)$",
@@ -56,16 +55,14 @@ PRICE_ID_COLUMN = re.compile(r"stripe_?price|(?:^|_)price_?id$|(?:^|_)price_.*_i
 
 
 def apply_order(paths: list[str]) -> list[str]:
-    """The SQL files `supabase db reset` applies, in its order: migrations whose name is
-    `<digits>_<name>.sql` directly in supabase/migrations (name order), then seed.sql."""
-    migrations = sorted(
-        p
-        for p in paths
-        if PurePosixPath(p).parent.as_posix().endswith("supabase/migrations")
-        and CLI_MIGRATION.match(PurePosixPath(p).name)
-    )
-    seeds = sorted(p for p in paths if p.endswith("supabase/seed.sql"))
-    return migrations + seeds
+    """The SQL files `supabase db reset` applies, in its order: the migrations of
+    supabase/migrations the CLI selects (static.sql.cli), then supabase/seed.sql."""
+    folder = "supabase/migrations/"
+    names = [
+        p[len(folder) :] for p in paths if p.startswith(folder) and "/" not in p[len(folder) :]
+    ]
+    applied, _ = select_names(names)
+    return [folder + n for n in applied] + [p for p in paths if p == "supabase/seed.sql"]
 
 
 def price_columns(columns: list[str]) -> list[str]:

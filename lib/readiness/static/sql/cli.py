@@ -26,25 +26,29 @@ def label(path: Path, base: Path) -> str:
     return path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name
 
 
+def select_names(names: list[str]) -> tuple[list[str], list[str]]:
+    """(the file names the CLI applies, in its order; the .sql names it skips), for the
+    names of the files directly in a migrations folder."""
+    applied: list[str] = []
+    skipped: list[str] = []
+    for i, name in enumerate(sorted(names)):  # Go's ReadDir: byte order
+        match = MIGRATION_FILE.match(name)
+        version = match.group(1) if match else ""
+        first_init = i == 0 and name.endswith("_init.sql") and len(version) == 14
+        if first_init and int(version) < _INIT_BEFORE:
+            skipped.append(name)
+        elif match:
+            applied.append(name)
+        elif name.lower().endswith(".sql"):
+            skipped.append(name)
+    return applied, skipped
+
+
 def select_files(folder: Path) -> tuple[list[Path], list[Path]]:
     """(the files the CLI applies, in its order; the .sql files it skips)."""
-    applied: list[Path] = []
-    skipped: list[Path] = []
-    entries = sorted(folder.iterdir(), key=lambda p: p.name)  # Go's ReadDir: byte order
-    for i, path in enumerate(entries):
-        match = MIGRATION_FILE.match(path.name)
-        version = match.group(1) if match else ""
-        first_init = i == 0 and path.name.endswith("_init.sql") and len(version) == 14
-        if first_init and int(version) < _INIT_BEFORE:
-            skipped.append(path)
-            continue
-        if not path.is_file():
-            continue
-        if match:
-            applied.append(path)
-        elif path.name.lower().endswith(".sql"):
-            skipped.append(path)
-    return applied, skipped
+    files = {p.name: p for p in folder.iterdir() if p.is_file()}
+    applied, skipped = select_names(list(files))
+    return [files[n] for n in applied], [files[n] for n in skipped]
 
 
 def order_notes(files: list[Path]) -> dict[Path, str]:
