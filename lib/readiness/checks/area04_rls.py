@@ -20,6 +20,20 @@ SENSITIVE = re.compile(
     r"^(status|.*_status|state|amount.*|.*_cents|.*price.*|plan|plan_id|currency|term|"
     r"stripe_.*|pterodactyl_.*|node_id|paid.*|total.*|role|is_admin|credits?|balance)$"
 )
+# Always the business's: payment references, balances, provisioning targets, admin flags.
+ALWAYS = re.compile(
+    r"^(stripe_.*|pterodactyl_.*|node_id|paid.*|amount_paid|credits?|balance|is_admin)$"
+)
+# Status, amounts and plan are the business's on a record of a purchase; on a user's own
+# listing, catalogue or draft they are the user's to set.
+MONEY_TABLE = re.compile(
+    r"(order|invoice|payment|subscription|booking|purchase|transaction|checkout|charge|"
+    r"payout|refund|wallet|credit|billing|cart|ledger|entitlement|license|server)",
+    re.I,
+)
+PAYMENT_COLUMN = re.compile(r"^(stripe_.*|payment_.*|paid.*|.*_paid|.*_paid_at|amount_paid)$")
+ROLE_LIKE = re.compile(r"^(role|roles|user_role|app_role|is_admin|is_super_admin)$")
+ROLES_TABLE = re.compile(r"(^|_)(user_)?roles?$|(^|_)members?(hips)?$|(^|_)admins?$")
 
 
 def policy_location(inp: CheckInput, schema: str, table: str, name: str | None) -> str | None:
@@ -42,6 +56,36 @@ def _allowed(inp: CheckInput, role: str) -> pd.DataFrame:
     return w[(w["role"] == role) & w["allowed"].fillna(False).astype(bool)]
 
 
+def _sensitive(inp: CheckInput, allowed: pd.DataFrame) -> pd.DataFrame:
+    """The customer-writable columns that matter: payment references and balances
+    anywhere; status, amounts and plan on purchase records (or on any row, when the
+    policy does not tie the row to the customer); role columns that an authorization
+    test trusts or that live in a roles table."""
+    cols = inp.tables.get("schema_columns")
+    money = {
+        t
+        for t in allowed["table"].unique()
+        if MONEY_TABLE.search(str(t))
+        or (
+            cols is not None
+            and cols[cols["table"] == t]["column"].fillna("").str.match(PAYMENT_COLUMN).any()
+        )
+    }
+    keep = []
+    for r in allowed.itertuples():
+        col = r.column if isinstance(r.column, str) else ""
+        if not SENSITIVE.match(col):
+            keep.append(False)
+        elif ALWAYS.match(col):
+            keep.append(True)
+        elif ROLE_LIKE.match(col):
+            trusted = "trusted" in allowed and pd.notna(r.trusted) and bool(r.trusted)
+            keep.append(trusted or bool(ROLES_TABLE.search(str(r.table))))
+        else:
+            keep.append(r.table in money or r.scope == "any row")
+    return allowed[pd.Series(keep, index=allowed.index, dtype=bool)]
+
+
 @check(
     id="SEC-RLS-CUSTOMER-WRITES",
     area=4,
@@ -49,7 +93,7 @@ def _allowed(inp: CheckInput, role: str) -> pd.DataFrame:
     title="Customers cannot write money- or state-bearing columns of their own rows",
     sources=["schema"],
     tables=["schema_rls_writes"],
-    optional_tables=["code_sql_objects"],
+    optional_tables=["code_sql_objects", "schema_columns"],
     rationale="A policy letting a signed-in customer UPDATE their own order lets them mark it "
     "paid or active, change its plan or its amount: the browser holds the anon key and "
     "talks to PostgREST directly.",
@@ -59,7 +103,7 @@ def _allowed(inp: CheckInput, role: str) -> pd.DataFrame:
 def customer_writes(inp: CheckInput) -> Iterator[Result]:
     allowed = _allowed(inp, "authenticated")
     allowed = allowed[allowed["command"].isin(["INSERT", "UPDATE"])]
-    bad = allowed[allowed["column"].fillna("").str.match(SENSITIVE)]
+    bad = _sensitive(inp, allowed)
     for (schema, table), group in bad.groupby(["schema", "table"], sort=True):
         policy = group["policy"].dropna()
         name = str(policy.iloc[0]) if not policy.empty else None
