@@ -286,10 +286,18 @@ def _status_write(table: str, value: str, column: str = "status", line: int = 3)
 def test_status_check_reads_enum_types_and_skips_absent_columns(demo_config):
     cols = t(
         "schema_columns",
-        {"schema": "public", "table": "bookings", "column": "status", "data_type": "public.booking_status"},
+        {
+            "schema": "public",
+            "table": "bookings",
+            "column": "status",
+            "data_type": "public.booking_status",
+        },
         {"schema": "public", "table": "jobs", "column": "state", "data_type": "text"},
     )
-    enums = t("schema_enums", {"schema": "public", "name": "booking_status", "values": '["pending", "paid"]'})
+    enums = t(
+        "schema_enums",
+        {"schema": "public", "name": "booking_status", "values": '["pending", "paid"]'},
+    )
     writes = t(
         "code_status_writes",
         _status_write("bookings", "paid"),
@@ -329,13 +337,50 @@ def test_required_tables_are_those_the_code_uses(demo_config):
     )
     uses = t(
         "code_table_uses",
-        {"path": "a.ts", "line": 1, "function_slug": "f", "table": "orders", "column": None, "use": "from"},
-        {"path": "a.ts", "line": 2, "function_slug": "f", "table": "orders", "column": "stripe_sub_id", "use": "read"},
-        {"path": "a.ts", "line": 3, "function_slug": "f", "table": "orders", "column": "pterodactyl_server_id", "use": "write"},
-        {"path": "a.ts", "line": 4, "function_slug": "f", "table": "orders", "column": "region", "use": "write"},
-        {"path": "b.ts", "line": 9, "function_slug": "g", "table": "plans", "column": None, "use": "from"},
+        {
+            "path": "a.ts",
+            "line": 1,
+            "function_slug": "f",
+            "table": "orders",
+            "column": None,
+            "use": "from",
+        },
+        {
+            "path": "a.ts",
+            "line": 2,
+            "function_slug": "f",
+            "table": "orders",
+            "column": "stripe_sub_id",
+            "use": "read",
+        },
+        {
+            "path": "a.ts",
+            "line": 3,
+            "function_slug": "f",
+            "table": "orders",
+            "column": "pterodactyl_server_id",
+            "use": "write",
+        },
+        {
+            "path": "a.ts",
+            "line": 4,
+            "function_slug": "f",
+            "table": "orders",
+            "column": "region",
+            "use": "write",
+        },
+        {
+            "path": "b.ts",
+            "line": 9,
+            "function_slug": "g",
+            "table": "plans",
+            "column": None,
+            "use": "from",
+        },
     )
-    found = run("DB-SCHEMA-REQUIRED", demo_config, {"schema_columns": cols, "code_table_uses": uses})
+    found = run(
+        "DB-SCHEMA-REQUIRED", demo_config, {"schema_columns": cols, "code_table_uses": uses}
+    )
     got = {f.resource: (str(f.status), f.reason) for f in found}
     status, reason = got["table:public.orders"]
     assert status == "fail"
@@ -356,7 +401,14 @@ def test_required_tables_without_code_facts_keep_the_catalogue(demo_config):
 def _order_writes(slug: str, method: str):
     return t(
         "code_write_errors",
-        {"path": f"supabase/functions/{slug}/index.ts", "line": 40, "function_slug": slug, "table": "orders", "method": method, "on_error": "throw"},
+        {
+            "path": f"supabase/functions/{slug}/index.ts",
+            "line": 40,
+            "function_slug": slug,
+            "table": "orders",
+            "method": method,
+            "on_error": "throw",
+        },
     )
 
 
@@ -364,19 +416,45 @@ def test_order_unique_guard_needs_a_webhook_that_inserts(demo_config):
     from readiness.static.rules.tables import frame
 
     cols = t("schema_columns", *_cols("orders", "id", "stripe_session_id"))
-    plain = t("schema_indexes", {"schema": "public", "table": "orders", "name": "i", "columns": "stripe_session_id", "unique": False})
-    unique = t("schema_indexes", {"schema": "public", "table": "orders", "name": "u", "columns": "stripe_session_id", "unique": True})
-    hooks = frame("code_functions", [{"slug": "stripe-webhook", "path": "w.ts", "is_stripe_webhook": True}])
+    plain = t(
+        "schema_indexes",
+        {
+            "schema": "public",
+            "table": "orders",
+            "name": "i",
+            "columns": "stripe_session_id",
+            "unique": False,
+        },
+    )
+    unique = t(
+        "schema_indexes",
+        {
+            "schema": "public",
+            "table": "orders",
+            "name": "u",
+            "columns": "stripe_session_id",
+            "unique": True,
+        },
+    )
+    hooks = frame(
+        "code_functions", [{"slug": "stripe-webhook", "path": "w.ts", "is_stripe_webhook": True}]
+    )
 
     def check(idx, writes):
         tables = {"schema_indexes": idx, "schema_columns": cols, "code_functions": hooks}
         tables["code_write_errors"] = writes
         return statuses(run("DB-ORDER-UNIQUE-SUBSCRIPTION", demo_config, tables))
 
-    assert check(plain, _order_writes("stripe-webhook", "insert")) == {"table:public.orders": "fail"}
-    assert check(plain, _order_writes("stripe-webhook", "update")) == {"table:public.orders": "info"}
+    assert check(plain, _order_writes("stripe-webhook", "insert")) == {
+        "table:public.orders": "fail"
+    }
+    assert check(plain, _order_writes("stripe-webhook", "update")) == {
+        "table:public.orders": "info"
+    }
     assert check(plain, _order_writes("checkout", "insert")) == {"table:public.orders": "info"}
-    assert check(unique, _order_writes("stripe-webhook", "upsert")) == {"table:public.orders": "pass"}
+    assert check(unique, _order_writes("stripe-webhook", "upsert")) == {
+        "table:public.orders": "pass"
+    }
 
 
 def test_table_uses_from_selects_writes_and_aliases():
