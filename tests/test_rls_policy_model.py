@@ -277,3 +277,48 @@ def test_pinned_columns():
     assert pinned_columns("(auth.uid() = user_id) AND (role = 'patient'::app_role)") == {"role"}
     assert pinned_columns("auth.uid() = user_id OR role = 'patient'") == set()
     assert pinned_columns(None) == set()
+
+
+DEFINER_STYLES = """
+create table public.wallets (user_id uuid primary key, balance int default 0);
+create or replace function public.add_credits(p_user_id uuid, p_amount int) returns void
+language plpgsql security definer set search_path = public as $$
+begin
+  update public.wallets set balance = balance + p_amount where user_id = p_user_id;
+end $$;
+CREATE FUNCTION public.add_my_credits(p_user_id uuid, p_amount int) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
+BEGIN
+  IF p_user_id <> auth.uid() THEN RAISE EXCEPTION 'not yours'; END IF;
+  UPDATE public.wallets SET balance = balance + p_amount WHERE user_id = p_user_id;
+END $$;
+create function public.reset_wallet(target_user_id uuid) returns void language sql security definer
+  as $$ delete from public.wallets where user_id = target_user_id $$;
+revoke execute on function public.reset_wallet(uuid) from public, anon, authenticated;
+create function public.wallet_of(_user_id uuid) returns table (balance int) language sql stable security definer
+  as $$ select balance from public.wallets where user_id = _user_id $$;
+create function public.is_rich(_user_id uuid) returns boolean language sql stable security definer
+  as $$ select exists (select 1 from public.wallets where user_id = _user_id and balance > 100) $$;
+"""
+
+
+def test_definer_functions_acting_on_a_caller_chosen_id(tmp_path):
+    all_checks()
+    mig = tmp_path / "supabase" / "migrations"
+    mig.mkdir(parents=True)
+    (mig / "20250101000000_wallets.sql").write_text(DEFINER_STYLES)
+    base = load_config(REPO / "params" / "demo.yaml")
+    sources = base.sources.model_copy(
+        update={"codebase": base.sources.codebase.model_copy(update={"path": tmp_path})}
+    )
+    config = base.model_copy(update={"sources": sources})
+    tables = collect_schema(config, config.secrets()).tables
+    states = {n: SourceState(n, "ok") for n in ("schema", "codebase", "database")}
+    found = evaluate_check(REGISTRY["DB-SECDEF-EXPOSED"], Snapshot(NOW, states, tables), config)
+    got = {f.resource: str(f.status) for f in found}
+    assert got == {
+        "function:public.add_credits": "fail",  # writes for any p_user_id, anon included
+        "function:public.wallet_of": "warn",  # returns another user's balance
+    }
+    add = next(f for f in found if f.resource == "function:public.add_credits")
+    assert add.evidence["callers"] == ["anon", "authenticated"]

@@ -35,7 +35,8 @@ Tables (schema/table names are the Postgres ones; lists are comma-joined strings
 - schema_policies: schema, table, name, command, roles, permissive, using_expr, check_expr,
   uses_auth, admits_no_user, null_uid_test
 - schema_functions: schema, name, args, security_definer, search_path_set, config, language,
-  body (prosrc), anon_execute, authenticated_execute (EXECUTE, PUBLIC's included)
+  body (prosrc), returns, anon_execute, authenticated_execute (EXECUTE, PUBLIC's included),
+  checks_caller (the body reads auth.uid()/the JWT, or calls a function that does), writes
 - schema_enums: schema, name, values (JSON list of the labels, in order)
 - schema_grants: schema, table, column (NA = whole table), grantee, privilege — for anon,
   authenticated and PUBLIC

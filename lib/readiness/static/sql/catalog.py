@@ -17,7 +17,7 @@ import pandas as pd
 
 from readiness.sources.base import SourceResult
 from readiness.static.sql.facts import check_allowed_values, policy_facts
-from readiness.static.sql.policy import NONE, Caller, Evaluator, read_functions
+from readiness.static.sql.policy import NONE, Caller, Evaluator, body_writes, read_functions
 from readiness.static.sql.rls import command_level, rls_writes
 
 SYSTEM_SCHEMAS = (
@@ -133,8 +133,11 @@ COLUMNS: dict[str, dict[str, str]] = {
         "config": S,
         "language": S,
         "body": S,
+        "returns": S,
         "anon_execute": B,
         "authenticated_execute": B,
+        "checks_caller": B,
+        "writes": B,
     },
     "schema_enums": {"schema": S, "name": S, "values": S},
     "schema_grants": {"schema": S, "table": S, "column": S, "grantee": S, "privilege": S},
@@ -223,7 +226,7 @@ SELECT n.nspname AS schema, p.proname AS name,
   EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{{}}'::text[])) AS cfg
     WHERE cfg LIKE 'search_path=%%') AS search_path_set,
   array_to_string(p.proconfig, ';') AS config, l.lanname AS language,
-  p.prosrc AS body,
+  p.prosrc AS body, pg_get_function_result(p.oid) AS returns,
   CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon')
     THEN has_function_privilege('anon', p.oid, 'EXECUTE') END AS anon_execute,
   CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated')
@@ -284,7 +287,12 @@ def read_catalog(query: Query) -> SourceResult:
     ]
     fks = raw["schema_foreign_keys"]
     fks["has_index"] = [_has_index(raw["schema_indexes"], r) for r in fks.to_dict("records")]
-    functions = read_functions(raw["schema_functions"].to_dict("records"))
+    fn_rows = raw["schema_functions"]
+    functions = read_functions(fn_rows.to_dict("records"))
+    fn_rows["checks_caller"] = [
+        bool(functions.get(str(n)) and functions.get(str(n)).needs_user) for n in fn_rows["name"]
+    ]
+    fn_rows["writes"] = [body_writes(b) for b in fn_rows["body"]]
     pol = raw["schema_policies"]
     facts = [
         (policy_facts(u), policy_facts(c))

@@ -117,6 +117,13 @@ def _admin_words(tokens: list[tuple[str, str]]) -> bool:
     return False
 
 
+def body_writes(body: Any) -> bool:
+    """Does a function body INSERT, UPDATE or DELETE (scanner tokens, not text)?"""
+    if not isinstance(body, str):
+        return False
+    return any(kind in ("INSERT", "UPDATE", "DELETE_P") for kind, _ in _tokens(body))
+
+
 def read_functions(rows: Iterable[dict]) -> Functions:
     """FunctionInfo for every function of `rows` (name, body); a fixed point over calls."""
     bodies: dict[str, list[list[tuple[str, str]]]] = {}
