@@ -322,3 +322,42 @@ def test_definer_functions_acting_on_a_caller_chosen_id(tmp_path):
     }
     add = next(f for f in found if f.resource == "function:public.add_credits")
     assert add.evidence["callers"] == ["anon", "authenticated"]
+
+
+READ_STYLES = """
+create table public.profiles (id uuid primary key, display_name text, email text, stripe_customer_id text);
+alter table public.profiles enable row level security;
+create policy "Profiles are viewable by everyone" on public.profiles for select using (true);
+create table public.api_keys (id uuid primary key default gen_random_uuid(), user_id uuid, api_key text, label text);
+alter table public.api_keys enable row level security;
+create policy "own keys" on public.api_keys for select to authenticated using (auth.uid() = user_id);
+create table public.integrations (id uuid primary key default gen_random_uuid(), access_token text);
+alter table public.integrations enable row level security;
+CREATE POLICY "staff read" ON public.integrations FOR SELECT USING (EXISTS (SELECT 1 FROM public.profiles p WHERE p.id = auth.uid() AND p.display_name = 'x'));
+"""
+
+
+def _replay(tmp_path: Path, sql: str):
+    all_checks()
+    mig = tmp_path / "supabase" / "migrations"
+    mig.mkdir(parents=True)
+    (mig / "20250101000000_x.sql").write_text(sql)
+    base = load_config(REPO / "params" / "demo.yaml")
+    sources = base.sources.model_copy(
+        update={"codebase": base.sources.codebase.model_copy(update={"path": tmp_path})}
+    )
+    config = base.model_copy(update={"sources": sources})
+    return config, collect_schema(config, config.secrets()).tables
+
+
+def test_sensitive_columns_readable_by_others(tmp_path):
+    config, tables = _replay(tmp_path, READ_STYLES)
+    states = {n: SourceState(n, "ok") for n in ("schema", "codebase", "database")}
+    found = evaluate_check(REGISTRY["DB-RLS-SENSITIVE-READ"], Snapshot(NOW, states, tables), config)
+    got = {f.resource: f for f in found if str(f.status) == "fail"}
+    assert set(got) == {"table:public.profiles", "table:public.integrations"}
+    assert "email" in got["table:public.profiles"].reason  # anyone reads every email
+    assert "anonymous" in got["table:public.profiles"].reason
+    # a customer's own api_key is theirs; the integrations token is readable on rows not theirs
+    assert "access_token" in got["table:public.integrations"].reason
+    assert "anonymous" not in got["table:public.integrations"].reason

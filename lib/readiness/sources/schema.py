@@ -44,6 +44,7 @@ Tables (schema/table names are the Postgres ones; lists are comma-joined strings
   trusted — what an anonymous caller or a signed-in customer can write (static: grants ×
   RLS × policy expressions parsed with pglast and judged per caller, `policy.py`; the same
   analysis in both modes); trusted = a role-like column an authorization test reads
+- schema_rls_reads: the same columns for SELECT (what anon and a customer can read)
 """
 
 from __future__ import annotations

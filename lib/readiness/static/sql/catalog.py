@@ -18,7 +18,7 @@ import pandas as pd
 from readiness.sources.base import SourceResult
 from readiness.static.sql.facts import check_allowed_values, policy_facts
 from readiness.static.sql.policy import NONE, Caller, Evaluator, body_writes, read_functions
-from readiness.static.sql.rls import command_level, rls_writes
+from readiness.static.sql.rls import command_level, rls_reads, rls_writes
 
 SYSTEM_SCHEMAS = (
     "pg_catalog",
@@ -142,6 +142,18 @@ COLUMNS: dict[str, dict[str, str]] = {
     "schema_enums": {"schema": S, "name": S, "values": S},
     "schema_grants": {"schema": S, "table": S, "column": S, "grantee": S, "privilege": S},
     "schema_rls_writes": {
+        "schema": S,
+        "table": S,
+        "role": S,
+        "command": S,
+        "column": S,
+        "allowed": B,
+        "scope": S,
+        "policy": S,
+        "how": S,
+        "trusted": B,
+    },
+    "schema_rls_reads": {
         "schema": S,
         "table": S,
         "role": S,
@@ -316,6 +328,16 @@ def read_catalog(query: Query) -> SourceResult:
             result.tables["schema_grants"],
             functions,
             list(result.tables["schema_functions"]["body"]),
+        ),
+    )
+    result.tables["schema_rls_reads"] = frame(
+        "schema_rls_reads",
+        rls_reads(
+            result.tables["schema_tables"],
+            result.tables["schema_columns"],
+            result.tables["schema_policies"],
+            result.tables["schema_grants"],
+            functions,
         ),
     )
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from pglast import ast
 
 from readiness.static.sql.facts import parse_expr
 from readiness.static.sql.policy import (
@@ -85,6 +86,7 @@ def rls_writes(
     grants: pd.DataFrame,
     functions: Functions | None = None,
     bodies: list[str | None] | None = None,
+    commands: tuple[str, ...] = WRITE_COMMANDS,
 ) -> list[dict]:
     """What anon and authenticated can INSERT/UPDATE/DELETE: privileges × RLS × policies.
 
@@ -107,7 +109,7 @@ def rls_writes(
         tpol = policies[(policies["schema"] == key[0]) & (policies["table"] == key[1])]
         for role in API_CALLERS:
             mine = tgrants[tgrants["grantee"].isin([role, "PUBLIC"])]
-            for cmd in WRITE_COMMANDS:
+            for cmd in commands:
                 g = mine[mine["privilege"] == cmd]
                 row = {"schema": key[0], "table": key[1], "role": role, "command": cmd}
                 if g.empty:
@@ -134,7 +136,7 @@ def rls_writes(
                 if level == NONE:
                     out.append({**row, "allowed": False, "how": "RLS on, no policy admits it"})
                     continue
-                pinned = _pinned(granting) if cmd != "DELETE" else set()
+                pinned = _pinned(granting) if cmd in ("INSERT", "UPDATE") else set()
                 names = [str(p["name"]) for p in granting if not p.get("restrictive")]
                 how = f"{cmd} privilege and {'policies' if len(names) > 1 else 'policy'} " + (
                     ", ".join(f'"{n}"' for n in names)
@@ -155,6 +157,17 @@ def rls_writes(
     return out
 
 
+def rls_reads(
+    tables: pd.DataFrame,
+    columns: pd.DataFrame,
+    policies: pd.DataFrame,
+    grants: pd.DataFrame,
+    functions: Functions | None = None,
+) -> list[dict]:
+    """What anon and authenticated can SELECT, judged like the writes (one row a column)."""
+    return rls_writes(tables, columns, policies, grants, functions, None, ("SELECT",))
+
+
 def _pinned(policies: list[dict]) -> set[str]:
     """Columns pinned by every permissive policy, or by any restrictive one."""
     perm = [pinned_columns(_new_rows(p)) for p in policies if not p.get("restrictive")]
@@ -163,11 +176,26 @@ def _pinned(policies: list[dict]) -> set[str]:
 
 
 def _scope(granting: list[dict], functions: Functions | None) -> str:
-    """'own rows' when a granting policy keys on the caller's identity."""
+    """'own rows' when a granting policy ties the row to the caller's identity: it reads
+    the caller (auth.uid(), a user function) and a column of the row itself."""
     ev = Evaluator(Caller.CUSTOMER, functions)
     for p in granting:
         for expr in (_text(p["using_expr"]), _text(p["check_expr"])):
             tree = parse_expr(expr) if expr else None
-            if tree is not None and ev.uses_user(tree):
+            if tree is not None and ev.uses_user(tree) and _reads_row(tree, str(p["table"])):
                 return "own rows"
     return "rows matching the policy"
+
+
+def _reads_row(node: Any, table: str, nested: bool = False) -> bool:
+    """Does the expression read a column of the policy's row (unqualified outside a
+    subquery, or qualified with the table's name anywhere)?"""
+    if isinstance(node, ast.ColumnRef):
+        names = [getattr(f, "sval", None) for f in node.fields]
+        return (len(names) == 1 and not nested) or (len(names) >= 2 and names[-2] == table)
+    if isinstance(node, (tuple, list)):
+        return any(_reads_row(n, table, nested) for n in node)
+    if isinstance(node, ast.Node):
+        inner = nested or isinstance(node, ast.SelectStmt)
+        return any(_reads_row(getattr(node, a), table, inner) for a in node)
+    return False

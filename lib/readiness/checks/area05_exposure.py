@@ -1,9 +1,12 @@
-"""Area 5 — SECURITY DEFINER functions open to the API roles (Supabase's splinter lints
-0028/0029, narrowed to the ones that act on a caller-chosen account).
+"""Area 5 — what the API roles can reach past the policies they write: SECURITY DEFINER
+functions open to anon/authenticated (Supabase's splinter lints 0028/0029, narrowed to the
+ones that act on a caller-chosen account) and sensitive columns a SELECT policy exposes
+(splinter's "sensitive columns exposed").
 
 Facts come from the schema source: EXECUTE privileges as the catalog grants them (PUBLIC
-unless revoked), and whether the body reads the caller's identity (`checks_caller`) or
-writes rows (`writes`), both read from the body with pglast's scanner.
+unless revoked), whether the body reads the caller's identity (`checks_caller`) or writes
+rows (`writes`), both read from the body with pglast's scanner, and `schema_rls_reads`
+(SELECT judged per caller like the writes).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.registry import CheckInput, Result, check, failed, passed, warned
+from readiness.checks.area04_rls import policy_location
+from readiness.checks.registry import CheckInput, Result, check, failed, passed, records, warned
 from readiness.findings import Severity
 
 # A parameter naming whose row the function acts on: the caller chooses it.
@@ -97,3 +101,52 @@ def definer_exposed(inp: CheckInput) -> Iterator[Result]:
             "No SECURITY DEFINER function open to anon or authenticated acts on a "
             "caller-chosen user or server id.",
         )
+
+
+# Columns no other caller should read: credentials, and other people's contact details.
+SECRET_COLUMN = re.compile(
+    r"^(password.*|.*_password|passwd|.*_secret|secret.*|.*_token|token|api_key|.*_api_key|"
+    r"private_key|.*_key_hash|access_key|otp.*|ssn|tax_id|iban|card_number|cvv)$"
+)
+CONTACT_COLUMN = re.compile(r"^(email|email_address|phone|phone_number|mobile)$")
+
+
+@check(
+    id="DB-RLS-SENSITIVE-READ",
+    area=5,
+    severity=Severity.HIGH,
+    title="Anonymous callers and customers cannot read secrets or other users' contact details",
+    sources=["schema"],
+    tables=["schema_rls_reads"],
+    optional_tables=["code_sql_objects"],
+    rationale="PostgREST serves every column a SELECT policy admits: a token, password hash "
+    "or API key column readable by anon is public, and an email column readable on every "
+    "row hands out the customer list.",
+    remediation="Move secrets to a table only the service role reads (RLS on, no policy), "
+    "or REVOKE SELECT on those columns from anon and authenticated and expose a view.",
+)
+def sensitive_reads(inp: CheckInput) -> Iterator[Result]:
+    """One finding per table: secret and contact columns anon can read, or a customer can
+    read on rows that are not their own (their own API key or email is theirs to see)."""
+    r = inp["schema_rls_reads"]
+    r = r[r["allowed"].fillna(False).astype(bool) & r["schema"].eq("public")]
+    col = r["column"].fillna("")
+    others = r["role"].eq("anon") | r["scope"].ne("own rows")
+    bad = r[(col.str.match(SECRET_COLUMN) | col.str.match(CONTACT_COLUMN)) & others]
+    for (schema, table), group in bad.groupby(["schema", "table"], sort=True):
+        who = " and ".join(
+            {"anon": "an anonymous caller", "authenticated": "a signed-in customer"}[x]
+            for x in sorted(set(group["role"]))
+        )
+        policy = group["policy"].dropna()
+        yield failed(
+            f"table:{schema}.{table}",
+            f"{who[0].upper()}{who[1:]} can read {', '.join(sorted(set(group['column'])))} on "
+            f"{schema}.{table} ({group['how'].iloc[0]}, {group['scope'].iloc[0]}).",
+            location=policy_location(
+                inp, schema, table, str(policy.iloc[0]) if not policy.empty else None
+            ),
+            evidence={"reads": records(group[["role", "column", "scope", "how"]])},
+        )
+    if bad.empty:
+        yield passed("rls:reads", "No secret or other users' contact column is readable.")
