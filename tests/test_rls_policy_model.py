@@ -15,6 +15,7 @@ from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
 from readiness.config import load_config
 from readiness.snapshot import Snapshot, SourceState
 from readiness.sources.schema import collect_schema
+from readiness.static.sql.functions import read_functions
 from readiness.static.sql.policy import (
     ALL,
     NONE,
@@ -22,7 +23,6 @@ from readiness.static.sql.policy import (
     Caller,
     Evaluator,
     pinned_columns,
-    read_functions,
 )
 
 REPO = Path(__file__).resolve().parents[1]

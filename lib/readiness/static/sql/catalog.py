@@ -17,7 +17,8 @@ import pandas as pd
 
 from readiness.sources.base import SourceResult
 from readiness.static.sql.facts import check_allowed_values, policy_facts
-from readiness.static.sql.policy import NONE, Caller, Evaluator, body_writes, read_functions
+from readiness.static.sql.functions import body_writes, read_functions
+from readiness.static.sql.policy import NONE, Caller, Evaluator
 from readiness.static.sql.rls import command_level, rls_reads, rls_writes
 
 SYSTEM_SCHEMAS = (

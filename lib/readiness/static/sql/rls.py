@@ -15,12 +15,12 @@ import pandas as pd
 from pglast import ast
 
 from readiness.static.sql.facts import parse_expr
+from readiness.static.sql.functions import Functions
 from readiness.static.sql.policy import (
     ALL,
     NONE,
     Caller,
     Evaluator,
-    Functions,
     pinned_columns,
     trusted_columns,
 )
