@@ -484,3 +484,22 @@ def test_table_uses_from_selects_writes_and_aliases():
         ("plans", None, "from"),
     } <= got
     assert all(r["table"] in {"orders", "plans"} for r in rows)
+
+
+def test_rls_disabled_matters_only_where_the_api_roles_hold_privileges(demo_config):
+    tables = t(
+        "schema_tables",
+        {"schema": "public", "table": "open_t", "kind": "table", "rls_enabled": False},
+        {"schema": "public", "table": "revoked_t", "kind": "table", "rls_enabled": False},
+    )
+    grants = t(
+        "schema_grants",
+        {"schema": "public", "table": "open_t", "grantee": "anon", "privilege": "SELECT"},
+    )
+    got = statuses(
+        run("DB-RLS-ENABLED", demo_config, {"schema_tables": tables, "schema_grants": grants})
+    )
+    assert got == {"table:public.open_t": "fail", "table:public.revoked_t": "pass"}
+    # without the grants table the check keeps failing every table with RLS off
+    got = statuses(run("DB-RLS-ENABLED", demo_config, {"schema_tables": tables}))
+    assert set(got.values()) == {"fail"}

@@ -232,22 +232,37 @@ def status_check(inp: CheckInput) -> Iterator[Result]:
     title="Row-level security is enabled on every exposed table",
     sources=["schema"],
     tables=["schema_tables"],
-    optional_tables=["code_sql_objects"],
+    optional_tables=["code_sql_objects", "schema_grants"],
     rationale="Tables in the API schema without RLS can be read and written by anyone with the "
     "public anon key.",
     remediation="ALTER TABLE ... ENABLE ROW LEVEL SECURITY, then add the policies it needs.",
 )
 def rls_enabled(inp: CheckInput) -> Iterator[Result]:
+    """RLS off matters where the API roles hold privileges: a table revoked from anon and
+    authenticated (and PUBLIC) is reachable by the service role only."""
     t = inp["schema_tables"]
     t = t[t["schema"].isin(EXPOSED_SCHEMAS) & t["kind"].isin(["table", "partitioned"])]
+    grants = inp.tables.get("schema_grants")
     for row in t.itertuples():
         res = f"table:{row.schema}.{row.table}"
+        held: list[str] = []
+        if grants is not None:
+            mine = grants[(grants["schema"] == row.schema) & (grants["table"] == row.table)]
+            held = sorted(set(mine["grantee"].dropna()) & {"anon", "authenticated", "PUBLIC"})
         if bool(row.rls_enabled):
             yield passed(res, f"RLS is enabled on {row.schema}.{row.table}.")
+        elif grants is not None and not held:
+            yield passed(
+                res,
+                f"RLS is disabled on {row.schema}.{row.table}, but anon and authenticated "
+                "hold no privilege on it: only the service role reaches it.",
+            )
         else:
+            who = f" ({', '.join(held)} hold privileges)" if held else ""
             yield failed(
                 res,
-                f"RLS is disabled on {row.schema}.{row.table}: the anon key can read and write it.",
+                f"RLS is disabled on {row.schema}.{row.table}: the anon key can read and write "
+                f"it{who}.",
                 location=policy_location(inp, row.schema, row.table, None),
             )
     if t.empty:
