@@ -51,6 +51,24 @@ def policy_location(inp: CheckInput, schema: str, table: str, name: str | None) 
     return f"{row['path']}:{int(row['line'])}"
 
 
+def per_command(group: pd.DataFrame) -> dict[str, str]:
+    """{command: how it is allowed (privilege, policies, scope)}, INSERT first."""
+    out: dict[str, str] = {}
+    for cmd in ("INSERT", "UPDATE", "DELETE", "SELECT"):
+        rows = group[group["command"] == cmd]
+        if not rows.empty:
+            scope = rows["scope"].dropna()
+            out[cmd] = str(rows["how"].iloc[0]) + (f", {scope.iloc[0]}" if not scope.empty else "")
+    return out
+
+
+def _how(group: pd.DataFrame) -> str:
+    hows = per_command(group)
+    if len({h.removeprefix(cmd) for cmd, h in hows.items()}) == 1:
+        return next(iter(hows.values()))  # one policy set for every command
+    return "; ".join(hows.values())
+
+
 def _allowed(inp: CheckInput, role: str) -> pd.DataFrame:
     w = inp["schema_rls_writes"]
     return w[(w["role"] == role) & w["allowed"].fillna(False).astype(bool)]
@@ -112,9 +130,12 @@ def customer_writes(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"table:{schema}.{table}",
             f"A signed-in customer can {'/'.join(cmds)} {', '.join(cols)} on "
-            f"{schema}.{table} ({group['how'].iloc[0]}, {group['scope'].iloc[0]}).",
+            f"{schema}.{table} ({_how(group)}).",
             location=policy_location(inp, schema, table, name),
-            evidence={"writes": records(group[["command", "column", "scope", "how"]])},
+            evidence={
+                "commands": per_command(group),
+                "writes": records(group[["command", "column", "scope", "how"]]),
+            },
         )
     if bad.empty:
         yield passed(
@@ -143,11 +164,14 @@ def anon_writes(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"table:{schema}.{table}",
             f"An anonymous caller can {'/'.join(sorted(set(group['command'])))} "
-            f"{schema}.{table} ({group['how'].iloc[0]}).",
+            f"{schema}.{table} ({_how(group)}).",
             location=policy_location(
                 inp, schema, table, str(policy.iloc[0]) if not policy.empty else None
             ),
-            evidence={"writes": records(group[["command", "column", "how"]])},
+            evidence={
+                "commands": per_command(group),
+                "writes": records(group[["command", "column", "how"]]),
+            },
         )
     if allowed.empty:
         yield passed("rls:anon", "No table can be written by an anonymous caller.")
