@@ -63,6 +63,13 @@ create table public.orders (id uuid primary key default gen_random_uuid(), user_
 alter table public.orders enable row level security;
 create policy "Guests can place orders" on public.orders for insert with check (true);
 
+create table public.feedback (id uuid primary key default gen_random_uuid(), message text);
+create table public.notifications (id uuid primary key default gen_random_uuid(), user_id uuid, body text);
+alter table public.notifications enable row level security;
+create policy "System can insert notifications" on public.notifications for insert with check (true);
+alter table public.feedback enable row level security;
+create policy "Anyone can send feedback" on public.feedback for insert with check (true);
+
 create table public.app_settings (id int primary key, value text);
 alter table public.app_settings enable row level security;
 create policy "admins via app_metadata" on public.app_settings for all using ((auth.jwt() -> 'app_metadata' ->> 'role') = 'admin');
@@ -164,6 +171,17 @@ def test_anon_insert_with_check_true_on_orders_stays_found(replayed):
     writes = anon["table:public.orders"].evidence["writes"]
     assert {w["command"] for w in writes} == {"INSERT"}
     assert {"status", "total_cents"} <= {w["column"] for w in writes}
+
+
+def test_anon_inserts_outside_purchase_records_ask_for_review(replayed):
+    config, tables = replayed
+    states = {n: SourceState(n, "ok") for n in ("schema", "codebase", "database")}
+    found = evaluate_check(REGISTRY["SEC-RLS-ANON-WRITE"], Snapshot(NOW, states, tables), config)
+    got = {f.resource: str(f.status) for f in found}
+    assert got["table:public.feedback"] == "warn"  # a contact form: maybe meant
+    assert got["table:public.orders"] == "fail"  # anyone creates orders
+    assert got["table:public.invoices"] == "fail"  # anyone changes existing rows
+    assert got["table:public.notifications"] == "fail"  # rows in any user's name
 
 
 def test_membership_function_lets_members_not_anon(replayed):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.registry import CheckInput, Result, check, failed, passed, records
+from readiness.checks.registry import CheckInput, Result, check, failed, passed, records, warned
 from readiness.findings import Severity
 
 # Columns whose value is money or state the business decides, never the customer.
@@ -32,6 +32,10 @@ MONEY_TABLE = re.compile(
     re.I,
 )
 PAYMENT_COLUMN = re.compile(r"^(stripe_.*|payment_.*|paid.*|.*_paid|.*_paid_at|amount_paid)$")
+# A column naming whose row it is: an anonymous caller setting it speaks for someone else.
+OWNER_COLUMN = re.compile(
+    r"^(user|owner|profile|account|customer|member|author|recipient|created_by)(_id|_uuid)?$"
+)
 ROLE_LIKE = re.compile(r"^(role|roles|user_role|app_role|is_admin|is_super_admin)$")
 ROLES_TABLE = re.compile(r"(^|_)(user_)?roles?$|(^|_)members?(hips)?$|(^|_)admins?$")
 
@@ -74,21 +78,25 @@ def _allowed(inp: CheckInput, role: str) -> pd.DataFrame:
     return w[(w["role"] == role) & w["allowed"].fillna(False).astype(bool)]
 
 
-def _sensitive(inp: CheckInput, allowed: pd.DataFrame) -> pd.DataFrame:
-    """The customer-writable columns that matter: payment references and balances
-    anywhere; status, amounts and plan on purchase records (or on any row, when the
-    policy does not tie the row to the customer); role columns that an authorization
-    test trusts or that live in a roles table."""
+def _money_tables(inp: CheckInput, tables: set[str]) -> set[str]:
     cols = inp.tables.get("schema_columns")
-    money = {
+    return {
         t
-        for t in allowed["table"].unique()
+        for t in tables
         if MONEY_TABLE.search(str(t))
         or (
             cols is not None
             and cols[cols["table"] == t]["column"].fillna("").str.match(PAYMENT_COLUMN).any()
         )
     }
+
+
+def _sensitive(inp: CheckInput, allowed: pd.DataFrame) -> pd.DataFrame:
+    """The customer-writable columns that matter: payment references and balances
+    anywhere; status, amounts and plan on purchase records (or on any row, when the
+    policy does not tie the row to the customer); role columns that an authorization
+    test trusts or that live in a roles table."""
+    money = _money_tables(inp, set(allowed["table"]))
     keep = []
     for r in allowed.itertuples():
         col = r.column if isinstance(r.column, str) else ""
@@ -151,28 +159,46 @@ def customer_writes(inp: CheckInput) -> Iterator[Result]:
     title="Anonymous callers cannot write any table",
     sources=["schema"],
     tables=["schema_rls_writes"],
-    optional_tables=["code_sql_objects"],
+    optional_tables=["code_sql_objects", "schema_columns"],
     rationale="The anon key ships in the browser bundle: anything anon can write, anyone on "
     "the internet can write.",
     remediation="Enable RLS and give anon no INSERT/UPDATE/DELETE policy (or revoke the "
     "privileges from anon).",
 )
 def anon_writes(inp: CheckInput) -> Iterator[Result]:
+    """Anyone who changes or deletes rows, creates purchase records, or inserts rows in
+    someone's name (user_id, a payment or provisioning reference) fails the check. Any
+    other anonymous INSERT (a contact form, a page-view log) is often meant: the rule
+    cannot tell, so it asks for review."""
     allowed = _allowed(inp, "anon")
+    money = _money_tables(inp, set(allowed["table"]))
     for (schema, table), group in allowed.groupby(["schema", "table"], sort=True):
         policy = group["policy"].dropna()
-        yield failed(
-            f"table:{schema}.{table}",
-            f"An anonymous caller can {'/'.join(sorted(set(group['command'])))} "
-            f"{schema}.{table} ({_how(group)}).",
-            location=policy_location(
+        cmds = sorted(set(group["command"]))
+        reason = f"An anonymous caller can {'/'.join(cmds)} {schema}.{table} ({_how(group)})."
+        kwargs = {
+            "location": policy_location(
                 inp, schema, table, str(policy.iloc[0]) if not policy.empty else None
             ),
-            evidence={
+            "evidence": {
                 "commands": per_command(group),
                 "writes": records(group[["command", "column", "how"]]),
             },
-        )
+        }
+        cols = set(group["column"].dropna().astype(str))
+        if (
+            cmds == ["INSERT"]
+            and table not in money
+            and not any(ALWAYS.match(c) or OWNER_COLUMN.match(c) for c in cols)
+        ):
+            yield warned(
+                f"table:{schema}.{table}",
+                reason + " Inserts only, into a table that records no purchase: review "
+                "whether anonymous submissions are meant (and rate-limit them).",
+                **kwargs,
+            )
+        else:
+            yield failed(f"table:{schema}.{table}", reason, **kwargs)
     if allowed.empty:
         yield passed("rls:anon", "No table can be written by an anonymous caller.")
 
