@@ -106,6 +106,16 @@ def test_status_check(demo_config):
         )
     )
     assert got["status:public.orders.failed"] == "fail"
+    # statuses come from write sites only: the params' active statuses are not written here
+    assert "status:public.orders.paid" not in got
+    w2 = pd.concat([w, w.assign(value="paid", line=4)], ignore_index=True)
+    got = statuses(
+        run(
+            "DB-STATUS-CHECK",
+            demo_config,
+            {"schema_check_constraints": checks, "code_status_writes": w2},
+        )
+    )
     assert got["status:public.orders.paid"] == "pass"
 
 
@@ -304,3 +314,240 @@ def test_migrations_replay_platform_only_and_skipped_files_never_fail(demo_confi
         "migrations:platform": "not_verified",
         "migrations": "pass",
     }
+
+
+# --- schema expectations come from the code (issue 13 §3, §4) ------------------------------
+
+
+def _status_write(table: str, value: str, column: str = "status", line: int = 3):
+    return {
+        "path": "supabase/functions/f/index.ts",
+        "line": line,
+        "function_slug": "f",
+        "table": table,
+        "column": column,
+        "value": value,
+        "method": "update",
+    }
+
+
+def test_status_check_reads_enum_types_and_skips_absent_columns(demo_config):
+    cols = t(
+        "schema_columns",
+        {
+            "schema": "public",
+            "table": "bookings",
+            "column": "status",
+            "data_type": "public.booking_status",
+        },
+        {"schema": "public", "table": "jobs", "column": "state", "data_type": "text"},
+    )
+    enums = t(
+        "schema_enums",
+        {"schema": "public", "name": "booking_status", "values": '["pending", "paid"]'},
+    )
+    writes = t(
+        "code_status_writes",
+        _status_write("bookings", "paid"),
+        _status_write("bookings", "refunded", line=4),
+        _status_write("orders", "active", line=5),  # no orders table in this schema
+        _status_write("jobs", "done", column="state", line=6),
+    )
+    got = statuses(
+        run(
+            "DB-STATUS-CHECK",
+            demo_config,
+            {
+                "schema_check_constraints": t("schema_check_constraints"),
+                "code_status_writes": writes,
+                "schema_columns": cols,
+                "schema_enums": enums,
+                "schema_migrations": t("schema_migrations"),
+            },
+        )
+    )
+    assert got == {
+        "status:public.bookings.paid": "pass",
+        "status:public.bookings.refunded": "fail",  # the enum rejects it
+        "column:public.jobs.state": "warn",  # plain text, nothing constrains it
+    }
+
+
+def _cols(table: str, *names: str, kind: str = "text"):
+    return [{"schema": "public", "table": table, "column": n, "data_type": kind} for n in names]
+
+
+def test_required_tables_are_those_the_code_uses(demo_config):
+    cols = t(
+        "schema_columns",
+        *_cols("orders", "id", "user_id", "status", "stripe_sub_id"),
+        *_cols("orders", "pterodactyl_server_id", kind="text"),
+    )
+    uses = t(
+        "code_table_uses",
+        {
+            "path": "a.ts",
+            "line": 1,
+            "function_slug": "f",
+            "table": "orders",
+            "column": None,
+            "use": "from",
+        },
+        {
+            "path": "a.ts",
+            "line": 2,
+            "function_slug": "f",
+            "table": "orders",
+            "column": "stripe_sub_id",
+            "use": "read",
+        },
+        {
+            "path": "a.ts",
+            "line": 3,
+            "function_slug": "f",
+            "table": "orders",
+            "column": "pterodactyl_server_id",
+            "use": "write",
+        },
+        {
+            "path": "a.ts",
+            "line": 4,
+            "function_slug": "f",
+            "table": "orders",
+            "column": "region",
+            "use": "write",
+        },
+        {
+            "path": "b.ts",
+            "line": 9,
+            "function_slug": "g",
+            "table": "plans",
+            "column": None,
+            "use": "from",
+        },
+    )
+    found = run(
+        "DB-SCHEMA-REQUIRED", demo_config, {"schema_columns": cols, "code_table_uses": uses}
+    )
+    got = {f.resource: (str(f.status), f.reason) for f in found}
+    status, reason = got["table:public.orders"]
+    assert status == "fail"
+    assert "region missing (used at a.ts:4)" in reason
+    assert "pterodactyl_server_id is text, expected int" in reason
+    assert "stripe_subscription_id" not in reason  # the code's own name is stripe_sub_id
+    assert got["table:public.plans"][0] == "fail"  # used by the code, absent
+    assert got["table:public.ptero_nodes"][0] == "info"  # never used: not required here
+    assert got["table:public.external_accounts"][0] == "info"
+
+
+def test_required_tables_without_code_facts_keep_the_catalogue(demo_config):
+    cols = t("schema_columns", *_cols("orders", "id"))
+    got = statuses(run("DB-SCHEMA-REQUIRED", demo_config, {"schema_columns": cols}))
+    assert got["table:public.plans"] == "fail" and got["table:public.orders"] == "fail"
+
+
+def _order_writes(slug: str, method: str):
+    return t(
+        "code_write_errors",
+        {
+            "path": f"supabase/functions/{slug}/index.ts",
+            "line": 40,
+            "function_slug": slug,
+            "table": "orders",
+            "method": method,
+            "on_error": "throw",
+        },
+    )
+
+
+def test_order_unique_guard_needs_a_webhook_that_inserts(demo_config):
+    from readiness.static.rules.tables import frame
+
+    cols = t("schema_columns", *_cols("orders", "id", "stripe_session_id"))
+    plain = t(
+        "schema_indexes",
+        {
+            "schema": "public",
+            "table": "orders",
+            "name": "i",
+            "columns": "stripe_session_id",
+            "unique": False,
+        },
+    )
+    unique = t(
+        "schema_indexes",
+        {
+            "schema": "public",
+            "table": "orders",
+            "name": "u",
+            "columns": "stripe_session_id",
+            "unique": True,
+        },
+    )
+    hooks = frame(
+        "code_functions", [{"slug": "stripe-webhook", "path": "w.ts", "is_stripe_webhook": True}]
+    )
+
+    def check(idx, writes):
+        tables = {"schema_indexes": idx, "schema_columns": cols, "code_functions": hooks}
+        tables["code_write_errors"] = writes
+        return statuses(run("DB-ORDER-UNIQUE-SUBSCRIPTION", demo_config, tables))
+
+    assert check(plain, _order_writes("stripe-webhook", "insert")) == {
+        "table:public.orders": "fail"
+    }
+    assert check(plain, _order_writes("stripe-webhook", "update")) == {
+        "table:public.orders": "info"
+    }
+    assert check(plain, _order_writes("checkout", "insert")) == {"table:public.orders": "info"}
+    assert check(unique, _order_writes("stripe-webhook", "upsert")) == {
+        "table:public.orders": "pass"
+    }
+
+
+def test_table_uses_from_selects_writes_and_aliases():
+    from readiness.static.rules.table_uses import select_columns, table_uses
+    from readiness.static.ts.syntax import parse_source
+
+    assert select_columns("id, plan:plans(name), sub:stripe_sub_id, total::text, meta->>k, *") == [
+        "id",
+        "stripe_sub_id",
+        "total",
+        "meta",
+    ]
+    src = b"""
+    const row = { user_id: uid, ram_gb: 4 };
+    await supabase.from('orders').insert(row);
+    await db.from("orders").update({ status: 'active' }).eq('id', id);
+    const { data } = await supabase.from('plans').select('id, stripe_price_id');
+    const xs = Array.from(items);
+    """
+    rows = table_uses(parse_source("supabase/functions/f/index.ts", src, "f"))
+    got = {(r["table"], r["column"], r["use"]) for r in rows}
+    assert {
+        ("orders", "user_id", "write"),
+        ("orders", "ram_gb", "write"),
+        ("orders", "status", "write"),
+        ("plans", "stripe_price_id", "read"),
+        ("plans", None, "from"),
+    } <= got
+    assert all(r["table"] in {"orders", "plans"} for r in rows)
+
+
+def test_rls_disabled_matters_only_where_the_api_roles_hold_privileges(demo_config):
+    tables = t(
+        "schema_tables",
+        {"schema": "public", "table": "open_t", "kind": "table", "rls_enabled": False},
+        {"schema": "public", "table": "revoked_t", "kind": "table", "rls_enabled": False},
+    )
+    grants = t(
+        "schema_grants",
+        {"schema": "public", "table": "open_t", "grantee": "anon", "privilege": "SELECT"},
+    )
+    got = statuses(
+        run("DB-RLS-ENABLED", demo_config, {"schema_tables": tables, "schema_grants": grants})
+    )
+    assert got == {"table:public.open_t": "fail", "table:public.revoked_t": "pass"}
+    # without the grants table the check keeps failing every table with RLS off
+    got = statuses(run("DB-RLS-ENABLED", demo_config, {"schema_tables": tables}))
+    assert set(got.values()) == {"fail"}

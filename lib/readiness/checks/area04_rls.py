@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.registry import CheckInput, Result, check, failed, passed, records
+from readiness.checks.registry import CheckInput, Result, check, failed, passed, records, warned
 from readiness.findings import Severity
 
 # Columns whose value is money or state the business decides, never the customer.
@@ -20,6 +20,24 @@ SENSITIVE = re.compile(
     r"^(status|.*_status|state|amount.*|.*_cents|.*price.*|plan|plan_id|currency|term|"
     r"stripe_.*|pterodactyl_.*|node_id|paid.*|total.*|role|is_admin|credits?|balance)$"
 )
+# Always the business's: payment references, balances, provisioning targets, admin flags.
+ALWAYS = re.compile(
+    r"^(stripe_.*|pterodactyl_.*|node_id|paid.*|amount_paid|credits?|balance|is_admin)$"
+)
+# Status, amounts and plan are the business's on a record of a purchase; on a user's own
+# listing, catalogue or draft they are the user's to set.
+MONEY_TABLE = re.compile(
+    r"(order|invoice|payment|subscription|booking|purchase|transaction|checkout|charge|"
+    r"payout|refund|wallet|credit|billing|cart|ledger|entitlement|license|server)",
+    re.I,
+)
+PAYMENT_COLUMN = re.compile(r"^(stripe_.*|payment_.*|paid.*|.*_paid|.*_paid_at|amount_paid)$")
+# A column naming whose row it is: an anonymous caller setting it speaks for someone else.
+OWNER_COLUMN = re.compile(
+    r"^(user|owner|profile|account|customer|member|author|recipient|created_by)(_id|_uuid)?$"
+)
+ROLE_LIKE = re.compile(r"^(role|roles|user_role|app_role|is_admin|is_super_admin)$")
+ROLES_TABLE = re.compile(r"(^|_)(user_)?roles?$|(^|_)members?(hips)?$|(^|_)admins?$")
 
 
 def policy_location(inp: CheckInput, schema: str, table: str, name: str | None) -> str | None:
@@ -37,9 +55,61 @@ def policy_location(inp: CheckInput, schema: str, table: str, name: str | None) 
     return f"{row['path']}:{int(row['line'])}"
 
 
+def per_command(group: pd.DataFrame) -> dict[str, str]:
+    """{command: how it is allowed (privilege, policies, scope)}, INSERT first."""
+    out: dict[str, str] = {}
+    for cmd in ("INSERT", "UPDATE", "DELETE", "SELECT"):
+        rows = group[group["command"] == cmd]
+        if not rows.empty:
+            scope = rows["scope"].dropna()
+            out[cmd] = str(rows["how"].iloc[0]) + (f", {scope.iloc[0]}" if not scope.empty else "")
+    return out
+
+
+def _how(group: pd.DataFrame) -> str:
+    hows = per_command(group)
+    if len({h.removeprefix(cmd) for cmd, h in hows.items()}) == 1:
+        return next(iter(hows.values()))  # one policy set for every command
+    return "; ".join(hows.values())
+
+
 def _allowed(inp: CheckInput, role: str) -> pd.DataFrame:
     w = inp["schema_rls_writes"]
     return w[(w["role"] == role) & w["allowed"].fillna(False).astype(bool)]
+
+
+def _money_tables(inp: CheckInput, tables: set[str]) -> set[str]:
+    cols = inp.tables.get("schema_columns")
+    return {
+        t
+        for t in tables
+        if MONEY_TABLE.search(str(t))
+        or (
+            cols is not None
+            and cols[cols["table"] == t]["column"].fillna("").str.match(PAYMENT_COLUMN).any()
+        )
+    }
+
+
+def _sensitive(inp: CheckInput, allowed: pd.DataFrame) -> pd.DataFrame:
+    """The customer-writable columns that matter: payment references and balances
+    anywhere; status, amounts and plan on purchase records (or on any row, when the
+    policy does not tie the row to the customer); role columns that an authorization
+    test trusts or that live in a roles table."""
+    money = _money_tables(inp, set(allowed["table"]))
+    keep = []
+    for r in allowed.itertuples():
+        col = r.column if isinstance(r.column, str) else ""
+        if not SENSITIVE.match(col):
+            keep.append(False)
+        elif ALWAYS.match(col):
+            keep.append(True)
+        elif ROLE_LIKE.match(col):
+            trusted = "trusted" in allowed and pd.notna(r.trusted) and bool(r.trusted)
+            keep.append(trusted or bool(ROLES_TABLE.search(str(r.table))))
+        else:
+            keep.append(r.table in money or r.scope == "any row")
+    return allowed[pd.Series(keep, index=allowed.index, dtype=bool)]
 
 
 @check(
@@ -49,7 +119,7 @@ def _allowed(inp: CheckInput, role: str) -> pd.DataFrame:
     title="Customers cannot write money- or state-bearing columns of their own rows",
     sources=["schema"],
     tables=["schema_rls_writes"],
-    optional_tables=["code_sql_objects"],
+    optional_tables=["code_sql_objects", "schema_columns"],
     rationale="A policy letting a signed-in customer UPDATE their own order lets them mark it "
     "paid or active, change its plan or its amount: the browser holds the anon key and "
     "talks to PostgREST directly.",
@@ -59,7 +129,7 @@ def _allowed(inp: CheckInput, role: str) -> pd.DataFrame:
 def customer_writes(inp: CheckInput) -> Iterator[Result]:
     allowed = _allowed(inp, "authenticated")
     allowed = allowed[allowed["command"].isin(["INSERT", "UPDATE"])]
-    bad = allowed[allowed["column"].fillna("").str.match(SENSITIVE)]
+    bad = _sensitive(inp, allowed)
     for (schema, table), group in bad.groupby(["schema", "table"], sort=True):
         policy = group["policy"].dropna()
         name = str(policy.iloc[0]) if not policy.empty else None
@@ -68,9 +138,12 @@ def customer_writes(inp: CheckInput) -> Iterator[Result]:
         yield failed(
             f"table:{schema}.{table}",
             f"A signed-in customer can {'/'.join(cmds)} {', '.join(cols)} on "
-            f"{schema}.{table} ({group['how'].iloc[0]}, {group['scope'].iloc[0]}).",
+            f"{schema}.{table} ({_how(group)}).",
             location=policy_location(inp, schema, table, name),
-            evidence={"writes": records(group[["command", "column", "scope", "how"]])},
+            evidence={
+                "commands": per_command(group),
+                "writes": records(group[["command", "column", "scope", "how"]]),
+            },
         )
     if bad.empty:
         yield passed(
@@ -86,25 +159,46 @@ def customer_writes(inp: CheckInput) -> Iterator[Result]:
     title="Anonymous callers cannot write any table",
     sources=["schema"],
     tables=["schema_rls_writes"],
-    optional_tables=["code_sql_objects"],
+    optional_tables=["code_sql_objects", "schema_columns"],
     rationale="The anon key ships in the browser bundle: anything anon can write, anyone on "
     "the internet can write.",
     remediation="Enable RLS and give anon no INSERT/UPDATE/DELETE policy (or revoke the "
     "privileges from anon).",
 )
 def anon_writes(inp: CheckInput) -> Iterator[Result]:
+    """Anyone who changes or deletes rows, creates purchase records, or inserts rows in
+    someone's name (user_id, a payment or provisioning reference) fails the check. Any
+    other anonymous INSERT (a contact form, a page-view log) is often meant: the rule
+    cannot tell, so it asks for review."""
     allowed = _allowed(inp, "anon")
+    money = _money_tables(inp, set(allowed["table"]))
     for (schema, table), group in allowed.groupby(["schema", "table"], sort=True):
         policy = group["policy"].dropna()
-        yield failed(
-            f"table:{schema}.{table}",
-            f"An anonymous caller can {'/'.join(sorted(set(group['command'])))} "
-            f"{schema}.{table} ({group['how'].iloc[0]}).",
-            location=policy_location(
+        cmds = sorted(set(group["command"]))
+        reason = f"An anonymous caller can {'/'.join(cmds)} {schema}.{table} ({_how(group)})."
+        kwargs = {
+            "location": policy_location(
                 inp, schema, table, str(policy.iloc[0]) if not policy.empty else None
             ),
-            evidence={"writes": records(group[["command", "column", "how"]])},
-        )
+            "evidence": {
+                "commands": per_command(group),
+                "writes": records(group[["command", "column", "how"]]),
+            },
+        }
+        cols = set(group["column"].dropna().astype(str))
+        if (
+            cmds == ["INSERT"]
+            and table not in money
+            and not any(ALWAYS.match(c) or OWNER_COLUMN.match(c) for c in cols)
+        ):
+            yield warned(
+                f"table:{schema}.{table}",
+                reason + " Inserts only, into a table that records no purchase: review "
+                "whether anonymous submissions are meant (and rate-limit them).",
+                **kwargs,
+            )
+        else:
+            yield failed(f"table:{schema}.{table}", reason, **kwargs)
     if allowed.empty:
         yield passed("rls:anon", "No table can be written by an anonymous caller.")
 

@@ -44,12 +44,17 @@ Tables (schema/table names are the Postgres ones; lists are comma-joined strings
 - schema_rls: schema, table, rls_enabled, rls_forced, policies
 - schema_policies: schema, table, name, command, roles, permissive, using_expr, check_expr,
   uses_auth, admits_no_user, null_uid_test
-- schema_functions: schema, name, args, security_definer, search_path_set, config, language
+- schema_functions: schema, name, args, security_definer, search_path_set, config, language,
+  body (prosrc), returns, anon_execute, authenticated_execute (EXECUTE, PUBLIC's included),
+  checks_caller (the body reads auth.uid()/the JWT, or calls a function that does), writes
+- schema_enums: schema, name, values (JSON list of the labels, in order)
 - schema_grants: schema, table, column (NA = whole table), grantee, privilege — for anon,
   authenticated and PUBLIC
-- schema_rls_writes: schema, table, role, command, column, allowed, scope, policy, how —
-  what an anonymous caller or a signed-in customer can write (static: grants × RLS ×
-  policy expressions parsed with pglast; the same analysis in both modes)
+- schema_rls_writes: schema, table, role, command, column, allowed, scope, policy, how,
+  trusted — what an anonymous caller or a signed-in customer can write (static: grants ×
+  RLS × policy expressions parsed with pglast and judged per caller, `policy.py`; the same
+  analysis in both modes); trusted = a role-like column an authorization test reads
+- schema_rls_reads: the same columns for SELECT (what anon and a customer can read)
 """
 
 from __future__ import annotations

@@ -17,13 +17,14 @@ from ..textfiles import is_text, read_text
 from ..ts.responses import Responses
 from ..ts.scope import with_slug
 from ..ts.syntax import ParsedFile
-from . import errors, frontend, sql, status
+from . import errors, frontend, sql, status, table_uses
 
 TABLES: dict[str, dict[str, str]] = {
     **sql.TABLES,
     **status.TABLES,
     **errors.TABLES,
     **frontend.TABLES,
+    **table_uses.TABLES,
 }
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
 
@@ -77,6 +78,7 @@ def collect_audit_facts(
             writes = safe("status_writes", status.status_writes, view)
             rows["code_status_writes"] += writes
             rows["code_query_filters"] += safe("query_filters", status.query_filters, view)
+            rows["code_table_uses"] += safe("table_uses", table_uses.table_uses, view)
             rows["code_catches"] += safe("catches", errors.catch_facts, view, responses)
             rows["code_handlers"] += safe("handlers", errors.handler_facts, view, responses, writes)
             rows["code_write_errors"] += safe("write_errors", errors.write_errors, view, responses)

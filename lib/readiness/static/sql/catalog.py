@@ -17,7 +17,9 @@ import pandas as pd
 
 from readiness.sources.base import SourceResult
 from readiness.static.sql.facts import check_allowed_values, policy_facts
-from readiness.static.sql.rls import rls_writes
+from readiness.static.sql.functions import body_writes, read_functions
+from readiness.static.sql.policy import NONE, Caller, Evaluator
+from readiness.static.sql.rls import command_level, rls_reads, rls_writes
 
 SYSTEM_SCHEMAS = (
     "pg_catalog",
@@ -145,7 +147,14 @@ COLUMNS: dict[str, dict[str, str]] = {
         "search_path_set": B,
         "config": S,
         "language": S,
+        "body": S,
+        "returns": S,
+        "anon_execute": B,
+        "authenticated_execute": B,
+        "checks_caller": B,
+        "writes": B,
     },
+    "schema_enums": {"schema": S, "name": S, "values": S},
     "schema_grants": {"schema": S, "table": S, "column": S, "grantee": S, "privilege": S},
     "schema_rls_writes": {
         "schema": S,
@@ -157,6 +166,19 @@ COLUMNS: dict[str, dict[str, str]] = {
         "scope": S,
         "policy": S,
         "how": S,
+        "trusted": B,
+    },
+    "schema_rls_reads": {
+        "schema": S,
+        "table": S,
+        "role": S,
+        "command": S,
+        "column": S,
+        "allowed": B,
+        "scope": S,
+        "policy": S,
+        "how": S,
+        "trusted": B,
     },
 }
 
@@ -230,12 +252,24 @@ SELECT n.nspname AS schema, p.proname AS name,
   pg_get_function_identity_arguments(p.oid) AS args, p.prosecdef AS security_definer,
   EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{{}}'::text[])) AS cfg
     WHERE cfg LIKE 'search_path=%%') AS search_path_set,
-  array_to_string(p.proconfig, ';') AS config, l.lanname AS language
+  array_to_string(p.proconfig, ';') AS config, l.lanname AS language,
+  p.prosrc AS body, pg_get_function_result(p.oid) AS returns,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon')
+    THEN has_function_privilege('anon', p.oid, 'EXECUTE') END AS anon_execute,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated')
+    THEN has_function_privilege('authenticated', p.oid, 'EXECUTE') END
+    AS authenticated_execute
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 WHERE p.prokind IN ('f', 'p') AND {_SCHEMAS}
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
 ORDER BY 1, 2, 3""",
+    "schema_enums": f"""
+SELECT n.nspname AS schema, t.typname AS name,
+  json_agg(e.enumlabel ORDER BY e.enumsortorder)::text AS values
+FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE {_SCHEMAS} GROUP BY 1, 2 ORDER BY 1, 2""",
     "schema_grants": f"""
 SELECT n.nspname AS schema, c.relname AS table, NULL::text AS column,
   coalesce(g.rolname, 'PUBLIC') AS grantee, x.privilege_type AS privilege
@@ -280,15 +314,20 @@ def read_catalog(query: Query) -> SourceResult:
     ]
     fks = raw["schema_foreign_keys"]
     fks["has_index"] = [_has_index(raw["schema_indexes"], r) for r in fks.to_dict("records")]
+    fn_rows = raw["schema_functions"]
+    functions = read_functions(fn_rows.to_dict("records"))
+    fn_rows["checks_caller"] = [
+        bool(functions.get(str(n)) and functions.get(str(n)).needs_user) for n in fn_rows["name"]
+    ]
+    fn_rows["writes"] = [body_writes(b) for b in fn_rows["body"]]
     pol = raw["schema_policies"]
     facts = [
         (policy_facts(u), policy_facts(c))
         for u, c in zip(pol["using_expr"], pol["check_expr"], strict=True)
     ]
+    anon = Evaluator(Caller.ANON, functions)
     pol["uses_auth"] = [u.uses_auth or c.uses_auth for u, c in facts]
-    pol["admits_no_user"] = [
-        _admits(r, u, c) for r, (u, c) in zip(pol.to_dict("records"), facts, strict=True)
-    ]
+    pol["admits_no_user"] = [_admits(r, anon) for r in pol.to_dict("records")]
     pol["null_uid_test"] = [u.null_uid_test or c.null_uid_test for u, c in facts]
     tables = raw["schema_tables"]
     rls = tables[tables["kind"].isin(["table", "partitioned"])]
@@ -302,6 +341,18 @@ def read_catalog(query: Query) -> SourceResult:
             result.tables["schema_columns"],
             result.tables["schema_policies"],
             result.tables["schema_grants"],
+            functions,
+            list(result.tables["schema_functions"]["body"]),
+        ),
+    )
+    result.tables["schema_rls_reads"] = frame(
+        "schema_rls_reads",
+        rls_reads(
+            result.tables["schema_tables"],
+            result.tables["schema_columns"],
+            result.tables["schema_policies"],
+            result.tables["schema_grants"],
+            functions,
         ),
     )
     return result
@@ -325,13 +376,8 @@ def _has_index(indexes: pd.DataFrame, fk: dict) -> bool:
     return False
 
 
-def _admits(row: dict, using: Any, check: Any) -> bool:
+def _admits(row: dict, anon: Evaluator) -> bool:
     """Can the policy let a caller with no user through for its command?"""
     cmd = row["command"]
-    if cmd == "INSERT":
-        return check.admits_no_user
-    if cmd in ("SELECT", "DELETE"):
-        return using.admits_no_user
-    if row["check_expr"] is None:
-        return using.admits_no_user
-    return using.admits_no_user and check.admits_no_user
+    cmds = ["INSERT", "UPDATE", "DELETE", "SELECT"] if cmd == "ALL" else [cmd]
+    return any(command_level(anon, row, c) > NONE for c in cmds)
