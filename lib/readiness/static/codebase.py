@@ -16,7 +16,7 @@ from typing import Any
 from readiness.sources.base import SourceResult
 
 from .checkout import Checkout
-from .rules import common
+from .rules import common, signature
 from .rules import flow as flow_rules
 from .rules import panel as panel_rules
 from .rules import stripe as stripe_rules
@@ -52,8 +52,10 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
             return {} if rule in {"checkout", "env_accessors"} else []
 
     accessors: dict[str, int] = {}
+    helpers: dict[str, int] = {}  # functions verifying with a secret they are given
     for pf in col.parsed.values():
         accessors.update(safe("env_accessors", pf, common.env_accessors) or {})
+        helpers.update(safe("env_accessors", pf, signature.signature_helpers) or {})
     for pf in col.parsed.values():
         rows["code_env_reads"] += safe("env_reads", pf, common.env_reads, accessors)
         rows["code_imports"] += safe("imports", pf, lambda f: col.imports(f.path))
@@ -72,7 +74,7 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
                     "webhook_events", view, stripe_rules.webhook_events
                 )
             rows["code_signature_checks"] += safe(
-                "signature_checks", view, stripe_rules.signature_checks, accessors
+                "signature_checks", view, stripe_rules.signature_checks, accessors, helpers
             )
             facts = safe("checkout", view, stripe_rules.checkout_facts, accessors)
             rows["code_checkout_sessions"] += facts.get("sessions", [])

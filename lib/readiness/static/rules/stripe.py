@@ -12,7 +12,6 @@ from tree_sitter import Node
 
 from ..ts.idioms import (
     Effects,
-    env_name_of,
     first_effect_before,
     request_names,
     value_source,
@@ -34,8 +33,9 @@ from ..ts.syntax import (
     text,
     unwrap,
 )
+from . import signature
 
-SIGNATURE_CALLS = frozenset({"constructEvent", "constructEventAsync"})
+SIGNATURE_CALLS = signature.SDK_CALLS
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")  # Stripe event types have a dot
 
 
@@ -132,16 +132,23 @@ def webhook_events(pf: ParsedFile) -> list[dict]:
 # Signature checks -------------------------------------------------------------------------
 
 
-def signature_checks(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
-    """Each `constructEvent(Async)` call, where its secret comes from, and its ordering."""
+def signature_checks(
+    pf: ParsedFile, accessors: dict[str, int], helpers: dict[str, int] | None = None
+) -> list[dict]:
+    """Each SDK verification call (`constructEvent(Async)`, `verifyHeader`), hand HMAC check
+    or call of a verification helper: where its secret comes from, and its ordering."""
     rows = []
     effects = Effects(pf)
+    helpers = helpers or {}
     for call in pf.nodes("call_expression"):
         prop = call_property(call)
-        if prop not in SIGNATURE_CALLS:
+        if prop not in signature.SDK_CALLS:
             continue
         args = call_args(call)
         secret = args[2] if len(args) > 2 else None
+        env = signature.secret_env(pf, secret, accessors)
+        if env is None and signature.exported_helper(pf, call, secret, helpers):
+            continue  # judged where the helper is called, with the secret it is given
         effect = first_effect_before(pf, call, effects)
         rows.append(
             {
@@ -149,14 +156,15 @@ def signature_checks(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
                 "line": line(call),
                 "function_slug": pf.function_slug,
                 "call": prop,
-                "secret_env": env_name_of(pf, secret, accessors),
+                "secret_env": env,
                 "secret_expr": text(secret) if secret is not None else None,
                 "payload_expr": text(args[0]) if args else None,
                 "before_side_effects": effect is None,
                 "first_side_effect_line": line(effect) if effect is not None else None,
             }
         )
-    return rows
+    rows += signature.hand_signature_checks(pf, accessors, helpers, effects)
+    return sorted(rows, key=lambda r: r["line"])
 
 
 # Checkout sessions ------------------------------------------------------------------------

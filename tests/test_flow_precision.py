@@ -1,0 +1,260 @@
+"""False-positive classes of the webhook, checkout and purchase-flow checks found on public
+code (issue 13 §4), each on snippets written in several styles, next to the true pattern
+that must stay found. Every case runs the whole codebase source, then the check."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
+from readiness.sources.codebase import collect_codebase
+from tests.conftest import make_snapshot
+
+FN = "supabase/functions"
+
+
+@pytest.fixture(autouse=True)
+def _registry():
+    all_checks()
+
+
+def tables(root: Path, files: dict[str, str]) -> dict[str, pd.DataFrame]:
+    for rel, body in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
+    return collect_codebase(root).tables
+
+
+def verdicts(check_id: str, config, t: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """{resource: status} of one check's findings."""
+    found = evaluate_check(REGISTRY[check_id], make_snapshot(t), config)
+    return {f.resource: str(f.status) for f in found}
+
+
+def findings(check_id: str, config, t: dict[str, pd.DataFrame]):
+    return evaluate_check(REGISTRY[check_id], make_snapshot(t), config)
+
+
+# Which functions are Stripe webhooks ------------------------------------------------------
+
+SHOPIFY_HMAC = """
+const SECRET = Deno.env.get("SHOPIFY_WEBHOOK_SECRET") ?? "";
+async function verify(body: string, hmac: string): Promise<boolean> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET),
+    { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body));
+  return btoa(String.fromCharCode(...new Uint8Array(mac))) === hmac;
+}
+Deno.serve(async (req) => {
+  const body = await req.text();
+  if (!(await verify(body, req.headers.get("x-shopify-hmac-sha256") ?? ""))) {
+    return new Response("bad hmac", { status: 401 });
+  }
+  const order = JSON.parse(body);
+  await supabase.from("shopify_orders").upsert({ id: order.id });
+  return new Response("ok");
+});
+"""
+
+PAYSTACK = """
+import { serve } from "https://deno.land/std@0.168.0/http/server.ts";
+serve(async (req) => {
+  const event = JSON.parse(await req.text());
+  switch (event.event) {
+    case 'charge.success':
+      await supabase.from('transactions').insert({ ref: event.data.reference });
+      break;
+    case 'invoice.payment_failed':
+      break;
+  }
+  return new Response('ok');
+});
+"""
+
+# a Stripe webhook that never verifies: it reads the header and parses the body itself
+STRIPE_UNVERIFIED = """
+Deno.serve(async (req) => {
+  const signature = req.headers.get('stripe-signature');
+  const event = JSON.parse(await req.text());
+  if (event.type === 'checkout.session.completed') {
+    await supabase.from('orders').insert({ status: 'paid' });
+  }
+  return new Response('ok');
+});
+"""
+
+
+def test_other_providers_webhooks_are_not_stripe_webhooks(tmp_path: Path, demo_config) -> None:
+    t = tables(
+        tmp_path,
+        {
+            f"{FN}/shopify-webhook/index.ts": SHOPIFY_HMAC,
+            f"{FN}/handle-paystack-webhook/index.ts": PAYSTACK,
+            f"{FN}/payments-hook/index.ts": STRIPE_UNVERIFIED,
+        },
+    )
+    fns = t["code_functions"].set_index("slug")["is_stripe_webhook"]
+    assert not fns["shopify-webhook"] and not fns["handle-paystack-webhook"]
+    assert fns["payments-hook"]  # reads Stripe-Signature: Stripe events arrive here
+    for check_id in (
+        "STRIPE-WEBHOOK-SIGNATURE",
+        "STRIPE-WEBHOOK-HANDLES-CHECKOUT",
+        "STRIPE-WEBHOOK-FAILED-PAYMENT",
+        "FLOW-WEBHOOK-ORDER",
+        "ERR-WEBHOOK-NON2XX",
+    ):
+        got = verdicts(check_id, demo_config, t)
+        assert not any("shopify" in r or "paystack" in r for r in got), (check_id, got)
+    # the true pattern stays found: a Stripe webhook without any verification
+    assert verdicts("STRIPE-WEBHOOK-SIGNATURE", demo_config, t) == {
+        "function:payments-hook": "fail"
+    }
+
+
+@pytest.mark.parametrize(
+    ("slug", "body", "is_stripe"),
+    [
+        ("stripe-webhook", "Deno.serve(() => new Response('ok'))\n", True),  # named so
+        (
+            "billing-webhook",
+            "import Stripe from 'https://esm.sh/stripe@14?target=deno';\n"
+            "Deno.serve(() => new Response('ok'))\n",
+            True,
+        ),
+        (
+            "events-webhook",
+            "export default { async fetch(r) { const e = await r.json();\n"
+            "  if (e.type === 'customer.subscription.deleted') {}\n"
+            "  return new Response('ok') } }\n",
+            True,
+        ),
+        ("calendly-webhook", "Deno.serve(() => new Response('ok'))\n", False),
+        ("create-checkout", "import Stripe from 'npm:stripe@14';\n", False),
+    ],
+)
+def test_stripe_webhook_signals(tmp_path: Path, slug: str, body: str, is_stripe: bool) -> None:
+    t = tables(tmp_path, {f"{FN}/{slug}/index.ts": body})
+    assert bool(t["code_functions"].set_index("slug").loc[slug, "is_stripe_webhook"]) is is_stripe
+
+
+# Signatures verified by hand or in a helper -----------------------------------------------
+
+WEB_CRYPTO = """
+const secret = Deno.env.get('STRIPE_WEBHOOK_SECRET')!;
+async function verifyStripe(payload: string, header: string): Promise<boolean> {
+  const parts = Object.fromEntries(header.split(',').map((p) => p.split('=')));
+  const enc = new TextEncoder();
+  const key = await crypto.subtle.importKey('raw', enc.encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = await crypto.subtle.sign('HMAC', key, enc.encode(`${parts.t}.${payload}`));
+  const hex = [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex === parts.v1;
+}
+Deno.serve(async (req) => {
+  const payload = await req.text();
+  if (!(await verifyStripe(payload, req.headers.get('Stripe-Signature') ?? ''))) {
+    return new Response('bad signature', { status: 400 });
+  }
+  const event = JSON.parse(payload);
+  if (event.type === 'checkout.session.completed') {
+    await supabase.from('orders').insert({ status: 'paid' });
+  }
+  return new Response('ok');
+});
+"""
+
+NODE_HMAC = """
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Hono } from 'npm:hono';
+const app = new Hono();
+app.post('/stripe-webhook', async (c) => {
+  const raw = await c.req.text();
+  const header = c.req.header('stripe-signature') ?? '';
+  const [t, v1] = header.split(',').map((kv) => kv.split('=')[1]);
+  const expected = createHmac('sha256', process.env.STRIPE_WEBHOOK_SECRET!)
+    .update(`${t}.${raw}`).digest('hex');
+  if (!timingSafeEqual(Buffer.from(expected), Buffer.from(v1))) return c.text('no', 400);
+  await supabase.from('orders').insert({ status: 'paid' });
+  return c.text('ok');
+});
+Deno.serve(app.fetch);
+"""
+
+SHARED_HELPER = """
+export async function verifyStripeSignature(body: string, header: string, secret: string) {
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+  return crypto.subtle.verify('HMAC', key, hexToBytes(header), new TextEncoder().encode(body));
+}
+"""
+
+SHARED_CALLER = """
+import { verifyStripeSignature } from '../_shared/stripe-signature.ts';
+Deno.serve(async (req) => {
+  const body = await req.text();
+  const ok = await verifyStripeSignature(body, req.headers.get('stripe-signature')!,
+    Deno.env.get('STRIPE_WEBHOOK_SECRET')!);
+  if (!ok) return new Response('invalid', { status: 400 });
+  return new Response('ok');
+});
+"""
+
+SDK_HELPER = """
+import Stripe from 'npm:stripe@14';
+const stripe = new Stripe(Deno.env.get('STRIPE_SECRET_KEY')!);
+export function readEvent(body: string, sig: string, whsec: string) {
+  return stripe.webhooks.constructEventAsync(body, sig, whsec);
+}
+"""
+
+SDK_CALLER = """
+import { readEvent } from '../_shared/events.ts';
+Deno.serve(async (req) => {
+  const event = await readEvent(await req.text(), req.headers.get('stripe-signature')!,
+    Deno.env.get('STRIPE_WEBHOOK_SIGNING_SECRET')!);
+  return new Response(event.id);
+});
+"""
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {f"{FN}/stripe-webhook/index.ts": WEB_CRYPTO},
+        {f"{FN}/stripe-webhook/index.ts": NODE_HMAC},
+        {
+            f"{FN}/_shared/stripe-signature.ts": SHARED_HELPER,
+            f"{FN}/stripe-webhook/index.ts": SHARED_CALLER,
+        },
+        {f"{FN}/_shared/events.ts": SDK_HELPER, f"{FN}/stripe-webhook/index.ts": SDK_CALLER},
+    ],
+    ids=["web-crypto", "node-createHmac", "imported-hmac-helper", "imported-sdk-helper"],
+)
+def test_signature_by_hand_or_helper_counts(tmp_path: Path, demo_config, files) -> None:
+    t = tables(tmp_path, files)
+    assert verdicts("STRIPE-WEBHOOK-SIGNATURE", demo_config, t) == {
+        "function:stripe-webhook": "pass"
+    }
+
+
+def test_hand_hmac_with_a_literal_secret_or_after_writes_still_fails(
+    tmp_path: Path, demo_config
+) -> None:
+    literal = WEB_CRYPTO.replace("Deno.env.get('STRIPE_WEBHOOK_SECRET')!", "'whsec_123'")
+    late = NODE_HMAC.replace(
+        "const raw = await c.req.text();",
+        "const raw = await c.req.text();\n  await supabase.from('events').insert({ raw });",
+    )
+    t = tables(
+        tmp_path,
+        {f"{FN}/stripe-webhook/index.ts": literal, f"{FN}/stripe-hook/index.ts": late},
+    )
+    assert verdicts("STRIPE-WEBHOOK-SIGNATURE", demo_config, t) == {
+        "function:stripe-webhook": "fail",
+        "function:stripe-hook": "fail",
+    }
