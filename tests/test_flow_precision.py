@@ -258,3 +258,73 @@ def test_hand_hmac_with_a_literal_secret_or_after_writes_still_fails(
         "function:stripe-webhook": "fail",
         "function:stripe-hook": "fail",
     }
+
+
+# Calls between functions ------------------------------------------------------------------
+
+PROVISIONER = """
+Deno.serve(async (req) => {
+  const { order_id } = await req.json();
+  await db.from('orders').update({ status: 'provisioning' }).eq('id', order_id);
+  await db.from('orders').update({ status: 'provisioned' }).eq('id', order_id);
+  return new Response('ok');
+});
+"""
+
+PAID_WEBHOOK = """
+Deno.serve(async (req) => {
+  const event = await stripe.webhooks.constructEventAsync(await req.text(),
+    req.headers.get('stripe-signature')!, Deno.env.get('STRIPE_WEBHOOK_SECRET')!);
+  if (event.type === 'checkout.session.completed') {
+    const { data: order } = await db.from('orders').insert({ status: 'paid' }).select().single();
+    CALL
+  }
+  return new Response('ok');
+});
+"""
+
+CALL_STYLES = {
+    "template-base-const": (
+        "const functionsUrl = `${Deno.env.get('SUPABASE_URL')}/functions/v1`;",
+        "await fetch(`${functionsUrl}/servers-provision`, { method: 'POST' });",
+    ),
+    "env-base": (
+        "const FUNCTIONS_URL = Deno.env.get('FUNCTIONS_URL');",
+        "await fetch(`${FUNCTIONS_URL}/servers-provision`, { method: 'POST' });",
+    ),
+    "concatenation": (
+        "const base = Deno.env.get('SUPABASE_URL') + '/functions/v1/';",
+        "await fetch(base + 'servers-provision', { method: 'POST' });",
+    ),
+    "invoke": ("", "await supabase.functions.invoke('servers-provision', { body: order });"),
+    "wrapper": (
+        "async function callFunction(name: string, body: unknown) {\n"
+        "  return fetch(`${Deno.env.get('SUPABASE_URL')}/functions/v1/${name}`,\n"
+        "    { method: 'POST', body: JSON.stringify(body) });\n}",
+        "await callFunction('servers-provision', { order_id: order.id });",
+    ),
+}
+
+
+@pytest.mark.parametrize("style", sorted(CALL_STYLES))
+def test_webhook_to_provisioner_calls_in_every_style(tmp_path: Path, demo_config, style):
+    top, call = CALL_STYLES[style]
+    webhook = top + "\n" + PAID_WEBHOOK.replace("CALL", call)
+    t = tables(
+        tmp_path,
+        {f"{FN}/stripe-webhook/index.ts": webhook, f"{FN}/servers-provision/index.ts": PROVISIONER},
+    )
+    assert verdicts("FLOW-WEBHOOK-PROVISION", demo_config, t) == {"function:stripe-webhook": "pass"}
+
+
+def test_a_call_to_a_non_provisioning_function_is_not_provisioning(tmp_path: Path, demo_config):
+    webhook = PAID_WEBHOOK.replace(
+        "CALL", "await supabase.functions.invoke('send-booking-email', { body: order });"
+    )
+    t = tables(tmp_path, {f"{FN}/stripe-webhook/index.ts": webhook})
+    (found,) = findings("FLOW-WEBHOOK-PROVISION", demo_config, t)
+    assert found.resource == "function:stripe-webhook" and "send-booking-email" not in found.reason
+    # true pattern: a hosting webhook that never reaches its provisioner stays failed
+    t = tables(tmp_path, {f"{FN}/servers-provision/index.ts": PROVISIONER})
+    (found,) = findings("FLOW-WEBHOOK-PROVISION", demo_config, t)
+    assert str(found.status) == "fail" and "servers-provision" in found.reason

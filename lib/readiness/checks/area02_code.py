@@ -89,8 +89,9 @@ def webhook_provision(inp: CheckInput) -> Iterator[Result]:
     targets = provisioning_slugs(inp)
     for slug in webhook_slugs(inp):
         triggers = _actions(inp, slug, "provision_trigger")
-        if targets:
-            triggers = triggers[triggers["target"].isin(targets)]
+        # only calls of a function that provisions count: an email or sync function
+        # the webhook calls is not provisioning (with none in the code, nothing counts)
+        triggers = triggers[triggers["target"].isin(targets)]
         on_paid = triggers[triggers["event_type"] == PAID_EVENT]
         res = f"function:{slug}"
         if not on_paid.empty:
