@@ -328,3 +328,144 @@ def test_a_call_to_a_non_provisioning_function_is_not_provisioning(tmp_path: Pat
     t = tables(tmp_path, {f"{FN}/servers-provision/index.ts": PROVISIONER})
     (found,) = findings("FLOW-WEBHOOK-PROVISION", demo_config, t)
     assert str(found.status) == "fail" and "servers-provision" in found.reason
+
+
+# Where the checkout's price comes from ----------------------------------------------------
+
+CHECKOUT = """
+Deno.serve(async (req) => {
+  const body = await req.json();
+  BEFORE
+  const session = await stripe.checkout.sessions.create({
+    mode: 'payment',
+    line_items: [LINE],
+    success_url: 'https://x/ok', cancel_url: 'https://x/no',
+  });
+  return new Response(session.url);
+});
+"""
+
+HELPER_PARAMETER = """
+async function getPlan(id: number) {
+  const { data } = await db.from('plans').select('*').eq('id', id).single();
+  return data;
+}
+async function openSession(priceId: string) {
+  const s = await stripe.checkout.sessions.create({ mode: 'subscription',
+    line_items: [{ price: priceId, quantity: 1 }] });
+  return s.url;
+}
+Deno.serve(async (req) => {
+  const { planId } = await req.json();
+  const plan = await getPlan(planId);
+  return new Response(await openSession(plan.price_id));
+});
+"""
+
+
+SERVER_SIDE = {
+    "helper-parameter": (HELPER_PARAMETER,),
+    "wrappers-and-branches": (
+        "const { data: flight } = await db.from('flights').select('*')\n"
+        "    .eq('id', body.id).single();\n"
+        "  let unit: number;\n"
+        "  if (body.cabin === 'first') unit = Number(flight.first_price);\n"
+        "  else unit = parseFloat(flight.base_price);",
+        "{ price_data: { currency: 'eur', unit_amount: Math.round(unit * 100) },"
+        " quantity: body.seats }",
+    ),
+    "stored-price-times-quantity": (
+        "const { data: spot } = await db.from('spots').select('rate')\n"
+        "    .eq('id', body.spot).single();\n"
+        "  const total = spot.rate * body.hours;",
+        "{ price_data: { currency: 'usd', unit_amount: Math.round(total * 100) }, quantity: 1 }",
+    ),
+    "env-price-id": (
+        "const priceId = Deno.env.get('STRIPE_PRICE_PRO')!;",
+        "{ price: priceId, quantity: 1 }",
+    ),
+    "constants-per-plan": (
+        "const amount = body.plan === 'yearly' ? 24000 : 2500;",
+        "{ price_data: { currency: 'usd', unit_amount: amount }, quantity: 1 }",
+    ),
+    "server-map": (
+        "const PRICES: Record<string, string> = { pro: 'price_1Pro', max: 'price_1Max' };",
+        "{ price: PRICES[body.plan], quantity: 1 }",
+    ),
+}
+
+
+def _checkout(before: str, line: str = "") -> str:
+    if not line:
+        return before  # a whole snippet
+    return CHECKOUT.replace("BEFORE", before).replace("LINE", line)
+
+
+@pytest.mark.parametrize("style", sorted(SERVER_SIDE))
+def test_server_side_prices_are_not_findings(tmp_path: Path, demo_config, style) -> None:
+    t = tables(tmp_path, {f"{FN}/create-checkout/index.ts": _checkout(*SERVER_SIDE[style])})
+    got = findings("STRIPE-CHECKOUT-PRICE-SOURCE", demo_config, t)
+    assert got and all(str(f.status) == "pass" for f in got), [(f.status, f.reason) for f in got]
+
+
+CLIENT_PRICED = {
+    "body-price-id": ("const { priceId } = body;", "{ price: priceId, quantity: 1 }"),
+    "items-from-body": (
+        "const items = body.items;",
+        "...items.map((item) => ({ price_data: { currency: 'usd',"
+        " unit_amount: Math.round(Number(item.price) * 100) }, quantity: item.quantity }))",
+    ),
+    "stored-price-minus-body-discount": (
+        "const { data: p } = await db.from('plans').select('amount').eq('id', body.id).single();",
+        "{ price_data: { currency: 'usd', unit_amount: p.amount - body.discount }, quantity: 1 }",
+    ),
+}
+
+
+@pytest.mark.parametrize("style", sorted(CLIENT_PRICED))
+def test_client_chosen_prices_stay_failed(tmp_path: Path, demo_config, style) -> None:
+    t = tables(tmp_path, {f"{FN}/create-checkout/index.ts": _checkout(*CLIENT_PRICED[style])})
+    got = findings("STRIPE-CHECKOUT-PRICE-SOURCE", demo_config, t)
+    assert [str(f.status) for f in got] == ["fail"] and "request" in got[0].reason
+
+
+NEXT_HELPER = """
+import Stripe from 'stripe';
+const stripe = new Stripe(process.env.STRIPE_SECRET_KEY!);
+export async function createCheckoutSession(priceId: string) {
+  return stripe.checkout.sessions.create({ mode: 'subscription',
+    line_items: [{ price: priceId, quantity: 1 }] });
+}
+"""
+
+NEXT_ROUTE = """
+import Stripe from 'stripe';
+const stripe = new Stripe(process.env.STRIPE_SECRET_KEY!);
+export async function POST(req: Request) {
+  const { priceId } = await req.json();
+  const session = await stripe.checkout.sessions.create({ mode: 'subscription',
+    line_items: [{ price: priceId, quantity: 1 }] });
+  return Response.json({ url: session.url });
+}
+"""
+
+
+def test_a_checkout_helper_nothing_imports_is_not_the_live_checkout(tmp_path: Path, demo_config):
+    t = tables(
+        tmp_path,
+        {
+            "utils/stripe/subscription.ts": NEXT_HELPER,
+            "app/api/checkout/route.ts": NEXT_ROUTE,
+        },
+    )
+    got = {
+        f.location: str(f.status) for f in findings("STRIPE-CHECKOUT-PRICE-SOURCE", demo_config, t)
+    }
+    assert got == {"app/api/checkout/route.ts:6": "fail", "utils/stripe/subscription.ts:5": "pass"}
+    # imported by the route, the same helper is live code again
+    route = "import { createCheckoutSession } from '../../../utils/stripe/subscription';\n"
+    t = tables(tmp_path, {"app/api/checkout/route.ts": route + NEXT_ROUTE})
+    got = {
+        f.location: str(f.status) for f in findings("STRIPE-CHECKOUT-PRICE-SOURCE", demo_config, t)
+    }
+    assert got["utils/stripe/subscription.ts:5"] == "warn"

@@ -3,7 +3,8 @@ between checkout and webhook (static facts from the codebase source)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 
 from readiness.checks.area01_webhooks import webhook_slugs
 from readiness.checks.common import code_location
@@ -18,6 +19,24 @@ from readiness.checks.registry import (
 )
 from readiness.findings import Severity
 
+ENTRY_FILE = re.compile(
+    r"(^|/)(app|pages|routes?|api|server|functions|src/server)/|(^|/)(route|server|main|index|"
+    r"middleware|worker)\.[cm]?[jt]sx?$"
+)
+
+
+def reachable_files(inp: CheckInput) -> Callable[[str], bool]:
+    """Is a file run at all: an edge function's own file, a file some other file imports,
+    or an entry point by its place (Next.js app/pages routes, server.ts, index.ts)?
+
+    Without the file tables every file counts as reachable."""
+    files, imports = inp.tables.get("code_files"), inp.tables.get("code_imports")
+    if files is None or imports is None:
+        return lambda _path: True
+    own = set(files.loc[files["kind"] == "function", "path"].dropna())
+    imported = set(imports["resolved_path"].dropna())
+    return lambda path: path in own or path in imported or bool(ENTRY_FILE.search(path))
+
 
 @check(
     id="STRIPE-CHECKOUT-PRICE-SOURCE",
@@ -26,6 +45,7 @@ from readiness.findings import Severity
     title="Checkout takes the price from the database, not the client",
     sources=["codebase"],
     tables=["code_checkout_prices"],
+    optional_tables=["code_files", "code_imports"],
     rationale="A price id taken from the request lets a customer buy a 16 GB server at the "
     "1 GB price; a hard-coded one bills every plan the same.",
     remediation="Look the plan up by id in the plans table and pass plan.stripe_price_id "
@@ -33,6 +53,7 @@ from readiness.findings import Severity
 )
 def checkout_price_source(inp: CheckInput) -> Iterator[Result]:
     prices = inp["code_checkout_prices"]
+    reachable = reachable_files(inp)
     if prices.empty:
         yield unverified(
             "code:checkout",
@@ -41,8 +62,26 @@ def checkout_price_source(inp: CheckInput) -> Iterator[Result]:
         return
     for row in prices.itertuples():
         res, loc = f"function:{row.function_slug}:{row.line}", code_location(row.path, row.line)
-        if row.source == "database":
+        if not reachable(row.path):
+            yield passed(
+                res,
+                f"{row.path} is imported by no entry point: this checkout is never run.",
+                location=loc,
+            )
+        elif row.source == "database":
             yield passed(res, f"Price comes from the database ({row.price_expr}).", location=loc)
+        elif row.source == "constant_map":
+            yield passed(
+                res,
+                f"Price is chosen server-side among constants in the code ({row.price_expr}).",
+                location=loc,
+            )
+        elif row.source == "env":
+            yield passed(
+                res,
+                f"Price comes from server-side configuration ({row.price_expr}, an env var).",
+                location=loc,
+            )
         elif row.source in ("request", "literal"):
             yield failed(
                 res,

@@ -208,7 +208,7 @@ def _price_rows(
         outer = enclosing(prop, {"pair"})
         in_data = outer is not None and text(outer.child_by_field_name("key")) == "price_data"
         if key == "price" or (key == "unit_amount" and in_data):
-            source, table = value_source(pf, value, names, accessors)
+            source, table = value_source(pf, value, names, accessors, follow_calls=True)
             rows.append(
                 {
                     **base,

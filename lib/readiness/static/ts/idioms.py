@@ -7,6 +7,8 @@ are questions several audit areas ask; they are answered here once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tree_sitter import Node
 
 from .scope import local_function, resolve_value, this_member_value, trace
@@ -30,12 +32,13 @@ from .syntax import (
 )
 
 MAX_DEPTH = 8  # hops when following a value through declarations
+FOLLOW_DEPTH = 16  # ... and through wrappers, helpers and arithmetic (follow_calls)
 ENV_GETTERS = frozenset({"Deno.env.get", "globalThis.Deno.env.get"})
 ENV_OBJECTS = frozenset({"process.env", "import.meta.env", "Deno.env.toObject()"})
 DB_WRITE_METHODS = frozenset({"insert", "update", "upsert", "delete"})
 ITERATORS = frozenset({"map", "flatMap", "forEach", "filter", "find", "reduce"})
 # Worst case wins when a value has several possible origins (see combine_sources).
-RANK = {"request": 5, "literal": 4, "env": 3, "database": 2, "unknown": 1}
+RANK = {"request": 5, "literal": 4, "env": 3, "constant_map": 2, "database": 2, "unknown": 1}
 
 
 def side_effect_kind(call: Node) -> str | None:
@@ -245,16 +248,31 @@ def value_source(
     accessors: dict[str, int],
     depth: int = 0,
     key_path: tuple[str, ...] = (),
+    follow_calls: bool = False,
 ) -> tuple[str, str | None]:
-    """Where a value comes from: database (with table), request, literal, env or unknown."""
+    """Where a value comes from: database (with table), request, literal, env or unknown.
+
+    With `follow_calls` (amounts and price ids) the value is also followed through
+    arithmetic with numeric constants, numeric wrappers (`Math.round`, `Number`), same-file
+    functions' return values and parameters' call-site arguments, and a choice among
+    several constants (`plan === 'year' ? 24000 : 2500`, `PRICES[plan]`) is 'constant_map'.
+    """
     node = unwrap(node)
-    if node is None or depth > MAX_DEPTH:
+    if node is None or depth > (FOLLOW_DEPTH if follow_calls else MAX_DEPTH):
         return "unknown", None
-    if string_value(node) is not None:
+
+    def again(n: Node | None, path: tuple[str, ...] = ()) -> tuple[str, str | None]:
+        return value_source(pf, n, names, accessors, depth + 1, path, follow_calls)
+
+    if string_value(node) is not None or (follow_calls and node.type == "number"):
         return "literal", None
+    if follow_calls:
+        followed = _follow(pf, node, again)
+        if followed is not None:
+            return followed
     if node.type == "template_string":
         subs = [
-            value_source(pf, s.named_children[0], names, accessors, depth + 1)
+            again(s.named_children[0])
             for s in node.named_children
             if s.type == "template_substitution"
         ]
@@ -262,9 +280,7 @@ def value_source(
     if node.type in {"binary_expression", "ternary_expression"}:
         fields = ("left", "right", "consequence", "alternative")
         parts = [node.child_by_field_name(f) for f in fields]
-        return combine_sources(
-            [value_source(pf, p, names, accessors, depth + 1) for p in parts if p]
-        )
+        return combine_sources([again(p) for p in parts if p])
     is_query, table = query_table(node)
     if is_query:
         return "database", table
@@ -276,10 +292,12 @@ def value_source(
         if index.isdigit() and array is not None and array.type == "array":
             elements = array.named_children
             if int(index) < len(elements):
-                return value_source(pf, elements[int(index)], names, accessors, depth + 1)
+                return again(elements[int(index)])
     if node.type in {"object", "member_expression", "subscript_expression"}:
         literal = _through_object_literal(pf, node, names, accessors, depth, key_path)
         if literal is not None:
+            if follow_calls and literal[0] == "literal" and _is_lookup(node, key_path):
+                return "constant_map", None
             return literal
     root = root_identifier(node)
     if root is None:
@@ -292,11 +310,83 @@ def value_source(
             return "request", None
         collection = callback_collection(binding.scope)
         if collection is not None:
-            return value_source(pf, collection, names, accessors, depth + 1)
+            return again(collection)
+        if follow_calls and root == node:
+            return _from_callers(pf, binding, again)
         return "unknown", None
     if binding.value is None:
         return "unknown", None
-    return value_source(pf, binding.value, names, accessors, depth + 1, binding.key_path)
+    return value_source(
+        pf, binding.value, names, accessors, depth + 1, binding.key_path, follow_calls
+    )
+
+
+NUMERIC_WRAPPERS = frozenset(
+    {"Number", "parseInt", "parseFloat", "String", "BigInt"}
+    | {f"Math.{f}" for f in ("round", "floor", "ceil", "trunc", "abs", "min", "max")}
+)
+VALUE_METHODS = frozenset({"toFixed", "toString", "trim", "valueOf", "toPrecision"})
+ARITHMETIC = frozenset({"*", "/", "+", "-", "%"})
+Again = Callable[..., tuple[str, str | None]]
+
+
+def _follow(pf: ParsedFile, node: Node, again: Again) -> tuple[str, str | None] | None:
+    """The `follow_calls` steps of value_source; None when none applies."""
+    operator = text(node.child_by_field_name("operator"))
+    if node.type == "binary_expression" and operator in ARITHMETIC:
+        parts = [node.child_by_field_name(f) for f in ("left", "right")]
+        kept = [again(p) for p in parts if p is not None and unwrap(p).type != "number"]
+        scaled = [k for k in kept if k[0] == "database"]
+        if operator in {"*", "/"} and scaled:
+            return scaled[0]  # a stored price times a quantity is still the stored price
+        return combine_sources(kept) if kept else ("literal", None)
+    if node.type == "ternary_expression":
+        parts = [again(node.child_by_field_name(f)) for f in ("consequence", "alternative")]
+        if all(p[0] == "literal" for p in parts):
+            return "constant_map", None  # a constant chosen server-side
+        return combine_sources(parts)
+    if node.type != "call_expression":
+        return None
+    chain, args = normalized(callee(node)), call_args(node)
+    if chain in NUMERIC_WRAPPERS:
+        kept = [a for a in args if unwrap(a).type != "number"]
+        return combine_sources([again(a) for a in kept]) if kept else ("literal", None)
+    fn = unwrap(callee(node))
+    if call_property(node) in VALUE_METHODS and fn is not None and fn.type == "member_expression":
+        return again(fn.child_by_field_name("object"))
+    target = local_function(pf, node)
+    if target is None:
+        return None
+    body = target.child_by_field_name("body")
+    returned = [body] if body is not None and body.type != "statement_block" else []
+    returned += [
+        r.named_children[0]
+        for r in pf.nodes("return_statement")
+        if r.named_children and enclosing_function(r) == target
+    ]
+    return combine_sources([again(r) for r in returned]) if returned else None
+
+
+def _from_callers(pf: ParsedFile, binding, again: Again) -> tuple[str, str | None]:
+    """A parameter's value: the worst of the arguments same-file callers pass for it."""
+    fn = binding.scope
+    params = fn.child_by_field_name("parameters")
+    names = [
+        text(p.child_by_field_name("pattern")) for p in (params.named_children if params else [])
+    ]
+    if binding.name not in names:
+        return "unknown", None
+    index = names.index(binding.name)
+    args = [call_args(c) for c in callers_in_file(pf, fn)]
+    found = [again(a[index]) for a in args if index < len(a)]
+    return combine_sources(found) if found else ("unknown", None)
+
+
+def _is_lookup(node: Node, key_path: tuple[str, ...]) -> bool:
+    """`MAP[key]` (a computed key) rather than `CONFIG.price`: a choice among constants."""
+    if node.type == "subscript_expression":
+        return string_value(node.child_by_field_name("index")) is None
+    return False
 
 
 def _through_object_literal(
