@@ -469,3 +469,51 @@ def test_a_checkout_helper_nothing_imports_is_not_the_live_checkout(tmp_path: Pa
         f.location: str(f.status) for f in findings("STRIPE-CHECKOUT-PRICE-SOURCE", demo_config, t)
     }
     assert got["utils/stripe/subscription.ts:5"] == "warn"
+
+
+# The webhook records the purchase ---------------------------------------------------------
+
+RECORDING = {
+    "pre-created-order-marked-paid": (
+        "await admin.from('orders').update({ status: 'paid', paid_at: new Date() })"
+        ".eq('id', session.metadata.order_id);"
+    ),
+    "booking-by-rpc": "await supabase.rpc('create_booking', { p_session: session.id });",
+    "booking-upsert": "await db.from('bookings').upsert({ id: session.metadata.booking_id });",
+}
+
+
+def _paid_webhook(body: str) -> str:
+    return f"""
+    Deno.serve(async (req) => {{
+      const event = await stripe.webhooks.constructEventAsync(await req.text(),
+        req.headers.get('stripe-signature')!, Deno.env.get('STRIPE_WEBHOOK_SECRET')!);
+      switch (event.type) {{
+        case 'checkout.session.completed': {{
+          const session = event.data.object;
+          {body}
+          break;
+        }}
+      }}
+      return new Response('ok');
+    }});
+    """
+
+
+@pytest.mark.parametrize("style", sorted(RECORDING))
+def test_recording_a_pre_created_order_or_booking_counts(tmp_path: Path, demo_config, style):
+    t = tables(tmp_path, {f"{FN}/stripe-webhook/index.ts": _paid_webhook(RECORDING[style])})
+    assert verdicts("FLOW-WEBHOOK-ORDER", demo_config, t) == {"function:stripe-webhook": "pass"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "await db.from('user_entitlements').upsert({ user_id: session.client_reference_id });",
+        "await db.from('orders').update({ notes: 'seen' }).eq('id', session.metadata.order_id);",
+    ],
+    ids=["entitlements-only", "order-touched-without-payment"],
+)
+def test_a_webhook_recording_no_order_stays_failed(tmp_path: Path, demo_config, body):
+    t = tables(tmp_path, {f"{FN}/stripe-webhook/index.ts": _paid_webhook(body)})
+    assert verdicts("FLOW-WEBHOOK-ORDER", demo_config, t) == {"function:stripe-webhook": "fail"}

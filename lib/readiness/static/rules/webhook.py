@@ -12,7 +12,7 @@ import re
 from tree_sitter import Node
 
 from ..ts.idioms import callers_in_file, env_name_of, query_table
-from ..ts.scope import trace
+from ..ts.scope import resolve_value, trace
 from ..ts.syntax import (
     FUNCTION_TYPES,
     ParsedFile,
@@ -182,16 +182,41 @@ def _triggers(pf: ParsedFile) -> list[tuple[Node, str]]:
     return found
 
 
+# what a purchase is recorded in: orders, bookings, reservations, purchases
+ORDER_NOUN = re.compile(r"order|booking|reservation|purchase", re.IGNORECASE)
+
+
+def _sets_status(pf: ParsedFile, call: Node) -> bool:
+    """`.update({ status: ... })` (or a `paid_at`/`payment_status` field): the payment is
+    recorded on a row created before checkout, the usual pre-created-order pattern."""
+    args = call_args(call)
+    payload = resolve_value(pf, args[0]) if args else None
+    keys = (
+        {k for k, _, _ in object_properties(payload)}
+        if payload is not None and payload.type == "object"
+        else set()
+    )
+    return bool(keys & {"status", "payment_status", "paid_at", "paid", "is_paid"})
+
+
 def webhook_actions(pf: ParsedFile) -> list[dict]:
-    """Order inserts and provisioning triggers of a webhook, with the events they run under."""
+    """Order inserts (and status updates / rpc records of pre-created orders or bookings)
+    and provisioning triggers of a webhook, with the events they run under."""
     rows = []
     base = {"path": pf.path, "function_slug": pf.function_slug}
     sites: list[tuple[Node, str, str | None]] = []
     for call in pf.nodes("call_expression"):
-        if call_property(call) in {"insert", "upsert"}:
+        prop = call_property(call)
+        if prop in {"insert", "upsert", "update", "rpc"}:
             is_query, table = query_table(unwrap(callee(call)))
-            if is_query and table and "order" in table:
-                sites.append((call, "order_insert", table))
+            if prop == "rpc":  # `rpc('create_booking', ...)` records through a function
+                args = call_args(call)
+                is_query = unwrap(callee(call)).type == "member_expression"
+                table = string_value(args[0]) if args else None
+            if is_query and table and ORDER_NOUN.search(table):
+                action = "order_insert" if prop in {"insert", "upsert"} else "order_record"
+                if prop != "update" or _sets_status(pf, call):
+                    sites.append((call, action, table))
     sites += [(call, "provision_trigger", slug) for call, slug in _triggers(pf)]
     for call, action, target in sorted(sites, key=lambda s: s[0].start_byte):
         for event in sorted(event_context(pf, call), key=lambda e: e or ""):
