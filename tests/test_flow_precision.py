@@ -517,3 +517,95 @@ def test_recording_a_pre_created_order_or_booking_counts(tmp_path: Path, demo_co
 def test_a_webhook_recording_no_order_stays_failed(tmp_path: Path, demo_config, body):
     t = tables(tmp_path, {f"{FN}/stripe-webhook/index.ts": _paid_webhook(body)})
     assert verdicts("FLOW-WEBHOOK-ORDER", demo_config, t) == {"function:stripe-webhook": "fail"}
+
+
+# Metadata the webhook reads, on the object Stripe copies it to ----------------------------
+
+CHECKOUT_SESSION = """
+Deno.serve(async (req) => {
+  const { bookingId } = await req.json();
+  await stripe.checkout.sessions.create({ mode: 'payment', metadata: { booking_id: bookingId },
+    line_items: [{ price: Deno.env.get('PRICE')!, quantity: 1 }] });
+  return new Response('ok');
+});
+"""
+
+INTENT_AND_SUBSCRIPTION = """
+Deno.serve(async (req) => {
+  const { bookingId, quoteId } = await req.json();
+  await stripe.paymentIntents.create({ amount: 500, currency: 'usd',
+    metadata: { booking_id: bookingId, is_guest: 'true' } });
+  await stripe.subscriptions.create({ customer: 'cus_1', items: [],
+    metadata: { quote_id: quoteId } });
+  return new Response('ok');
+});
+"""
+
+METADATA_WEBHOOK = """
+Deno.serve(async (req) => {
+  const event = await stripe.webhooks.constructEventAsync(await req.text(),
+    req.headers.get('stripe-signature')!, Deno.env.get('STRIPE_WEBHOOK_SECRET')!);
+  switch (event.type) {
+    case 'checkout.session.completed': {
+      const session = event.data.object;
+      if (session.metadata?.type === 'extension') {
+        const hours = session.metadata.extension_hours;
+      }
+      await db.from('orders').insert({ booking: session.metadata.booking_id, status: 'paid' });
+      break;
+    }
+    case 'payment_intent.succeeded': {
+      const intent = event.data.object;
+      const meta = intent.metadata || {};
+      const guest = meta.is_guest === 'true';
+      break;
+    }
+    case 'invoice.paid': {
+      const sub = await stripe.subscriptions.retrieve(event.data.object.subscription);
+      const quote = sub.metadata.quote_id;
+      break;
+    }
+  }
+  return new Response('ok');
+});
+"""
+
+
+def test_metadata_written_on_intents_and_subscriptions_counts(tmp_path: Path, demo_config):
+    t = tables(
+        tmp_path,
+        {
+            f"{FN}/create-checkout/index.ts": CHECKOUT_SESSION,
+            f"{FN}/create-intent/index.ts": INTENT_AND_SUBSCRIPTION,
+            f"{FN}/stripe-webhook/index.ts": METADATA_WEBHOOK,
+        },
+    )
+    got = verdicts("STRIPE-CHECKOUT-METADATA", demo_config, t)
+    assert got["metadata:booking_id"] == "pass"
+    assert got["metadata:is_guest"] == "pass"  # paymentIntents.create metadata
+    assert got["metadata:quote_id"] == "pass"  # subscriptions.create metadata
+    # true patterns stay: never written at all, or written only where the event never looks
+    assert got["metadata:extension_hours"] == "fail"
+    assert got["metadata:type"] == "fail"
+    # `metadata.type === 'extension'` is no event: the insert still runs on the paid checkout
+    assert verdicts("FLOW-WEBHOOK-ORDER", demo_config, t) == {"function:stripe-webhook": "pass"}
+
+
+def test_metadata_written_on_another_object_than_the_event_carries_fails(
+    tmp_path: Path, demo_config
+) -> None:
+    only_intent = INTENT_AND_SUBSCRIPTION.replace("is_guest: 'true'", "extension_hours: '2'")
+    t = tables(
+        tmp_path,
+        {
+            f"{FN}/create-checkout/index.ts": CHECKOUT_SESSION,
+            f"{FN}/create-intent/index.ts": only_intent,
+            f"{FN}/stripe-webhook/index.ts": METADATA_WEBHOOK,
+        },
+    )
+    (found,) = [
+        f
+        for f in findings("STRIPE-CHECKOUT-METADATA", demo_config, t)
+        if f.resource == "metadata:extension_hours"
+    ]
+    assert str(found.status) == "fail" and "payment_intent" in found.reason

@@ -236,6 +236,35 @@ def _lookup(pf: ParsedFile, obj: Node, key: str, depth: int = 0) -> tuple[Node |
     return None, None
 
 
+# Stripe copies metadata only onto the object it is written on: which create call writes it
+METADATA_OBJECTS = {
+    "paymentIntents": "payment_intent",
+    "subscriptions": "subscription",
+    "invoices": "invoice",
+    "setupIntents": "setup_intent",
+}
+
+
+def _object_metadata_writes(pf: ParsedFile, base: dict) -> list[dict]:
+    """Metadata keys written by `stripe.paymentIntents.create/update({ metadata })` and the
+    like: a webhook reading `paymentIntent.metadata.x` gets them from there, not checkout."""
+    rows = []
+    for call in pf.nodes("call_expression"):
+        parts = normalized(callee(call)).split(".")
+        if len(parts) < 2 or parts[-1] not in {"create", "update"}:
+            continue
+        container = METADATA_OBJECTS.get(parts[-2])
+        args = call_args(call)
+        params = resolve_value(pf, args[-1]) if args else None
+        if container is None or params is None or params.type != "object":
+            continue
+        value, prop = _lookup(pf, params, "metadata")
+        for key, node in _metadata_keys(pf, value) if prop is not None else []:
+            line_node = node if node is not None else prop
+            rows.append({**base, "line": line(line_node), "container": container, "key": key})
+    return rows
+
+
 def checkout_facts(pf: ParsedFile, accessors: dict[str, int]) -> dict[str, list[dict]]:
     """Checkout Session create calls: the call, each line item price, metadata keys written."""
     out: dict[str, list[dict]] = {"sessions": [], "prices": [], "writes": []}
@@ -291,6 +320,7 @@ def checkout_facts(pf: ParsedFile, accessors: dict[str, int]) -> dict[str, list[
                         "key": key,
                     }
                 )
+    out["writes"] += _object_metadata_writes(pf, base)
     return out
 
 
@@ -322,9 +352,21 @@ def _metadata_owner(pf: ParsedFile, node: Node | None, depth: int = 0) -> str | 
 
 
 def metadata_reads(pf: ParsedFile) -> list[dict]:
-    """Keys read from `<x>.metadata`: dotted, optional, indexed and destructured."""
+    """Keys read from `<x>.metadata`: dotted, optional, indexed and destructured, with the
+    webhook events the read runs under (comma-separated; NA when no dispatch encloses it)."""
+    from .webhook import event_context  # webhook.py imports this module
+
     rows = []
     base = {"path": pf.path, "function_slug": pf.function_slug}
+    rows = _metadata_read_rows(pf, base)
+    for row, node in rows:
+        events = sorted(e for e in event_context(pf, node) if e)
+        row["event_types"] = ",".join(events) or None
+    return sorted((r for r, _ in rows), key=lambda r: r["line"])
+
+
+def _metadata_read_rows(pf: ParsedFile, base: dict) -> list[tuple[dict, Node]]:
+    rows = []
     for node in pf.nodes("member_expression", "subscript_expression"):
         obj, key = member_parts(node)
         parent = node.parent
@@ -340,7 +382,7 @@ def metadata_reads(pf: ParsedFile) -> list[dict]:
             continue
         owner = _metadata_owner(pf, obj)
         if owner is not None:
-            rows.append({**base, "line": line(node), "object_expr": owner, "key": key})
+            rows.append(({**base, "line": line(node), "object_expr": owner, "key": key}, node))
     for decl in pf.nodes("variable_declarator"):
         pattern = decl.child_by_field_name("name")
         if pattern is None or pattern.type != "object_pattern":
@@ -358,5 +400,5 @@ def metadata_reads(pf: ParsedFile) -> list[dict]:
                 key = text(child.child_by_field_name("left"))
             else:
                 continue  # `...rest` names no key; reads through `rest.x` are not followed
-            rows.append({**base, "line": line(child), "object_expr": owner, "key": key})
-    return sorted(rows, key=lambda r: r["line"])
+            rows.append(({**base, "line": line(child), "object_expr": owner, "key": key}, child))
+    return rows

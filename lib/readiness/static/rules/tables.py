@@ -87,7 +87,14 @@ TABLES: dict[str, dict[str, str]] = {
         "table": S,
     },
     "code_metadata_writes": {"path": S, "line": N, "function_slug": S, "container": S, "key": S},
-    "code_metadata_reads": {"path": S, "line": N, "function_slug": S, "object_expr": S, "key": S},
+    "code_metadata_reads": {
+        "path": S,
+        "line": N,
+        "function_slug": S,
+        "object_expr": S,
+        "key": S,
+        "event_types": S,  # webhook events the read runs under, comma-separated
+    },
     # Areas 4, 7, 9 (secret_scan, rules security and quality); never a secret value
     "code_secrets": {
         "path": S,

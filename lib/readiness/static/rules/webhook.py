@@ -28,7 +28,7 @@ from ..ts.syntax import (
     unwrap,
     walk,
 )
-from .stripe import _is_type_expr
+from .stripe import EVENT_TYPE, _is_type_expr
 
 FUNCTION_URL = re.compile(r"functions/v1/([A-Za-z0-9_-]+)")
 PARAM_URL = re.compile(r"functions/v1/(\$\{param:\d+\})")
@@ -43,8 +43,10 @@ def _event_of_condition(pf: ParsedFile, cond: Node | None) -> list[str]:
             continue
         left, right = cmp.child_by_field_name("left"), cmp.child_by_field_name("right")
         for a, b in ((left, right), (right, left)):
-            if string_value(b) is not None and _is_type_expr(pf, a):
-                out.append(string_value(b))
+            value = string_value(b)
+            # `metadata.type === 'extension'` is no event: only dotted Stripe-like types count
+            if value is not None and EVENT_TYPE.match(value) and _is_type_expr(pf, a):
+                out.append(value)
     return out
 
 
