@@ -609,3 +609,89 @@ def test_metadata_written_on_another_object_than_the_event_carries_fails(
         if f.resource == "metadata:extension_hours"
     ]
     assert str(found.status) == "fail" and "payment_intent" in found.reason
+
+
+# The webhook answers non-2xx when recording fails -----------------------------------------
+
+NON2XX_WEBHOOK = """
+HELPERS
+Deno.serve(async (req) => {
+  const event = await stripe.webhooks.constructEventAsync(await req.text(),
+    req.headers.get('stripe-signature')!, Deno.env.get('STRIPE_WEBHOOK_SECRET')!);
+  try {
+    const { error } = await db.from('orders').insert({ status: 'paid' });
+    ON_ERROR
+    return new Response('ok');
+  } catch (err) {
+    CATCH
+  }
+});
+"""
+
+RESPONSE_BUILDERS = """
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+function jsonError(message: string, status = 500) {
+  return json({ error: message }, status);
+}
+"""
+
+SHARED_ERRORS = """
+export function buildErrorResponse(code: string, status = 500) {
+  return Response.json({ error: code }, { status });
+}
+"""
+
+
+def _non2xx(helpers: str, on_error: str, catch: str) -> str:
+    return (
+        NON2XX_WEBHOOK.replace("HELPERS", helpers)
+        .replace("ON_ERROR", on_error)
+        .replace("CATCH", catch)
+    )
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {
+            f"{FN}/stripe-webhook/index.ts": _non2xx(
+                RESPONSE_BUILDERS,
+                "if (error) return jsonError('could not record the order');",
+                "return jsonError(String(err), 400);",
+            )
+        },
+        {
+            f"{FN}/_shared/errors.ts": SHARED_ERRORS,
+            f"{FN}/stripe-webhook/index.ts": _non2xx(
+                "import { buildErrorResponse } from '../_shared/errors.ts';",
+                "if (error) throw error;",
+                "return buildErrorResponse('WEBHOOK_FAILED');",
+            ),
+        },
+    ],
+    ids=["delegating-builder", "imported-builder-in-catch"],
+)
+def test_error_answers_through_response_builders(tmp_path: Path, demo_config, files) -> None:
+    t = tables(tmp_path, files)
+    assert verdicts("ERR-WEBHOOK-NON2XX", demo_config, t) == {"function:stripe-webhook": "pass"}
+
+
+def test_a_catch_whose_answer_is_unknown_is_a_warning_not_a_failure(tmp_path, demo_config):
+    webhook = _non2xx("", "if (error) throw error;", "return respondWith(err);")
+    t = tables(tmp_path, {f"{FN}/stripe-webhook/index.ts": webhook})
+    assert verdicts("ERR-WEBHOOK-NON2XX", demo_config, t) == {"function:stripe-webhook": "warn"}
+
+
+def test_swallowed_write_errors_are_one_finding_with_every_site(tmp_path, demo_config) -> None:
+    webhook = _non2xx(
+        "",
+        "await db.from('order_items').insert({ order: 1 });\n"
+        "    const { error: e2 } = await db.from('payments').insert({ order: 1 });\n"
+        "    if (e2) console.error(e2);",
+        "return new Response('bad', { status: 400 });",
+    )
+    t = tables(tmp_path, {f"{FN}/stripe-webhook/index.ts": webhook})
+    (found,) = findings("ERR-WEBHOOK-NON2XX", demo_config, t)
+    assert str(found.status) == "fail" and found.location.endswith("index.ts:5")
+    assert [w["table"] for w in found.evidence["writes"]] == ["orders", "order_items", "payments"]
