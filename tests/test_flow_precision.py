@@ -695,3 +695,46 @@ def test_swallowed_write_errors_are_one_finding_with_every_site(tmp_path, demo_c
     (found,) = findings("ERR-WEBHOOK-NON2XX", demo_config, t)
     assert str(found.status) == "fail" and found.location.endswith("index.ts:5")
     assert [w["table"] for w in found.evidence["writes"]] == ["orders", "order_items", "payments"]
+
+
+# What the platform has (facts for applicability) ------------------------------------------
+
+SHOP_WEBHOOK = """
+Deno.serve(async (req) => {
+  const event = await stripe.webhooks.constructEventAsync(await req.text(),
+    req.headers.get('stripe-signature')!, Deno.env.get('STRIPE_WEBHOOK_SECRET')!);
+  if (event.type === 'checkout.session.completed') {
+    const ref = event.data.object.client_reference_id;
+    await db.from('orders').update({ status: 'paid' }).eq('id', ref);
+  }
+  return new Response('ok');
+});
+"""
+
+PANEL_PROVISIONER = """
+const PANEL = Deno.env.get('PTERODACTYL_URL');
+Deno.serve(async (req) => {
+  const { order_id } = await req.json();
+  await db.from('orders').update({ status: 'installing' }).eq('id', order_id);
+  await fetch(`${PANEL}/api/application/servers`, { method: 'POST' });
+  return new Response('ok');
+});
+"""
+
+
+def test_platform_facts_tell_a_shop_from_a_hosting_platform(tmp_path: Path) -> None:
+    shop = tables(tmp_path / "shop", {f"{FN}/stripe-webhook/index.ts": SHOP_WEBHOOK})
+    row = shop["code_platform"].iloc[0]
+    assert row["stripe_webhooks"] == "stripe-webhook"
+    assert pd.isna(row["provisioning_functions"]) and not row["has_panel_integration"]
+    hosting = tables(
+        tmp_path / "hosting",
+        {
+            f"{FN}/stripe-webhook/index.ts": SHOP_WEBHOOK,
+            f"{FN}/servers-provision/index.ts": PANEL_PROVISIONER,
+        },
+    )
+    row = hosting["code_platform"].iloc[0]
+    assert row["provisioning_functions"] == "servers-provision"
+    assert row["has_panel_integration"] and "servers-provision/index.ts" in row["panel_evidence"]
+    assert row["order_tables_written"] == "orders"

@@ -16,7 +16,7 @@ from typing import Any
 from readiness.sources.base import SourceResult
 
 from .checkout import Checkout
-from .rules import common, signature
+from .rules import common, platform, signature
 from .rules import flow as flow_rules
 from .rules import panel as panel_rules
 from .rules import stripe as stripe_rules
@@ -92,6 +92,8 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
     rows["code_files"] = col.files
     rows["code_functions"] = fn_rows
     rows["code_env_file_entries"] = col.env_entries
+    mentions = [m for pf in col.parsed.values() for m in platform.panel_mentions(pf)]
+    rows["code_platform"] = [platform.platform_row(rows, mentions)] if col.parsed else []
     static = collect_static_facts(root, col.files, col.parsed, accessors, col.notes)
     for table, found in static.items():
         rows[table] += found or []

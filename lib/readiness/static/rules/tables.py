@@ -135,6 +135,15 @@ TABLES: dict[str, dict[str, str]] = {
 }
 
 
+# What the platform has (rules/platform.py): one row per checkout, for applicability.
+TABLES["code_platform"] = {
+    "stripe_webhooks": S,  # comma-separated slugs
+    "provisioning_functions": S,  # functions moving a row to 'provisioning'/'installing'
+    "has_panel_integration": B,  # calls a game panel's API, sends a server payload, reads PTERO*
+    "panel_evidence": S,  # up to five path:line
+    "order_tables_written": S,  # tables with 'order' in the name the code writes a status to
+}
+
 # Purchase flow and panel facts (rules flow and panel).
 TABLES.update(
     {
