@@ -738,3 +738,46 @@ def test_platform_facts_tell_a_shop_from_a_hosting_platform(tmp_path: Path) -> N
     assert row["provisioning_functions"] == "servers-provision"
     assert row["has_panel_integration"] and "servers-provision/index.ts" in row["panel_evidence"]
     assert row["order_tables_written"] == "orders"
+
+
+# Provisioning ends with a final status ----------------------------------------------------
+
+VPS_PROVISIONER = """
+Deno.serve(async (req) => {
+  try {
+    const { data: vm, error } = await db.from('cloud_instances')
+      .insert({ status: 'provisioning' }).select().single();
+    if (error) throw new Error('insert failed');
+    await db.from('cloud_instances').update({ status: 'FINAL' }).eq('id', vm.id);
+    return new Response(JSON.stringify(vm), { status: 200 });
+  } catch (e) {
+    return new Response(String(e), { status: 400 });
+  }
+});
+"""
+
+
+@pytest.mark.parametrize("final", ["running", "failed", "provisioned"])
+def test_other_final_statuses_end_provisioning(tmp_path: Path, demo_config, final) -> None:
+    # 'running' ends a VPS's provisioning like 'provisioned' a game server's; the catch is
+    # reached only when the claiming insert itself failed, so no row is left stuck
+    t = tables(tmp_path, {f"{FN}/provision-vps/index.ts": VPS_PROVISIONER.replace("FINAL", final)})
+    assert verdicts("FLOW-PROVISION-FINAL-STATUS", demo_config, t) == {
+        "function:provision-vps": "pass"
+    }
+
+
+def test_a_provisioner_that_stops_in_provisioning_stays_failed(tmp_path, demo_config) -> None:
+    stuck = VPS_PROVISIONER.replace(
+        "await db.from('cloud_instances').update({ status: 'FINAL' }).eq('id', vm.id);",
+        "if (!vm.ip) return new Response('no ip', { status: 502 });",
+    )
+    # a call that can throw after the claim sends a created row to a catch that leaves it
+    throws = VPS_PROVISIONER.replace("FINAL", "running").replace(
+        "if (error) throw new Error('insert failed');",
+        "if (error) throw new Error('insert failed');\n    await fetch('https://panel/api');",
+    )
+    for src, where in ((stuck, "7 (return)"), (throws, "10 (return)")):
+        t = tables(tmp_path, {f"{FN}/provision-vps/index.ts": src})
+        (found,) = findings("FLOW-PROVISION-FINAL-STATUS", demo_config, t)
+        assert str(found.status) == "fail" and where in found.reason, found.reason
