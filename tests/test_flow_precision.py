@@ -388,6 +388,18 @@ SERVER_SIDE = {
         "const amount = body.plan === 'yearly' ? 24000 : 2500;",
         "{ price_data: { currency: 'usd', unit_amount: amount }, quantity: 1 }",
     ),
+    "stored-price-with-default": (
+        "const { data: fee } = await db.rpc('get_membership_price');",
+        "{ price_data: { currency: 'eur', unit_amount: Math.round(Number(fee ?? 89) * 100) },"
+        " quantity: 1 }",
+    ),
+    "constants-assigned-per-plan": (
+        "let cents: number;\n"
+        "  switch (body.plan) {\n"
+        "    case 'annual': cents = 108300; break;\n"
+        "    default: cents = 9700;\n  }",
+        "{ price_data: { currency: 'usd', unit_amount: cents }, quantity: 1 }",
+    ),
     "server-map": (
         "const PRICES: Record<string, string> = { pro: 'price_1Pro', max: 'price_1Max' };",
         "{ price: PRICES[body.plan], quantity: 1 }",
@@ -414,6 +426,10 @@ CLIENT_PRICED = {
         "const items = body.items;",
         "...items.map((item) => ({ price_data: { currency: 'usd',"
         " unit_amount: Math.round(Number(item.price) * 100) }, quantity: item.quantity }))",
+    ),
+    "body-amount-in-one-branch": (
+        "let cents: number;\n  if (body.custom) cents = body.amount;\n  else cents = 500;",
+        "{ price_data: { currency: 'usd', unit_amount: cents }, quantity: 1 }",
     ),
     "stored-price-minus-body-discount": (
         "const { data: p } = await db.from('plans').select('amount').eq('id', body.id).single();",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from tree_sitter import Node
 
-from .scope import local_function, resolve_value, this_member_value, trace
+from .scope import bindings, local_function, resolve_value, this_member_value, trace
 from .syntax import (
     FUNCTION_TYPES,
     ParsedFile,
@@ -345,6 +345,14 @@ def _follow(pf: ParsedFile, node: Node, again: Again) -> tuple[str, str | None] 
         if all(p[0] == "literal" for p in parts):
             return "constant_map", None  # a constant chosen server-side
         return combine_sources(parts)
+    if node.type == "binary_expression" and operator in {"??", "||"}:
+        right = unwrap(node.child_by_field_name("right"))
+        if right is not None and (right.type == "number" or string_value(right) is not None):
+            left = again(node.child_by_field_name("left"))
+            return left if left[0] != "unknown" else None  # `x ?? 0`: a default, not a price
+        return None
+    if node.type == "identifier":
+        return _assigned_everywhere(pf, node, again)
     if node.type != "call_expression":
         return None
     chain, args = normalized(callee(node)), call_args(node)
@@ -365,6 +373,27 @@ def _follow(pf: ParsedFile, node: Node, again: Again) -> tuple[str, str | None] 
         if r.named_children and enclosing_function(r) == target
     ]
     return combine_sources([again(r) for r in returned]) if returned else None
+
+
+def _assigned_everywhere(pf: ParsedFile, node: Node, again: Again) -> tuple[str, str | None] | None:
+    """`let amount; switch (plan) { case 'a': amount = 9700; ... }`: every assignment counts
+    (several constants are a server-side choice), not just the latest before the use."""
+    binding = trace(pf, text(node), node)
+    if binding is None or binding.kind != "assign":
+        return None
+    scope = enclosing_function(node) or pf.root
+    values = [
+        b.value
+        for b in bindings(pf, text(node))
+        if b.kind == "assign" and b.value is not None and contains(scope, b.node)
+    ]
+    if len(values) < 2:
+        return None
+    found = [again(v) for v in values]
+    literals = {text(unwrap(v)) for v, f in zip(values, found, strict=True) if f[0] == "literal"}
+    if all(f[0] == "literal" for f in found) and len(literals) > 1:
+        return "constant_map", None
+    return combine_sources(found)
 
 
 def _from_callers(pf: ParsedFile, binding, again: Again) -> tuple[str, str | None]:
