@@ -388,6 +388,13 @@ SERVER_SIDE = {
         "const amount = body.plan === 'yearly' ? 24000 : 2500;",
         "{ price_data: { currency: 'usd', unit_amount: amount }, quantity: 1 }",
     ),
+    "stored-rates-with-optional-fee": (
+        "const { data: spot } = await db.from('spots').select('*')\n"
+        "    .eq('id', body.spot).single();\n"
+        "  const ev = body.ev ? Math.round(spot.ev_rate * body.hours * 100) / 100 : 0;\n"
+        "  const total = spot.rate * body.hours + ev;",
+        "{ price_data: { currency: 'usd', unit_amount: Math.round(total * 100) }, quantity: 1 }",
+    ),
     "stored-price-with-default": (
         "const { data: fee } = await db.rpc('get_membership_price');",
         "{ price_data: { currency: 'eur', unit_amount: Math.round(Number(fee ?? 89) * 100) },"
@@ -797,3 +804,37 @@ def test_a_provisioner_that_stops_in_provisioning_stays_failed(tmp_path, demo_co
         t = tables(tmp_path, {f"{FN}/provision-vps/index.ts": src})
         (found,) = findings("FLOW-PROVISION-FINAL-STATUS", demo_config, t)
         assert str(found.status) == "fail" and where in found.reason, found.reason
+
+
+WRAPPED = """
+import { withErrorHandling } from '../_shared/handler.ts';
+Deno.serve(withErrorHandling(async (req: Request) => {
+  const event = await stripe.webhooks.constructEventAsync(await req.text(),
+    req.headers.get('stripe-signature')!, Deno.env.get('STRIPE_WEBHOOK_SECRET')!);
+  try {
+    const { error } = await db.from('orders').insert({ status: 'paid' });
+    if (error) throw error;
+    return new Response('ok');
+  } catch (err) {
+    CATCH
+  }
+}));
+"""
+
+ERROR_WRAPPER = """
+export const withErrorHandling = (fn: (r: Request) => Promise<Response>) =>
+  async (req: Request) => {
+    try { return await fn(req); } catch (e) { return new Response(String(e), { status: 500 }); }
+  };
+"""
+
+
+def test_a_rethrow_into_an_error_wrapper_answers_non2xx(tmp_path: Path, demo_config) -> None:
+    files = {f"{FN}/_shared/handler.ts": ERROR_WRAPPER}
+    rethrow = WRAPPED.replace("CATCH", "console.error(err);\n    throw err;")
+    t = tables(tmp_path, {**files, f"{FN}/stripe-webhook/index.ts": rethrow})
+    assert verdicts("ERR-WEBHOOK-NON2XX", demo_config, t) == {"function:stripe-webhook": "pass"}
+    # true pattern: the wrapped handler's own catch answers 200, so Stripe never retries
+    swallow = WRAPPED.replace("CATCH", "return new Response('noted', { status: 200 });")
+    t = tables(tmp_path, {**files, f"{FN}/stripe-webhook/index.ts": swallow})
+    assert verdicts("ERR-WEBHOOK-NON2XX", demo_config, t) == {"function:stripe-webhook": "fail"}

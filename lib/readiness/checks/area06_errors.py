@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
 from readiness.checks.common import code_location
@@ -198,6 +199,9 @@ def webhook_non2xx(inp: CheckInput) -> Iterator[Result]:
         handler = handlers[handlers["function_slug"] == slug]
         catch_status = handler.iloc[0]["catch_status"] if not handler.empty else pd.NA
         has_try = bool(handler.iloc[0]["has_try"]) if not handler.empty else False
+        rethrows = handler.iloc[0].get("catch_rethrows") if not handler.empty else None
+        if has_try and isinstance(rethrows, bool | np.bool_) and rethrows:
+            has_try = False  # the catch throws on: the runtime or the wrapper answers 500
         bad, unsure = [], []
         for row in mine.sort_values("line").itertuples():
             if row.on_error == "throw":

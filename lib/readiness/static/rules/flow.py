@@ -52,6 +52,11 @@ def handlers(pf: ParsedFile) -> list[Node]:
         if call_property(call) in HANDLER_CALLS:
             for arg in call_args(call):
                 fn = resolve_value(pf, arg)
+                if fn is not None and fn.type == "call_expression":  # serve(withCors(handler))
+                    wrapped = [resolve_value(pf, a) for a in call_args(fn)]
+                    fn = next(
+                        (w for w in wrapped if w is not None and w.type in FUNCTION_TYPES), None
+                    )
                 if fn is not None and fn.type in FUNCTION_TYPES:
                     found.append(fn)
     for method in pf.nodes("method_definition"):

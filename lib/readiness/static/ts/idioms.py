@@ -339,12 +339,12 @@ def _follow(pf: ParsedFile, node: Node, again: Again) -> tuple[str, str | None] 
         scaled = [k for k in kept if k[0] == "database"]
         if operator in {"*", "/"} and scaled:
             return scaled[0]  # a stored price times a quantity is still the stored price
-        return combine_sources(kept) if kept else ("literal", None)
+        return _server_side_constants(kept)
     if node.type == "ternary_expression":
         parts = [again(node.child_by_field_name(f)) for f in ("consequence", "alternative")]
         if all(p[0] == "literal" for p in parts):
             return "constant_map", None  # a constant chosen server-side
-        return combine_sources(parts)
+        return _server_side_constants(parts)
     if node.type == "binary_expression" and operator in {"??", "||"}:
         right = unwrap(node.child_by_field_name("right"))
         if right is not None and (right.type == "number" or string_value(right) is not None):
@@ -373,6 +373,13 @@ def _follow(pf: ParsedFile, node: Node, again: Again) -> tuple[str, str | None] 
         if r.named_children and enclosing_function(r) == target
     ]
     return combine_sources([again(r) for r in returned]) if returned else None
+
+
+def _server_side_constants(parts: list[tuple[str, str | None]]) -> tuple[str, str | None]:
+    """Constants next to stored values (`fee ? spot.rate * h : 0`, `base + 100`) are the
+    server's own numbers: the other parts decide; only constants are 'literal'."""
+    others = [p for p in parts if p[0] != "literal"]
+    return combine_sources(others) if others else ("literal", None)
 
 
 def _assigned_everywhere(pf: ParsedFile, node: Node, again: Again) -> tuple[str, str | None] | None:
