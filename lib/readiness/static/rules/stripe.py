@@ -39,10 +39,6 @@ SIGNATURE_CALLS = signature.SDK_CALLS
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")  # Stripe event types have a dot
 
 
-def calls_construct_event(pf: ParsedFile) -> bool:
-    return any(call_property(c) in SIGNATURE_CALLS for c in pf.nodes("call_expression"))
-
-
 # Webhook events ---------------------------------------------------------------------------
 
 
