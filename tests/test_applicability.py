@@ -115,15 +115,18 @@ def _statuses(findings, check_id: str) -> set[Status]:
 def test_a_shop_without_a_panel_skips_the_game_hosting_checks(tmp_path) -> None:
     snapshot, config, findings = _audit(tmp_path, _checkout(tmp_path))
     parts = platform_parts(snapshot, config)
-    assert parts["panel"].absent and parts["stripe_webhook"].present
-    panel_checks = [s.id for s in all_checks() if "panel" in s.presupposes]
+    assert parts["panel"].absent and parts["provisioning"].absent
+    assert parts["stripe_webhook"].present
+    hosting = {"panel", "provisioning"}
+    panel_checks = [s.id for s in all_checks() if hosting & set(s.presupposes)]
     assert {"PANEL-CODE-CAPACITY", "FLOW-WEBHOOK-PROVISION", "STRIPE-CATALOG-COVERAGE"} <= set(
         panel_checks
     )
     for check_id in panel_checks:
         mine = [f for f in findings if f.check_id == check_id]
         assert [f.status for f in mine] == [Status.NOT_APPLICABLE], check_id
-        assert "Pterodactyl panel" in mine[0].reason and "none found" in mine[0].reason
+        assert "none found" in mine[0].reason
+        assert ("Pterodactyl panel" in mine[0].reason) or ("provisioning" in mine[0].reason)
     # The webhook checks still run, and the score leaves the skipped checks out.
     assert Status.NOT_APPLICABLE not in _statuses(findings, "STRIPE-WEBHOOK-SIGNATURE")
     table = scoring.check_table(findings, all_checks())
@@ -145,6 +148,28 @@ def test_a_panel_in_the_code_keeps_the_game_hosting_checks(tmp_path, extra) -> N
     assert platform_parts(snapshot, config)["panel"].present
     assert Status.NOT_APPLICABLE not in _statuses(findings, "PANEL-CODE-CAPACITY")
     assert Status.NOT_APPLICABLE not in _statuses(findings, "FLOW-WEBHOOK-PROVISION")
+
+
+MOCK_PROVISION = """\
+import { createClient } from "npm:@supabase/supabase-js@2";
+const db = createClient(Deno.env.get("SUPABASE_URL")!, Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")!);
+Deno.serve(async (req) => {
+  const { orderId } = await req.json();
+  await db.from("orders").update({ status: "provisioning" }).eq("id", orderId);
+  await new Promise((r) => setTimeout(r, 10)); // the panel call is still to come
+  await db.from("orders").update({ status: "active" }).eq("id", orderId);
+  return new Response("ok");
+});
+"""
+
+
+def test_provisioning_without_a_panel_keeps_the_provisioning_checks(tmp_path) -> None:
+    extra = {"supabase/functions/provision-server/index.ts": MOCK_PROVISION}
+    snapshot, config, findings = _audit(tmp_path, _checkout(tmp_path, extra))
+    parts = platform_parts(snapshot, config)
+    assert parts["panel"].absent and parts["provisioning"].present
+    assert Status.NOT_APPLICABLE not in _statuses(findings, "FLOW-WEBHOOK-PROVISION")
+    assert _statuses(findings, "PANEL-CODE-CAPACITY") == {Status.NOT_APPLICABLE}
 
 
 def test_the_panel_source_enabled_in_params_declares_a_panel(tmp_path) -> None:

@@ -51,26 +51,33 @@ def _actions(inp: CheckInput, slug: str, action: str) -> pd.DataFrame:
 )
 def webhook_order(inp: CheckInput) -> Iterator[Result]:
     for slug in webhook_slugs(inp):
-        inserts = _actions(inp, slug, "order_insert")
+        inserts = pd.concat(
+            [_actions(inp, slug, "order_insert"), _actions(inp, slug, "order_record")]
+        ).sort_values("line", kind="stable")
         on_paid = inserts[inserts["event_type"] == PAID_EVENT]
         res = f"function:{slug}"
         if not on_paid.empty:
             row = on_paid.iloc[0]
+            verb = "inserts into" if row["action"] == "order_insert" else "records the payment in"
             yield passed(
                 res,
-                f"{slug} inserts into {row['target']} on {PAID_EVENT}.",
+                f"{slug} {verb} {row['target']} on {PAID_EVENT}.",
                 location=code_location(row["path"], row["line"]),
             )
         elif not inserts.empty:
             row = inserts.iloc[0]
             yield warned(
                 res,
-                f"{slug} inserts into {row['target']}, but not visibly under {PAID_EVENT}.",
+                f"{slug} writes to {row['target']}, but not visibly under {PAID_EVENT}.",
                 location=code_location(row["path"], row["line"]),
                 evidence={"inserts": records(inserts)},
             )
         else:
-            yield failed(res, f"{slug} never inserts an order.")
+            yield failed(
+                res,
+                f"{slug} never records an order (no insert, paid-status update or rpc on an "
+                "orders, bookings or purchases table).",
+            )
 
 
 @check(
@@ -89,8 +96,9 @@ def webhook_provision(inp: CheckInput) -> Iterator[Result]:
     targets = provisioning_slugs(inp)
     for slug in webhook_slugs(inp):
         triggers = _actions(inp, slug, "provision_trigger")
-        if targets:
-            triggers = triggers[triggers["target"].isin(targets)]
+        # only calls of a function that provisions count: an email or sync function
+        # the webhook calls is not provisioning (with none in the code, nothing counts)
+        triggers = triggers[triggers["target"].isin(targets)]
         on_paid = triggers[triggers["event_type"] == PAID_EVENT]
         res = f"function:{slug}"
         if not on_paid.empty:

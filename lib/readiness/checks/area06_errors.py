@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
 from readiness.checks.common import code_location
@@ -198,29 +199,53 @@ def webhook_non2xx(inp: CheckInput) -> Iterator[Result]:
         handler = handlers[handlers["function_slug"] == slug]
         catch_status = handler.iloc[0]["catch_status"] if not handler.empty else pd.NA
         has_try = bool(handler.iloc[0]["has_try"]) if not handler.empty else False
-        bad = []
-        for row in mine.itertuples():
+        rethrows = handler.iloc[0].get("catch_rethrows") if not handler.empty else None
+        if has_try and isinstance(rethrows, bool | np.bool_) and rethrows:
+            has_try = False  # the catch throws on: the runtime or the wrapper answers 500
+        bad, unsure = [], []
+        for row in mine.sort_values("line").itertuples():
             if row.on_error == "throw":
-                if has_try and (pd.isna(catch_status) or int(catch_status) < 400):
+                if has_try and pd.isna(catch_status):
+                    unsure.append((row, "the error is thrown to a catch whose answer is unknown"))
+                elif has_try and int(catch_status) < 400:
                     bad.append(
                         (row, f"the error is thrown but the handler's catch answers {catch_status}")
                     )
             elif row.on_error == "respond":
-                if pd.isna(row.status) or int(row.status) < 400:
+                if pd.isna(row.status):
+                    unsure.append((row, "it answers with a response whose status is unknown"))
+                elif int(row.status) < 400:
                     bad.append((row, f"it answers {row.status}"))
             elif row.on_error == "returned":
                 continue  # the caller gets the { error } result and decides
             else:
                 how = {"return_value": "swallowed (returned as a value)", "log_only": "only logged"}
                 bad.append((row, f"the error is {how.get(row.on_error, row.on_error)}"))
-        for row, why in bad:
+        # one root (the webhook answers 2xx after a failed write): one finding, every site
+        sites = [
+            {"path": r.path, "line": int(r.line), "table": r.table, "method": r.method, "why": w}
+            for r, w in bad + unsure
+        ]
+        if bad:
+            row, why = bad[0]
+            more = f" ({len(bad) - 1} more write(s) alike)" if len(bad) > 1 else ""
             yield failed(
                 res,
-                f"When the {row.table} {row.method} fails in {slug}, {why}: Stripe gets 2xx and "
-                "never retries.",
+                f"When the {row.table} {row.method} fails in {slug}, {why}{more}: Stripe gets "
+                "2xx and never retries.",
                 location=code_location(row.path, row.line),
+                evidence={"writes": sites},
             )
-        if not bad:
+        elif unsure:
+            row, why = unsure[0]
+            yield warned(
+                res,
+                f"When the {row.table} {row.method} fails in {slug}, {why}: check that Stripe "
+                "gets a non-2xx answer.",
+                location=code_location(row.path, row.line),
+                evidence={"writes": sites},
+            )
+        else:
             yield passed(
                 res,
                 f"{slug} answers an error status when recording the order fails "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from readiness.static.rules.platform import PANEL_ENV_NAME, PANEL_PACKAGE
+from readiness.static.rules.platform import PANEL_PACKAGE
 
 if TYPE_CHECKING:
     from readiness.config import AuditConfig
@@ -28,6 +28,8 @@ PANEL_SCHEMA_NAME = re.compile(r"ptero|pterodactyl|pelican|egg_id|panel_server",
 # What each part is, in the words of the not_applicable reason.
 PARTS = {
     "panel": "a Pterodactyl panel (game servers provisioned through its API)",
+    "provisioning": "server provisioning (a panel, or a function moving orders to "
+    "'provisioning'/'installing')",
     "stripe_webhook": "a Stripe webhook",
 }
 
@@ -38,9 +40,9 @@ PRESUPPOSES: dict[str, tuple[str, ...]] = {
     # game hosting: the panel, its eggs and nodes, provisioning and the game x RAM catalogue
     "PANEL-*": ("panel",),
     "FLOW-SERVER-*": ("panel",),
-    "FLOW-WEBHOOK-PROVISION": ("panel",),
-    "FLOW-PROVISION-FINAL-STATUS": ("panel",),
-    "ERR-PROVISION-ERROR-STATUS": ("panel",),
+    "FLOW-WEBHOOK-PROVISION": ("provisioning",),
+    "FLOW-PROVISION-FINAL-STATUS": ("provisioning",),
+    "ERR-PROVISION-ERROR-STATUS": ("provisioning",),
     "DB-NODES-REGIONS": ("panel",),
     "STRIPE-CATALOG-COVERAGE": ("panel",),
     "STRIPE-PLAN-COUNT": ("panel",),
@@ -104,21 +106,16 @@ def panel_part(snapshot: Snapshot, config: AuditConfig) -> Part:
         evidence.append("the pterodactyl source is enabled in params")
     code_read = snapshot.source_state("codebase").ok
     if code_read:
-        ev = _rows(snapshot, "code_platform_evidence")
-        if not ev.empty:
-            evidence += _where(ev, ev["part"] == "panel", "a panel API path in the code")
-        reads = _rows(snapshot, "code_env_reads")
-        evidence += _where(reads, _names(reads, "name", PANEL_ENV_NAME), "a panel env variable")
+        platform = _rows(snapshot, "code_platform")
+        if not platform.empty and bool(platform.iloc[0]["has_panel_integration"]):
+            where = platform.iloc[0]["panel_evidence"]
+            evidence.append(f"the code calls or configures a panel ({where})")
         imports = _rows(snapshot, "code_imports")
         found = _names(imports, "specifier", PANEL_PACKAGE)
         evidence += _where(imports, found, "a panel client package")
-        for table, what in (
-            ("code_flow_server_payload", "a server-create payload"),
-            ("code_flow_egg_map", "an egg map"),
-        ):
-            rows = _rows(snapshot, table)
-            if not rows.empty:
-                evidence += _where(rows, pd.Series(True, index=rows.index), what)
+        eggs = _rows(snapshot, "code_flow_egg_map")
+        if not eggs.empty:
+            evidence += _where(eggs, pd.Series(True, index=eggs.index), "an egg map")
     if snapshot.source_state("schema").ok:
         for table, column in (("schema_tables", "table"), ("schema_columns", "column")):
             rows = _rows(snapshot, table)
@@ -134,6 +131,19 @@ def panel_part(snapshot: Snapshot, config: AuditConfig) -> Part:
         "no /api/application or /api/client path, panel env variable or server payload in the code",
     ]
     return Part("panel", True, False, looked)
+
+
+def provisioning_part(snapshot: Snapshot, config: AuditConfig) -> Part:
+    """A panel provisions; so does a function that moves orders to 'provisioning' or
+    'installing' (a hosting business whose panel calls are mocked or elsewhere)."""
+    panel = panel_part(snapshot, config)
+    if panel.present or not panel.known:
+        return Part("provisioning", panel.known, panel.present, panel.evidence)
+    platform = _rows(snapshot, "code_platform")
+    slugs = platform.iloc[0]["provisioning_functions"] if not platform.empty else None
+    if isinstance(slugs, str) and slugs:
+        return Part("provisioning", True, True, [f"provisioning function(s): {slugs}"])
+    return Part("provisioning", True, False, [*panel.evidence, "no function sets 'provisioning'"])
 
 
 def stripe_webhook_part(snapshot: Snapshot, config: AuditConfig) -> Part:
@@ -153,7 +163,11 @@ def stripe_webhook_part(snapshot: Snapshot, config: AuditConfig) -> Part:
     return Part("stripe_webhook", True, False, ["no function verifies or handles Stripe events"])
 
 
-DETECTORS = {"panel": panel_part, "stripe_webhook": stripe_webhook_part}
+DETECTORS = {
+    "panel": panel_part,
+    "provisioning": provisioning_part,
+    "stripe_webhook": stripe_webhook_part,
+}
 
 
 def platform_parts(snapshot: Snapshot, config: AuditConfig) -> dict[str, Part]:

@@ -17,8 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from readiness.userfiles import parse_problem
 
-from .rules import common
-from .rules import stripe as stripe_rules
+from .rules import common, signature
 from .secret_scan.scan import MAX_SCAN_BYTES
 from .textfiles import (
     BINARY,
@@ -282,9 +281,8 @@ class Checkout:
             verify = section.get("verify_jwt") if section else None
             verify = verify if isinstance(verify, bool) else None
             files = [self.parsed[p] for p, _ in closures[slug] if p in self.parsed]
-            webhook = "webhook" in slug.lower() or any(
-                stripe_rules.calls_construct_event(pf) for pf in files
-            )
+            signals = set().union(*(signature.stripe_signals(pf) for pf in files))
+            webhook = signature.is_stripe_webhook(slug, signals)
             rows.append(
                 {
                     "slug": slug,

@@ -16,10 +16,9 @@ from typing import Any
 from readiness.sources.base import SourceResult
 
 from .checkout import Checkout
-from .rules import catalog_seed, common
+from .rules import catalog_seed, common, platform, signature
 from .rules import flow as flow_rules
 from .rules import panel as panel_rules
-from .rules import platform as platform_rules
 from .rules import stripe as stripe_rules
 from .rules.audit import collect_audit_facts
 from .rules.per_file import collect_static_facts
@@ -66,12 +65,13 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
             return {} if rule in {"checkout", "env_accessors"} else []
 
     accessors: dict[str, int] = {}
+    helpers: dict[str, int] = {}  # functions verifying with a secret they are given
     for pf in col.parsed.values():
         accessors.update(safe("env_accessors", pf, common.env_accessors) or {})
+        helpers.update(safe("env_accessors", pf, signature.signature_helpers) or {})
     for pf in col.parsed.values():
         rows["code_env_reads"] += safe("env_reads", pf, common.env_reads, accessors)
         rows["code_imports"] += safe("imports", pf, lambda f: col.imports(f.path))
-        rows["code_platform_evidence"] += safe("platform", pf, platform_rules.panel_evidence)
 
     # Function-scoped Stripe facts: a file counts for every function that imports it.
     owners: dict[str, list[str | None]] = {}
@@ -87,7 +87,7 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
                     "webhook_events", view, stripe_rules.webhook_events
                 )
             rows["code_signature_checks"] += safe(
-                "signature_checks", view, stripe_rules.signature_checks, accessors
+                "signature_checks", view, stripe_rules.signature_checks, accessors, helpers
             )
             facts = safe("checkout", view, stripe_rules.checkout_facts, accessors)
             rows["code_checkout_sessions"] += facts.get("sessions", [])
@@ -105,6 +105,8 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
     rows["code_files"] = col.files
     rows["code_functions"] = fn_rows
     rows["code_env_file_entries"] = col.env_entries
+    mentions = [m for pf in col.parsed.values() for m in platform.panel_mentions(pf)]
+    rows["code_platform"] = [platform.platform_row(rows, mentions)] if col.parsed else []
     static = collect_static_facts(root, col.files, col.parsed, accessors, col.notes)
     for table, found in static.items():
         rows[table] += found or []

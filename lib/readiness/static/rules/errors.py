@@ -59,6 +59,7 @@ TABLES: dict[str, dict[str, str]] = {
         "catch_status": N,
         "catch_json": B,
         "catch_writes_status": S,
+        "catch_rethrows": B,  # the catch throws again: the runtime (or a wrapper) answers 500
     },
     "code_write_errors": {
         "path": S,
@@ -158,6 +159,11 @@ def handlers(pf: ParsedFile) -> list[tuple[Node, str]]:
             fn = resolve_value(pf, arg)
             if fn is not None and fn.type in FUNCTION_TYPES:
                 found.append((fn, normalized(callee(call))))
+            elif fn is not None and fn.type == "call_expression":  # serve(withCors(handler))
+                for inner in call_args(fn):
+                    inner_fn = resolve_value(pf, inner)
+                    if inner_fn is not None and inner_fn.type in FUNCTION_TYPES:
+                        found.append((inner_fn, f"{normalized(callee(call))}(wrapped)"))
     for stmt in pf.nodes("export_statement"):
         if not any(c.type == "default" for c in stmt.children):
             continue
@@ -212,6 +218,11 @@ def handler_facts(pf: ParsedFile, responses: Responses, status_rows: list[dict])
                 "catch_status": status,
                 "catch_json": is_json,
                 "catch_writes_status": ",".join(sorted(written)) or None,
+                "catch_rethrows": (
+                    any(contains(cbody, t) for t in pf.nodes("throw_statement"))
+                    if cbody is not None
+                    else None
+                ),
             }
         )
     return rows

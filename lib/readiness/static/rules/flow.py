@@ -11,16 +11,21 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
+from ..ts.idioms import query_table
 from ..ts.scope import resolve_value
 from ..ts.syntax import (
     FUNCTION_TYPES,
     ParsedFile,
     call_args,
     call_property,
+    callee,
     contains,
+    enclosing,
     enclosing_function,
     line,
+    normalized,
     text,
+    unwrap,
     walk,
 )
 from .status_flow import StatusFlow, status_writes
@@ -29,7 +34,12 @@ from .webhook import webhook_actions
 __all__ = ["StatusFlow", "facts", "handlers", "status_exits", "status_writes", "webhook_actions"]
 
 IN_PROGRESS = frozenset({"provisioning", "installing"})
-FINAL = frozenset({"provisioned", "active", "error"})
+# statuses that end provisioning: delivered (a game server 'active', a VPS 'running') or
+# failed; any of them means the row is no longer stuck in its in-progress status
+FINAL = frozenset(
+    {"provisioned", "active", "running", "ready", "online", "deployed", "completed"}
+    | {"error", "failed", "provision_failed", "provisioning_failed"}
+)
 UNCONDITIONAL = frozenset({"expression_statement", "lexical_declaration", "variable_declaration"})
 STATEMENT_LISTS = frozenset({"statement_block", "switch_case", "switch_default", "program"})
 HANDLER_CALLS = frozenset({"serve", "listen"})
@@ -42,6 +52,11 @@ def handlers(pf: ParsedFile) -> list[Node]:
         if call_property(call) in HANDLER_CALLS:
             for arg in call_args(call):
                 fn = resolve_value(pf, arg)
+                if fn is not None and fn.type == "call_expression":  # serve(withCors(handler))
+                    wrapped = [resolve_value(pf, a) for a in call_args(fn)]
+                    fn = next(
+                        (w for w in wrapped if w is not None and w.type in FUNCTION_TYPES), None
+                    )
                 if fn is not None and fn.type in FUNCTION_TYPES:
                     found.append(fn)
     for method in pf.nodes("method_definition"):
@@ -125,6 +140,45 @@ def _rescue(flow: StatusFlow, node: Node, fn: Node, throws: bool) -> str | None:
     return None
 
 
+BENIGN_ROOTS = frozenset({"console", "JSON", "Math", "Date", "Object", "Array", "Number", "String"})
+BENIGN_METHODS = frozenset(
+    {"toISOString", "toLowerCase", "toUpperCase", "replace", "trim", "split", "join", "map"}
+    | {"filter", "toString", "toFixed", "padStart", "slice", "includes", "push", "getTime"}
+)
+
+
+def _may_throw(call: Node) -> bool:
+    """Could this call throw? Supabase queries answer `{ error }` instead; string, array,
+    JSON, Math and console helpers do not; anything else (fetch, SDKs, helpers) may."""
+    is_query = query_table(call)[0] or query_table(unwrap(callee(call)))[0]
+    chain = normalized(callee(call))
+    if is_query or chain.split(".")[0] in BENIGN_ROOTS:
+        return False
+    return call_property(call) not in BENIGN_METHODS
+
+
+def _only_claim_failure_reaches_catch(
+    pf: ParsedFile, claim: Node, stmt: Node, fn: Node, names: set[str]
+) -> Node | None:
+    """The try around an insert-claim, when its catch can only be reached because the
+    claim itself failed (so no row exists to be stuck): every later throw tests the
+    claim's own result and no later call can throw."""
+    if call_property(claim) not in {"insert", "upsert"}:
+        return None
+    try_stmt = enclosing(stmt, {"try_statement"})
+    body = try_stmt.child_by_field_name("body") if try_stmt is not None else None
+    if body is None or not contains(body, stmt) or not contains(fn, try_stmt):
+        return None
+    after = [n for n in pf.nodes("throw_statement", "call_expression") if contains(body, n)]
+    after = [n for n in after if n.start_byte > stmt.end_byte and enclosing_function(n) == fn]
+    for node in after:
+        if node.type == "throw_statement" and not _guarded_by(node, fn, names):
+            return None
+        if node.type == "call_expression" and _may_throw(node):
+            return None
+    return try_stmt
+
+
 def status_exits(pf: ParsedFile, flow: StatusFlow | None = None) -> list[dict]:
     """For handlers that move an order to an in-progress status: each later exit, and
     whether a final status ('provisioned'/'active'/'error') is written on its path."""
@@ -138,6 +192,8 @@ def status_exits(pf: ParsedFile, flow: StatusFlow | None = None) -> list[dict]:
         stmt = _statement(claim, fn)
         names = _bound_names(stmt) if stmt.type in UNCONDITIONAL else set()
         base = {"path": pf.path, "function_slug": pf.function_slug, "claim_line": line(claim)}
+        only_failed = _only_claim_failure_reaches_catch(pf, claim, stmt, fn, names)
+        handler = only_failed.child_by_field_name("handler") if only_failed else None
         for exit_node in pf.nodes("return_statement", "throw_statement"):
             if exit_node.start_byte <= stmt.end_byte or not contains(fn, exit_node):
                 continue
@@ -146,6 +202,8 @@ def status_exits(pf: ParsedFile, flow: StatusFlow | None = None) -> list[dict]:
             throws = exit_node.type == "throw_statement"
             how = "dominated" if _dominated(flow, exit_node, fn, claim.start_byte) else None
             how = how or _rescue(flow, exit_node, fn, throws)
+            if how is None and handler is not None and contains(handler, exit_node):
+                how = "claim_failed"  # reached only when the claiming insert failed
             rows.append(
                 {
                     **base,
@@ -155,7 +213,7 @@ def status_exits(pf: ParsedFile, flow: StatusFlow | None = None) -> list[dict]:
                     "how": how or "none",
                 }
             )
-        rescued = _rescue(flow, stmt, fn, throws=True)
+        rescued = _rescue(flow, stmt, fn, throws=True) or ("claim_failed" if handler else None)
         rows.append(
             {
                 **base,

@@ -12,7 +12,6 @@ from tree_sitter import Node
 
 from ..ts.idioms import (
     Effects,
-    env_name_of,
     first_effect_before,
     request_names,
     value_source,
@@ -34,13 +33,10 @@ from ..ts.syntax import (
     text,
     unwrap,
 )
+from . import signature
 
-SIGNATURE_CALLS = frozenset({"constructEvent", "constructEventAsync"})
+SIGNATURE_CALLS = signature.SDK_CALLS
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")  # Stripe event types have a dot
-
-
-def calls_construct_event(pf: ParsedFile) -> bool:
-    return any(call_property(c) in SIGNATURE_CALLS for c in pf.nodes("call_expression"))
 
 
 # Webhook events ---------------------------------------------------------------------------
@@ -132,16 +128,23 @@ def webhook_events(pf: ParsedFile) -> list[dict]:
 # Signature checks -------------------------------------------------------------------------
 
 
-def signature_checks(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
-    """Each `constructEvent(Async)` call, where its secret comes from, and its ordering."""
+def signature_checks(
+    pf: ParsedFile, accessors: dict[str, int], helpers: dict[str, int] | None = None
+) -> list[dict]:
+    """Each SDK verification call (`constructEvent(Async)`, `verifyHeader`), hand HMAC check
+    or call of a verification helper: where its secret comes from, and its ordering."""
     rows = []
     effects = Effects(pf)
+    helpers = helpers or {}
     for call in pf.nodes("call_expression"):
         prop = call_property(call)
-        if prop not in SIGNATURE_CALLS:
+        if prop not in signature.SDK_CALLS:
             continue
         args = call_args(call)
         secret = args[2] if len(args) > 2 else None
+        env = signature.secret_env(pf, secret, accessors)
+        if env is None and signature.exported_helper(pf, call, secret, helpers):
+            continue  # judged where the helper is called, with the secret it is given
         effect = first_effect_before(pf, call, effects)
         rows.append(
             {
@@ -149,14 +152,15 @@ def signature_checks(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
                 "line": line(call),
                 "function_slug": pf.function_slug,
                 "call": prop,
-                "secret_env": env_name_of(pf, secret, accessors),
+                "secret_env": env,
                 "secret_expr": text(secret) if secret is not None else None,
                 "payload_expr": text(args[0]) if args else None,
                 "before_side_effects": effect is None,
                 "first_side_effect_line": line(effect) if effect is not None else None,
             }
         )
-    return rows
+    rows += signature.hand_signature_checks(pf, accessors, helpers, effects)
+    return sorted(rows, key=lambda r: r["line"])
 
 
 # Checkout sessions ------------------------------------------------------------------------
@@ -200,7 +204,7 @@ def _price_rows(
         outer = enclosing(prop, {"pair"})
         in_data = outer is not None and text(outer.child_by_field_name("key")) == "price_data"
         if key == "price" or (key == "unit_amount" and in_data):
-            source, table = value_source(pf, value, names, accessors)
+            source, table = value_source(pf, value, names, accessors, follow_calls=True)
             rows.append(
                 {
                     **base,
@@ -226,6 +230,35 @@ def _lookup(pf: ParsedFile, obj: Node, key: str, depth: int = 0) -> tuple[Node |
             if prop is not None:
                 return value, prop
     return None, None
+
+
+# Stripe copies metadata only onto the object it is written on: which create call writes it
+METADATA_OBJECTS = {
+    "paymentIntents": "payment_intent",
+    "subscriptions": "subscription",
+    "invoices": "invoice",
+    "setupIntents": "setup_intent",
+}
+
+
+def _object_metadata_writes(pf: ParsedFile, base: dict) -> list[dict]:
+    """Metadata keys written by `stripe.paymentIntents.create/update({ metadata })` and the
+    like: a webhook reading `paymentIntent.metadata.x` gets them from there, not checkout."""
+    rows = []
+    for call in pf.nodes("call_expression"):
+        parts = normalized(callee(call)).split(".")
+        if len(parts) < 2 or parts[-1] not in {"create", "update"}:
+            continue
+        container = METADATA_OBJECTS.get(parts[-2])
+        args = call_args(call)
+        params = resolve_value(pf, args[-1]) if args else None
+        if container is None or params is None or params.type != "object":
+            continue
+        value, prop = _lookup(pf, params, "metadata")
+        for key, node in _metadata_keys(pf, value) if prop is not None else []:
+            line_node = node if node is not None else prop
+            rows.append({**base, "line": line(line_node), "container": container, "key": key})
+    return rows
 
 
 def checkout_facts(pf: ParsedFile, accessors: dict[str, int]) -> dict[str, list[dict]]:
@@ -283,6 +316,7 @@ def checkout_facts(pf: ParsedFile, accessors: dict[str, int]) -> dict[str, list[
                         "key": key,
                     }
                 )
+    out["writes"] += _object_metadata_writes(pf, base)
     return out
 
 
@@ -314,9 +348,21 @@ def _metadata_owner(pf: ParsedFile, node: Node | None, depth: int = 0) -> str | 
 
 
 def metadata_reads(pf: ParsedFile) -> list[dict]:
-    """Keys read from `<x>.metadata`: dotted, optional, indexed and destructured."""
+    """Keys read from `<x>.metadata`: dotted, optional, indexed and destructured, with the
+    webhook events the read runs under (comma-separated; NA when no dispatch encloses it)."""
+    from .webhook import event_context  # webhook.py imports this module
+
     rows = []
     base = {"path": pf.path, "function_slug": pf.function_slug}
+    rows = _metadata_read_rows(pf, base)
+    for row, node in rows:
+        events = sorted(e for e in event_context(pf, node) if e)
+        row["event_types"] = ",".join(events) or None
+    return sorted((r for r, _ in rows), key=lambda r: r["line"])
+
+
+def _metadata_read_rows(pf: ParsedFile, base: dict) -> list[tuple[dict, Node]]:
+    rows = []
     for node in pf.nodes("member_expression", "subscript_expression"):
         obj, key = member_parts(node)
         parent = node.parent
@@ -332,7 +378,7 @@ def metadata_reads(pf: ParsedFile) -> list[dict]:
             continue
         owner = _metadata_owner(pf, obj)
         if owner is not None:
-            rows.append({**base, "line": line(node), "object_expr": owner, "key": key})
+            rows.append(({**base, "line": line(node), "object_expr": owner, "key": key}, node))
     for decl in pf.nodes("variable_declarator"):
         pattern = decl.child_by_field_name("name")
         if pattern is None or pattern.type != "object_pattern":
@@ -350,5 +396,5 @@ def metadata_reads(pf: ParsedFile) -> list[dict]:
                 key = text(child.child_by_field_name("left"))
             else:
                 continue  # `...rest` names no key; reads through `rest.x` are not followed
-            rows.append({**base, "line": line(child), "object_expr": owner, "key": key})
-    return sorted(rows, key=lambda r: r["line"])
+            rows.append(({**base, "line": line(child), "object_expr": owner, "key": key}, child))
+    return rows

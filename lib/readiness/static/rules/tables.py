@@ -87,7 +87,14 @@ TABLES: dict[str, dict[str, str]] = {
         "table": S,
     },
     "code_metadata_writes": {"path": S, "line": N, "function_slug": S, "container": S, "key": S},
-    "code_metadata_reads": {"path": S, "line": N, "function_slug": S, "object_expr": S, "key": S},
+    "code_metadata_reads": {
+        "path": S,
+        "line": N,
+        "function_slug": S,
+        "object_expr": S,
+        "key": S,
+        "event_types": S,  # webhook events the read runs under, comma-separated
+    },
     # Areas 4, 7, 9 (secret_scan, rules security and quality); never a secret value
     "code_secrets": {
         "path": S,
@@ -125,17 +132,17 @@ TABLES: dict[str, dict[str, str]] = {
         "body_size": N,
     },
     "code_any_types": {"path": S, "any_count": N, "first_line": N},
-    # evidence of a platform part (rules.platform): a panel API path in a string, ...
-    "code_platform_evidence": {
-        "path": S,
-        "line": N,
-        "function_slug": S,
-        "part": S,
-        "kind": S,
-        "detail": S,
-    },
 }
 
+
+# What the platform has (rules/platform.py): one row per checkout, for applicability.
+TABLES["code_platform"] = {
+    "stripe_webhooks": S,  # comma-separated slugs
+    "provisioning_functions": S,  # functions moving a row to 'provisioning'/'installing'
+    "has_panel_integration": B,  # calls a game panel's API, sends a server payload, reads PTERO*
+    "panel_evidence": S,  # up to five path:line
+    "order_tables_written": S,  # tables with 'order' in the name the code writes a status to
+}
 
 # Purchase flow and panel facts (rules flow and panel).
 TABLES.update(

@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
+from .follow import (  # noqa: F401  (re-exported: rules import them from here)
+    RANK,
+    callers_in_file,
+    combine_sources,
+    follow_steps,
+    from_callers,
+    is_constant_lookup,
+)
 from .scope import local_function, resolve_value, this_member_value, trace
 from .syntax import (
     FUNCTION_TYPES,
@@ -18,7 +26,6 @@ from .syntax import (
     callee,
     contains,
     enclosing_function,
-    function_name,
     member_parts,
     normalized,
     object_properties,
@@ -30,12 +37,11 @@ from .syntax import (
 )
 
 MAX_DEPTH = 8  # hops when following a value through declarations
+FOLLOW_DEPTH = 16  # ... and through wrappers, helpers and arithmetic (follow_calls)
 ENV_GETTERS = frozenset({"Deno.env.get", "globalThis.Deno.env.get"})
 ENV_OBJECTS = frozenset({"process.env", "import.meta.env", "Deno.env.toObject()"})
 DB_WRITE_METHODS = frozenset({"insert", "update", "upsert", "delete"})
 ITERATORS = frozenset({"map", "flatMap", "forEach", "filter", "find", "reduce"})
-# Worst case wins when a value has several possible origins (see combine_sources).
-RANK = {"request": 5, "literal": 4, "env": 3, "database": 2, "unknown": 1}
 
 
 def side_effect_kind(call: Node) -> str | None:
@@ -136,18 +142,6 @@ class Effects:
         return None
 
 
-def callers_in_file(pf: ParsedFile, fn: Node) -> list[Node]:
-    """Calls in the file that invoke the named function `fn` (not its recursive calls)."""
-    name = function_name(fn)
-    if not name:
-        return []
-    return [
-        c
-        for c in pf.nodes("call_expression")
-        if not contains(fn, c) and local_function(pf, c) == fn
-    ]
-
-
 def first_effect_before(pf: ParsedFile, node: Node, effects: Effects) -> Node | None:
     """First side effect that runs before `node`, climbing from a helper to its callers.
 
@@ -233,11 +227,6 @@ def query_table(node: Node) -> tuple[bool, str | None]:
     return False, None
 
 
-def combine_sources(results: list[tuple[str, str | None]]) -> tuple[str, str | None]:
-    """Worst case wins: a client-controlled or hard-coded branch taints the value."""
-    return max(results, key=lambda r: RANK[r[0]]) if results else ("unknown", None)
-
-
 def value_source(
     pf: ParsedFile,
     node: Node | None,
@@ -245,16 +234,31 @@ def value_source(
     accessors: dict[str, int],
     depth: int = 0,
     key_path: tuple[str, ...] = (),
+    follow_calls: bool = False,
 ) -> tuple[str, str | None]:
-    """Where a value comes from: database (with table), request, literal, env or unknown."""
+    """Where a value comes from: database (with table), request, literal, env or unknown.
+
+    With `follow_calls` (amounts and price ids) the value is also followed through
+    arithmetic with numeric constants, numeric wrappers (`Math.round`, `Number`), same-file
+    functions' return values and parameters' call-site arguments, and a choice among
+    several constants (`plan === 'year' ? 24000 : 2500`, `PRICES[plan]`) is 'constant_map'.
+    """
     node = unwrap(node)
-    if node is None or depth > MAX_DEPTH:
+    if node is None or depth > (FOLLOW_DEPTH if follow_calls else MAX_DEPTH):
         return "unknown", None
-    if string_value(node) is not None:
+
+    def again(n: Node | None, path: tuple[str, ...] = ()) -> tuple[str, str | None]:
+        return value_source(pf, n, names, accessors, depth + 1, path, follow_calls)
+
+    if string_value(node) is not None or (follow_calls and node.type == "number"):
         return "literal", None
+    if follow_calls:
+        followed = follow_steps(pf, node, again)
+        if followed is not None:
+            return followed
     if node.type == "template_string":
         subs = [
-            value_source(pf, s.named_children[0], names, accessors, depth + 1)
+            again(s.named_children[0])
             for s in node.named_children
             if s.type == "template_substitution"
         ]
@@ -262,9 +266,7 @@ def value_source(
     if node.type in {"binary_expression", "ternary_expression"}:
         fields = ("left", "right", "consequence", "alternative")
         parts = [node.child_by_field_name(f) for f in fields]
-        return combine_sources(
-            [value_source(pf, p, names, accessors, depth + 1) for p in parts if p]
-        )
+        return combine_sources([again(p) for p in parts if p])
     is_query, table = query_table(node)
     if is_query:
         return "database", table
@@ -276,10 +278,12 @@ def value_source(
         if index.isdigit() and array is not None and array.type == "array":
             elements = array.named_children
             if int(index) < len(elements):
-                return value_source(pf, elements[int(index)], names, accessors, depth + 1)
+                return again(elements[int(index)])
     if node.type in {"object", "member_expression", "subscript_expression"}:
         literal = _through_object_literal(pf, node, names, accessors, depth, key_path)
         if literal is not None:
+            if follow_calls and literal[0] == "literal" and is_constant_lookup(node, key_path):
+                return "constant_map", None
             return literal
     root = root_identifier(node)
     if root is None:
@@ -292,11 +296,15 @@ def value_source(
             return "request", None
         collection = callback_collection(binding.scope)
         if collection is not None:
-            return value_source(pf, collection, names, accessors, depth + 1)
+            return again(collection)
+        if follow_calls and root == node:
+            return from_callers(pf, binding, again)
         return "unknown", None
     if binding.value is None:
         return "unknown", None
-    return value_source(pf, binding.value, names, accessors, depth + 1, binding.key_path)
+    return value_source(
+        pf, binding.value, names, accessors, depth + 1, binding.key_path, follow_calls
+    )
 
 
 def _through_object_literal(

@@ -41,6 +41,54 @@ class Responses:
                 got = self._new_response(pf, value, fn)
                 if name and got is not None:
                     self.helpers.setdefault(name, got)
+        for _ in range(2):  # builders that delegate: `errorResponse(m) => json({m}, 500)`
+            for pf in files:
+                self._delegating_builders(pf)
+
+    def _delegating_builders(self, pf: ParsedFile) -> None:
+        """Named functions returning `Response.json(...)` or another known builder's call:
+        their status is that call's (a literal, or one of their own parameters)."""
+        for ret in pf.nodes("return_statement"):
+            fn = enclosing_function(ret)
+            value = unwrap(ret.named_children[0]) if ret.named_children else None
+            name = _function_name(fn) if fn is not None else None
+            if not name or name in self.helpers or value is None:
+                continue
+            if value.type != "call_expression":
+                continue
+            got = self.status_of(pf, value)
+            if got is None:
+                continue
+            status, is_json = got
+            if status is not None:
+                self.helpers[name] = (None, status, is_json)
+                continue
+            index = self._status_param(pf, value, fn)
+            if index is not None:
+                self.helpers[name] = (index[0], index[1], is_json)
+
+    def _status_param(self, pf: ParsedFile, call: Node, fn: Node) -> tuple[int, int] | None:
+        """(parameter index, default) when the delegated status is one of fn's parameters."""
+        chain, args = normalized(callee(call)), call_args(call)
+        arg = None
+        if chain == "Response.json" and len(args) > 1:
+            init = resolve_value(pf, args[1])
+            pairs = object_properties(init) if init is not None and init.type == "object" else []
+            for key, value, prop in pairs:
+                if key == "status":
+                    arg = unwrap(value if value is not None else prop)
+        else:
+            inner = self.helpers.get(chain.rsplit(".", 1)[-1])
+            if inner is None or inner[0] is None or inner[0] >= len(args):
+                return None
+            arg = unwrap(args[inner[0]])
+        params = fn.child_by_field_name("parameters")
+        for i, p in enumerate(params.named_children if params else []):
+            pattern = p.child_by_field_name("pattern")
+            if pattern is not None and arg is not None and text(pattern) == text(arg):
+                default = _int(p.child_by_field_name("value"))
+                return i, default if default is not None else 200
+        return None
 
     def _new_response(
         self, pf: ParsedFile, node: Node, fn: Node | None
