@@ -167,6 +167,59 @@ def test_stored_tokens_hmac_and_imported_guards_authenticate_the_caller(tmp_path
                 });
                 """,
             ),
+            # an emailed action link: the query-string token is hashed, then looked up
+            fn(
+                "action-link",
+                """
+                import { serve } from 'https://deno.land/std@0.190.0/http/server.ts';
+                const handler = async (req: Request): Promise<Response> => {
+                  const token = new URL(req.url).searchParams.get('token');
+                  if (!token) return new Response('Missing token', { status: 400 });
+                  const digest = await crypto.subtle.digest('SHA-256',
+                    new TextEncoder().encode(token));
+                  const hashed = Array.from(new Uint8Array(digest))
+                    .map((b) => b.toString(16).padStart(2, '0')).join('');
+                  const { data, error } = await admin.from('action_tokens').select('*')
+                    .eq('token_hash', hashed).is('used_at', null).single();
+                  if (error || !data) return new Response('Invalid link', { status: 404 });
+                  return Response.json(data);
+                };
+                serve(handler);
+                """,
+            ),
+            # a constant-time comparison helper over the stored and the presented token
+            fn(
+                "guest-messages",
+                """
+                Deno.serve(async (req) => {
+                  const { booking_id, access_token } = await req.json();
+                  const { data: booking } = await admin.from('bookings')
+                    .select('id, guest_access_token').eq('id', booking_id).single();
+                  const a = new TextEncoder().encode(booking?.guest_access_token || '');
+                  const b = new TextEncoder().encode(access_token || '');
+                  const timingSafeEqual = (x: Uint8Array, y: Uint8Array) =>
+                    x.length === y.length && x.every((v, i) => v === y[i]);
+                  if (!timingSafeEqual(a, b)) {
+                    return new Response('Invalid access token', { status: 403 });
+                  }
+                  return Response.json((await admin.from('messages').select('*')
+                    .eq('booking_id', booking_id)).data);
+                });
+                """,
+            ),
+            # true pattern: a promo code is public, it authenticates nobody
+            fn(
+                "validate-coupon",
+                """
+                Deno.serve(async (req) => {
+                  const { code } = await req.json();
+                  const { data } = await admin.from('coupons').select('*').eq('code', code)
+                    .maybeSingle();
+                  if (!data) return new Response('Invalid coupon', { status: 404 });
+                  return Response.json(data);
+                });
+                """,
+            ),
             # true pattern: service role, no caller check, returns rows
             fn(
                 "open-rows",
@@ -197,13 +250,19 @@ def test_stored_tokens_hmac_and_imported_guards_authenticate_the_caller(tmp_path
         ]
     )
     slugs = ("guest-booking", "reset-password", "shop-webhook", "hono-orders", "wrapped")
-    slugs += ("shared-helper", "open-rows", "decoded-claims")
-    t = checkout(tmp_path, files, open_fns=slugs)
+    slugs += ("shared-helper", "action-link", "guest-messages")
+    t = checkout(
+        tmp_path, files, open_fns=(*slugs, "validate-coupon", "open-rows", "decoded-claims")
+    )
     got = verdicts("AUTH-NOJWT-SERVICE-ROLE", t, demo_config)
-    for slug in slugs[:6]:
+    for slug in slugs:
         assert got[f"function:{slug}"] == "pass", slug
+    assert got["function:validate-coupon"] == "fail"
     assert got["function:open-rows"] == "fail"
     assert got["function:decoded-claims"] == "fail"
+    own = verdicts("AUTH-OWNERSHIP", t, demo_config)
+    assert own["function:guest-booking"] == "pass"
+    assert own["function:guest-messages"] == "pass"
     privileged = verdicts("AUTH-PRIVILEGED-CALLER", t, demo_config)
     assert privileged["function:reset-password"] == "pass"
     assert privileged["function:shared-helper"] == "pass"
@@ -287,6 +346,23 @@ def test_internal_calls_loose_only_when_the_secret_can_be_empty_or_is_chosen(tmp
                 });
                 """,
             ),
+            # true: servers OR signed-in users, and a user may name any target user
+            fn(
+                "push-any",
+                """
+                Deno.serve(async (req) => {
+                  const auth = req.headers.get('Authorization') ?? '';
+                  const isService = auth.includes(Deno.env.get('SUPABASE_SERVICE_ROLE_KEY')!);
+                  if (!isService) {
+                    const { error } = await admin.auth.getUser(auth.replace('Bearer ', ''));
+                    if (error) return new Response('no', { status: 401 });
+                  }
+                  const { userId, title } = await req.json();
+                  await admin.from('push_queue').insert({ user_id: userId, title });
+                  return new Response('ok');
+                });
+                """,
+            ),
             # true: a header any caller can send
             fn(
                 "flag-header",
@@ -304,7 +380,7 @@ def test_internal_calls_loose_only_when_the_secret_can_be_empty_or_is_chosen(tmp
         ]
     )
     slugs = ("cron-includes", "cron-secret", "mode-log", "empty-secret", "any-bearer")
-    t = checkout(tmp_path, files, open_fns=(*slugs, "flag-header"))
+    t = checkout(tmp_path, files, open_fns=(*slugs, "flag-header", "push-any"))
     exact = verdicts("AUTH-INTERNAL-CALL-EXACT", t, demo_config)
     assert exact["function:cron-includes"] == "pass"
     assert exact["function:cron-secret"] == "pass"
@@ -322,6 +398,9 @@ def test_internal_calls_loose_only_when_the_secret_can_be_empty_or_is_chosen(tmp
     privileged = verdicts("AUTH-PRIVILEGED-CALLER", t, demo_config)
     assert privileged["function:cron-secret"] == "pass"
     assert privileged["function:any-bearer"] == "info"
+    ident = verdicts("AUTH-BODY-IDENTITY", t, demo_config)
+    assert ident["function:cron-secret"] == "pass"  # only secret-holding servers reach it
+    assert ident["function:push-any"] == "fail"
 
 
 # -- one root, one finding ----------------------------------------------------------------

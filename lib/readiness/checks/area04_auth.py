@@ -391,6 +391,11 @@ def body_identity(inp: CheckInput) -> Iterator[Result]:
     session = owner_rows[owner_rows["kind"] == "session"]
     checked = {(r.function_slug, r.detail) for r in session.itertuples()}
     admins = set(facts.loc[facts["fact"] == "admin_check", "function_slug"]) & strong_callers(facts)
+    # called only by other servers that prove a shared secret: the body is theirs to fill
+    internal = facts[facts["fact"] == "internal_gate"]
+    sessions = facts[(facts["fact"] == "caller_check") & (facts["kind"] == "get_user")]
+    servers = set(internal["function_slug"]) - set(sessions["function_slug"])
+    servers -= weak_internal(facts)
 
     def judge(slug: str, group: pd.DataFrame) -> Result:
         keys = ", ".join(sorted(set(group["detail"].dropna())))
@@ -399,6 +404,13 @@ def body_identity(inp: CheckInput) -> Iterator[Result]:
                 f"function:{slug}",
                 f"{slug} takes {keys} from the request as the target of an action its "
                 "authenticated admin caller may perform.",
+                location=first_location(group),
+            )
+        if slug in servers:
+            return passed(
+                f"function:{slug}",
+                f"{slug} takes {keys} from the request, but only callers proving the shared "
+                "secret reach it.",
                 location=first_location(group),
             )
         if all((slug, key) in checked for key in set(group["detail"].dropna())):

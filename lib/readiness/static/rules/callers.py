@@ -299,6 +299,13 @@ def internal_checks(pf: ParsedFile, accessors: dict[str, int], names: set[str]) 
             rows.append(auth_row(pf, call, "internal_check", "loose_empty", prop, False))
         else:
             rows.append(auth_row(pf, call, "internal_check", "exact", prop, False))
+    from .guards import in_denying_if
+
+    rows += [
+        auth_row(pf, node, "internal_gate", "refuses", None)
+        for node, row in zip(handled, rows, strict=True)
+        if row["strict"] and in_denying_if(node)
+    ]
     for decl in pf.nodes("variable_declarator"):
         name_node, value = (
             decl.child_by_field_name("name"),

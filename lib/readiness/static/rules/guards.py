@@ -35,7 +35,7 @@ from ..ts.syntax import (
 
 EQUALITY = frozenset({"===", "!==", "==", "!="})
 # a column or field holding a capability the caller must present (not an id)
-TOKEN_FIELD = re.compile(r"token|secret|hash|otp|nonce|passcode|(^|_)code$", re.I)
+TOKEN_FIELD = re.compile(r"token|secret|hash|otp|nonce|passcode", re.I)
 AUTH_HELPER = re.compile(r"auth|user|session|caller|claims|jwt|token|ctx|context", re.I)
 AUTH_RESULT = re.compile(r"\b(getUser|getClaims|jwtVerify|verifyJwt|verifyJWT)\b")
 SESSION_ID = re.compile(
@@ -46,6 +46,7 @@ DENIED = re.compile(r"\b40[13]\b|unauthori[sz]ed|forbidden|not allowed|access de
 ADMIN_VALUES = frozenset({"admin", "super_admin", "superadmin", "owner", "staff"})
 ADMIN_FLAG = re.compile(r"\bis_?admin\b|\bisSuperAdmin\b|\bis_super_admin\b", re.I)
 HMAC_CALLS = frozenset({"createHmac", "hmac"})
+SAFE_COMPARE = re.compile(r"timingSafeEqual|safeCompare|secureCompare|constantTime", re.I)
 
 
 def _row(pf: ParsedFile, node: Node, fact: str, kind: str, detail: str | None) -> dict:
@@ -60,24 +61,24 @@ def requestish(
     """Does a value come from the request, directly, through bindings or through a call's
     arguments (`schema.safeParse(await req.json()).data.token`)?"""
     node = unwrap(node)
-    if node is None or depth > 5 or env_name_of(pf, node, accessors):
+    if node is None or depth > 8 or env_name_of(pf, node, accessors):
         return False
     if AUTH_RESULT.search(text(node)):
         return False  # the session's user, even when the token came from a header
-    if (
-        mentions_request(pf, node, names)
-        or value_source(pf, node, names, accessors)[0] == "request"
-    ):
+    source = value_source(pf, node, names, accessors)[0]
+    if source == "database":
+        return False  # a row loaded by a request id is the database's, not the caller's
+    if source == "request" or mentions_request(pf, node, names):
         return True
-    if node.type == "call_expression" and any(
+    if node.type in {"call_expression", "new_expression"} and any(
         requestish(pf, a, names, accessors, depth + 1) for a in call_args(node)
     ):
         return True
-    inner = node
+    inner = unwrap(callee(node)) if node.type == "call_expression" else node
     while inner is not None and inner.type in {"member_expression", "subscript_expression"}:
         inner = unwrap(inner.child_by_field_name("object"))
-    if inner is not None and inner is not node and inner.type == "call_expression":
-        return requestish(pf, inner, names, accessors, depth + 1)
+    if inner is not None and inner != node and inner.type in {"call_expression", "new_expression"}:
+        return requestish(pf, inner, names, accessors, depth + 1)  # `f(x).map(...).join('')`
     root = root_identifier(node)
     binding = trace(pf, text(root), root) if root is not None else None
     if binding is None or binding.value is None or binding.value == node:
@@ -115,7 +116,7 @@ def _denies(stmt: Node) -> bool:
     return ("return" in raw or "throw" in raw) and (bool(DENIED.search(raw)) or "throw" in raw)
 
 
-def _in_denying_if(node: Node) -> bool:
+def in_denying_if(node: Node) -> bool:
     stmt = enclosing(node, {"if_statement"})
     while stmt is not None:
         cond = stmt.child_by_field_name("condition")
@@ -141,6 +142,16 @@ def stored_tokens(pf: ParsedFile, names: set[str], accessors: dict[str, int]) ->
         ):
             rows.append(_row(pf, call, "caller_check", "stored_token", column))
             rows.append(_row(pf, call, "ownership_check", "token", column))
+    for call in pf.nodes("call_expression"):  # timingSafeEqual(row.token, body.token)
+        args = call_args(call)
+        if not SAFE_COMPARE.search(call_property(call) or "") or len(args) < 2:
+            continue
+        fields = [_token_member(pf, a) for a in args[:2]]
+        for field, other in ((fields[0], args[1]), (fields[1], args[0])):
+            if field and requestish(pf, other, names, accessors) and _in_refusal(call):
+                rows.append(_row(pf, call, "caller_check", "stored_token", field))
+                rows.append(_row(pf, call, "ownership_check", "token", field))
+                break
     for cmp in pf.nodes("binary_expression"):
         if text(cmp.child_by_field_name("operator")) not in EQUALITY:
             continue
@@ -155,11 +166,31 @@ def stored_tokens(pf: ParsedFile, names: set[str], accessors: dict[str, int]) ->
                 continue
             if requestish(pf, field, names, accessors):
                 continue
-            if requestish(pf, other, names, accessors) and _in_denying_if(cmp):
+            if requestish(pf, other, names, accessors) and in_denying_if(cmp):
                 rows.append(_row(pf, cmp, "caller_check", "stored_token", key))
                 rows.append(_row(pf, cmp, "ownership_check", "token", key))
                 break
     return rows
+
+
+def _token_member(pf: ParsedFile, node: Node) -> str | None:
+    """`row.guest_access_token` in an argument, or in the const it is bound to."""
+    node = unwrap(node)
+    if node is not None and node.type == "identifier":
+        binding = trace(pf, text(node), node)
+        node = unwrap(binding.value) if binding is not None else None
+    if node is None:
+        return None
+    for member in pf.nodes("member_expression"):
+        key = member_parts(member)[1]
+        if contains(node, member) and key and TOKEN_FIELD.search(key) and not key.endswith("_id"):
+            return key
+    return None
+
+
+def _in_refusal(call: Node) -> bool:
+    """A comparison call whose falsy result refuses the request (`if (!eq(a, b)) return 403`)."""
+    return in_denying_if(call)
 
 
 def hmac_checks(pf: ParsedFile) -> list[dict]:
@@ -243,7 +274,7 @@ def admin_gates(pf: ParsedFile) -> list[dict]:
             continue
         sides = [unwrap(cmp.child_by_field_name(f)) for f in ("left", "right")]
         values = {string_value(s) for s in sides if s is not None}
-        if values & ADMIN_VALUES and "role" in text(cmp).lower() and _in_denying_if(cmp):
+        if values & ADMIN_VALUES and "role" in text(cmp).lower() and in_denying_if(cmp):
             rows.append(_row(pf, cmp, "admin_check", "role", text(cmp)[:60]))
     for call in pf.nodes("call_expression"):
         args = call_args(call)
