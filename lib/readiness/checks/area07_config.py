@@ -305,7 +305,10 @@ def env_fallback(inp: CheckInput) -> Iterator[Result]:
     sources=["codebase"],
     tables=["code_functions", "code_function_files", "code_auth_facts", "code_env_reads"],
     rationale="`Access-Control-Allow-Origin: *` (or echoing any Origin) lets every web page "
-    "drive a function from a visitor's browser with the visitor's session.",
+    "drive a function from a visitor's browser with the credentials the browser adds by "
+    "itself (cookies), and read what a service-role function answers without a caller "
+    "check. A bearer token or a signature is never sent cross-site, so those functions are "
+    "not at risk; a missing caller check is area 4's finding.",
     remediation="Answer only the site's own origin (from a SITE_URL secret), as "
     "_shared/cors.ts does in a clean setup.",
 )
