@@ -703,3 +703,69 @@ def test_cors_wildcard_matters_only_with_ambient_credentials_or_open_data(
     path, text = fn("f", body)
     got = verdicts("CONFIG-CORS-PRIVILEGED", checkout(tmp_path, {path: text}), demo_config)
     assert got["function:f"] == expected
+
+
+# -- health checks --------------------------------------------------------------------------
+
+
+def test_health_checks_expose_no_data(tmp_path, demo_config):
+    files = dict(
+        [
+            fn(
+                "health",
+                """
+                async function probe() {
+                  const started = Date.now();
+                  const { count, error } = await admin.from('plans')
+                    .select('*', { count: 'exact', head: true });
+                  return { db: !error, plans: count ?? 0, ms: Date.now() - started };
+                }
+                Deno.serve(async () => {
+                  const checks = await probe();
+                  return new Response(JSON.stringify({
+                    status: checks.db ? 'ok' : 'down', checks, at: new Date().toISOString(),
+                  }), { headers: { 'Access-Control-Allow-Origin': '*' } });
+                });
+                """,
+            ),
+            # true: the same ping, but the rows go back to the caller
+            fn(
+                "leaky-health",
+                """
+                import { serve } from 'https://deno.land/std/http/server.ts';
+                serve(async () => {
+                  const { data, error } = await admin.from('orders').select('*').limit(5);
+                  return jsonResponse({ ok: !error, sample: data });
+                });
+                function jsonResponse(body: unknown) {
+                  return new Response(JSON.stringify(body), {
+                    headers: { 'Access-Control-Allow-Origin': '*' },
+                  });
+                }
+                """,
+            ),
+            # true: nothing is returned, but every caller triggers a write
+            fn(
+                "cleanup",
+                """
+                Deno.serve(async () => {
+                  const { error } = await admin.from('sessions').delete().lt('expires', 'now()');
+                  return new Response(JSON.stringify({ ok: !error }));
+                });
+                """,
+            ),
+        ]
+    )
+    t = checkout(tmp_path, files, open_fns=("health", "leaky-health", "cleanup"))
+    nojwt = verdicts("AUTH-NOJWT-SERVICE-ROLE", t, demo_config)
+    assert nojwt["function:health"] == "pass"
+    assert nojwt["function:leaky-health"] == "fail"
+    assert nojwt["function:cleanup"] == "fail"
+    files2 = {k.replace("/health/", "/health2/"): v for k, v in files.items() if "/health/" in k}
+    files2.update(
+        {k.replace("leaky-health", "leaky2"): v for k, v in files.items() if "leaky" in k}
+    )
+    t2 = checkout(tmp_path / "verify-on", files2)
+    cors = verdicts("CONFIG-CORS-PRIVILEGED", t2, demo_config)
+    assert cors["function:health2"] == "pass"
+    assert cors["function:leaky2"] == "warn"

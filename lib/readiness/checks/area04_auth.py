@@ -88,12 +88,34 @@ def empty_fallback_only(facts: pd.DataFrame) -> set[str]:
     return set(rows["function_slug"])
 
 
+def own_facts(inp: CheckInput, facts: pd.DataFrame) -> pd.DataFrame:
+    """Facts from a function's own folder, not from the shared files it imports (which
+    answer and write for every function that imports them)."""
+    fns = inp["code_functions"]
+    folder = {r.slug: str(r.path).rsplit("/", 1)[0] + "/" for r in fns.itertuples()}
+    own = [
+        str(p).startswith(folder.get(s, "\0"))
+        for s, p in zip(facts["function_slug"], facts["path"], strict=True)
+    ]
+    return facts[own]
+
+
+def status_only(inp: CheckInput, facts: pd.DataFrame) -> set[str]:
+    """Functions that answer no query rows, change nothing and do nothing privileged: what
+    reaches the caller is status, counts or timings (health checks)."""
+    own = own_facts(inp, facts)
+    loud = set(own.loc[own["fact"].isin(["returns_rows", "side_effect"]), "function_slug"])
+    loud |= set(facts.loc[facts["fact"] == "privileged_op", "function_slug"])
+    return set(facts["function_slug"]) - loud
+
+
 def open_service_functions(inp: CheckInput, facts: pd.DataFrame) -> set[str]:
     """Functions AUTH-NOJWT-SERVICE-ROLE fails: verify_jwt off, service role, no caller check
     of any kind."""
     fns = inp["code_functions"]
     open_fns = set(fns.loc[fns["verify_jwt_effective"].fillna(True).astype(bool) == False, "slug"])  # noqa: E712
     covered = strong_callers(facts) | weak_internal(facts) | empty_fallback_only(facts)
+    covered |= status_only(inp, facts)
     return (open_fns & set(service_role_functions(inp))) - covered
 
 
@@ -201,6 +223,7 @@ def nojwt_service_role(inp: CheckInput) -> Iterator[Result]:
     facts = function_facts(inp)
     strong = strong_callers(facts)
     weak, empty = weak_internal(facts), empty_fallback_only(facts)
+    quiet = status_only(inp, facts)
     service = service_role_functions(inp)
     open_fns = fns[fns["verify_jwt_effective"].fillna(True).astype(bool) == False]  # noqa: E712
     for row in open_fns.itertuples():
@@ -215,6 +238,13 @@ def nojwt_service_role(inp: CheckInput) -> Iterator[Result]:
             yield passed(
                 res,
                 f"{row.slug} has verify_jwt=false and authenticates the caller in code.",
+                location=code_location(row.path, 1),
+            )
+        elif row.slug in quiet:
+            yield passed(
+                res,
+                f"{row.slug} has verify_jwt=false and no caller check, but only status, counts "
+                "or timings reach the caller and it changes nothing (a health check).",
                 location=code_location(row.path, 1),
             )
         elif row.slug in weak or row.slug in empty:

@@ -12,6 +12,7 @@ import pandas as pd
 from readiness.checks.area04_auth import (
     function_facts,
     open_service_functions,
+    own_facts,
     service_role_functions,
     strong_callers,
     weak_internal,
@@ -330,6 +331,8 @@ def cors_privileged(inp: CheckInput) -> Iterator[Result]:
     callers = strong_callers(facts) | weak_internal(facts)
     callers |= set(facts.loc[facts["fact"] == "internal_check", "function_slug"])
     reported = open_service_functions(inp, facts)
+    own = own_facts(inp, facts)
+    answers_rows = set(own.loc[own["fact"] == "returns_rows", "function_slug"])
     for slug, group in cors.groupby("function_slug", sort=True):
         first = group.iloc[0]
         what = "*" if first["kind"] == "wildcard" else "any requesting origin"
@@ -354,11 +357,18 @@ def cors_privileged(inp: CheckInput) -> Iterator[Result]:
                 f"{slug} allows CORS from {what}; its missing caller check is area 4's finding.",
                 location=where,
             )
-        elif slug in service:
+        elif slug in service and slug in answers_rows:
             yield warned(
                 res,
                 f"{slug} acts with the service role without checking the caller and allows "
                 f"CORS from {what}: any web page can read what it answers.",
+                location=where,
+            )
+        elif slug in service:
+            yield passed(
+                res,
+                f"{slug} allows CORS from {what}; it answers no query rows (status, counts or "
+                "timings only).",
                 location=where,
             )
         else:

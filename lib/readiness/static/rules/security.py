@@ -49,6 +49,7 @@ from ..ts.syntax import (
     unwrap,
 )
 from .callers import EQUALITY, auth_row, caller_checks, internal_checks
+from .exposure import exposure_facts
 from .guards import admin_gates, helper_guards, hmac_checks, session_compares, stored_tokens
 
 OWNER_KEYS = frozenset(
@@ -310,5 +311,6 @@ def auth_facts(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
     rows += _body_identity(pf, names, accessors)
     rows += _privileged(pf)
     rows += _cors(pf, names, accessors)
+    rows += exposure_facts(pf)
     unique = {(r["line"], r["fact"], r["kind"], r["detail"]): r for r in rows}
     return sorted(unique.values(), key=lambda r: (r["line"], r["fact"]))
