@@ -744,6 +744,20 @@ def test_health_checks_expose_no_data(tmp_path, demo_config):
                 }
                 """,
             ),
+            # true: rows gathered into an accumulator first
+            fn(
+                "gathered",
+                """
+                Deno.serve(async () => {
+                  const results = [];
+                  for (const t of ['orders', 'profiles']) {
+                    const { data } = await admin.from(t).select('*');
+                    results.push({ t, rows: data });
+                  }
+                  return new Response(JSON.stringify({ results }));
+                });
+                """,
+            ),
             # true: nothing is returned, but every caller triggers a write
             fn(
                 "cleanup",
@@ -756,10 +770,11 @@ def test_health_checks_expose_no_data(tmp_path, demo_config):
             ),
         ]
     )
-    t = checkout(tmp_path, files, open_fns=("health", "leaky-health", "cleanup"))
+    t = checkout(tmp_path, files, open_fns=("health", "leaky-health", "gathered", "cleanup"))
     nojwt = verdicts("AUTH-NOJWT-SERVICE-ROLE", t, demo_config)
     assert nojwt["function:health"] == "pass"
     assert nojwt["function:leaky-health"] == "fail"
+    assert nojwt["function:gathered"] == "fail"
     assert nojwt["function:cleanup"] == "fail"
     files2 = {k.replace("/health/", "/health2/"): v for k, v in files.items() if "/health/" in k}
     files2.update(

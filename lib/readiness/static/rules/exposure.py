@@ -112,9 +112,12 @@ def status_only(pf: ParsedFile, node: Node | None, depth: int = 0) -> bool:
             return False
         if binding.key_path and binding.key_path[-1] in STATUS_KEYS:
             return True  # `const { count, error } = await db.from(...)`
-        if binding.value is None or binding.key_path:
+        value = unwrap(binding.value)
+        if value is None or binding.key_path:
             return False
-        return status_only(pf, binding.value, depth + 1)
+        if value.type in {"object", "array"} and not value.named_children:
+            return False  # an accumulator (`const results = []`) is filled later
+        return status_only(pf, value, depth + 1)
     return False
 
 
