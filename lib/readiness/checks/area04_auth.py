@@ -97,7 +97,7 @@ def own_facts(inp: CheckInput, facts: pd.DataFrame) -> pd.DataFrame:
         str(p).startswith(folder.get(s, "\0"))
         for s, p in zip(facts["function_slug"], facts["path"], strict=True)
     ]
-    return facts[own]
+    return facts[pd.Series(own, index=facts.index, dtype=bool)]
 
 
 def status_only(inp: CheckInput, facts: pd.DataFrame) -> set[str]:
