@@ -19,6 +19,7 @@ from readiness.checks.registry import (
     Result,
     check,
     failed,
+    informed,
     passed,
     require_columns,
     warned,
@@ -27,7 +28,12 @@ from readiness.findings import Severity
 
 FACT_TABLES = ["code_functions", "code_function_files", "code_auth_facts"]
 SERVICE_ROLE_ENV = re.compile(r"SERVICE_ROLE|SERVICE_KEY", re.I)
-CALLER_CHECKS = {"get_user", "jwt_verify", "signature"}
+# get_user/jwt_verify: a session; signature: Stripe's or a hand-made HMAC; stored_token:
+# a capability the caller presents (guest booking token, reset-link hash); guard/wrapper:
+# an imported auth helper whose refusal ends the request (see static/rules/guards.py)
+CALLER_CHECKS = {"get_user", "jwt_verify", "signature", "stored_token", "guard", "wrapper"}
+# internal checks whose weakness is reported elsewhere or not at all
+WEAK_INTERNAL = {"loose", "truthy"}
 CATALOG_TABLES = {
     "plans",
     "products",
@@ -63,6 +69,54 @@ def strong_callers(facts: pd.DataFrame) -> set[str]:
         & facts["strict"].fillna(False).astype(bool)
     ]
     return set(caller["function_slug"]) | set(exact["function_slug"])
+
+
+def weak_internal(facts: pd.DataFrame) -> set[str]:
+    """Functions whose internal-call recognition AUTH-INTERNAL-CALL-EXACT fails or warns
+    on: the one root cause the other caller checks then point to instead of repeating."""
+    checks = facts[facts["fact"] == "internal_check"]
+    weak = checks["kind"].isin(WEAK_INTERNAL) | (
+        (checks["kind"] == "exact") & ~checks["strict"].fillna(False).astype(bool)
+    )
+    return set(checks.loc[weak, "function_slug"])
+
+
+def empty_fallback_only(facts: pd.DataFrame) -> set[str]:
+    """Functions whose secret check holds unless the secret is unset and read as `?? ''`:
+    that fallback is reported once, by CONFIG-ENV-FALLBACK."""
+    rows = facts[(facts["fact"] == "internal_check") & (facts["kind"] == "loose_empty")]
+    return set(rows["function_slug"])
+
+
+def own_facts(inp: CheckInput, facts: pd.DataFrame) -> pd.DataFrame:
+    """Facts from a function's own folder, not from the shared files it imports (which
+    answer and write for every function that imports them)."""
+    fns = inp["code_functions"]
+    folder = {r.slug: str(r.path).rsplit("/", 1)[0] + "/" for r in fns.itertuples()}
+    own = [
+        str(p).startswith(folder.get(s, "\0"))
+        for s, p in zip(facts["function_slug"], facts["path"], strict=True)
+    ]
+    return facts[pd.Series(own, index=facts.index, dtype=bool)]
+
+
+def status_only(inp: CheckInput, facts: pd.DataFrame) -> set[str]:
+    """Functions that answer no query rows, change nothing and do nothing privileged: what
+    reaches the caller is status, counts or timings (health checks)."""
+    own = own_facts(inp, facts)
+    loud = set(own.loc[own["fact"].isin(["returns_rows", "side_effect"]), "function_slug"])
+    loud |= set(facts.loc[facts["fact"] == "privileged_op", "function_slug"])
+    return set(facts["function_slug"]) - loud
+
+
+def open_service_functions(inp: CheckInput, facts: pd.DataFrame) -> set[str]:
+    """Functions AUTH-NOJWT-SERVICE-ROLE fails: verify_jwt off, service role, no caller check
+    of any kind."""
+    fns = inp["code_functions"]
+    open_fns = set(fns.loc[fns["verify_jwt_effective"].fillna(True).astype(bool) == False, "slug"])  # noqa: E712
+    covered = strong_callers(facts) | weak_internal(facts) | empty_fallback_only(facts)
+    covered |= status_only(inp, facts)
+    return (open_fns & set(service_role_functions(inp))) - covered
 
 
 def service_role_functions(inp: CheckInput) -> dict[str, tuple[str, int]]:
@@ -168,6 +222,8 @@ def nojwt_service_role(inp: CheckInput) -> Iterator[Result]:
     )
     facts = function_facts(inp)
     strong = strong_callers(facts)
+    weak, empty = weak_internal(facts), empty_fallback_only(facts)
+    quiet = status_only(inp, facts)
     service = service_role_functions(inp)
     open_fns = fns[fns["verify_jwt_effective"].fillna(True).astype(bool) == False]  # noqa: E712
     for row in open_fns.itertuples():
@@ -182,6 +238,21 @@ def nojwt_service_role(inp: CheckInput) -> Iterator[Result]:
             yield passed(
                 res,
                 f"{row.slug} has verify_jwt=false and authenticates the caller in code.",
+                location=code_location(row.path, 1),
+            )
+        elif row.slug in quiet:
+            yield passed(
+                res,
+                f"{row.slug} has verify_jwt=false and no caller check, but only status, counts "
+                "or timings reach the caller and it changes nothing (a health check).",
+                location=code_location(row.path, 1),
+            )
+        elif row.slug in weak or row.slug in empty:
+            other = "AUTH-INTERNAL-CALL-EXACT" if row.slug in weak else "CONFIG-ENV-FALLBACK"
+            yield informed(
+                res,
+                f"{row.slug} has verify_jwt=false and recognises internal callers; how weak "
+                f"that recognition is, is reported once, under {other}.",
                 location=code_location(row.path, 1),
             )
         else:
@@ -239,7 +310,7 @@ def internal_call_exact(inp: CheckInput) -> Iterator[Result]:
             location=first_location(group),
         )
 
-    checks = facts[facts["fact"] == "internal_check"]
+    checks = facts[(facts["fact"] == "internal_check") & (facts["kind"] != "loose_empty")]
     return per_function(checks, judge, "No function has an internal-call bypass.")
 
 
@@ -292,7 +363,7 @@ def ownership(inp: CheckInput) -> Iterator[Result]:
     severity=Severity.CRITICAL,
     title="Privileged functions authenticate their caller",
     sources=["codebase"],
-    tables=FACT_TABLES,
+    tables=[*FACT_TABLES, "code_env_reads"],
     rationale="Functions that call the panel's application API, start/stop/reassign servers "
     "or change credentials are the keys to every customer's server.",
     remediation="Authenticate the caller first (auth.getUser(jwt), a signature, or an exact "
@@ -300,7 +371,8 @@ def ownership(inp: CheckInput) -> Iterator[Result]:
 )
 def privileged_caller(inp: CheckInput) -> Iterator[Result]:
     facts = function_facts(inp)
-    strong = strong_callers(facts)
+    strong = strong_callers(facts) | empty_fallback_only(facts)
+    weak, unauthenticated = weak_internal(facts), open_service_functions(inp, facts)
     ops = facts[facts["fact"] == "privileged_op"]
 
     def judge(slug: str, group: pd.DataFrame) -> Result:
@@ -309,6 +381,14 @@ def privileged_caller(inp: CheckInput) -> Iterator[Result]:
             return passed(
                 f"function:{slug}",
                 f"{slug} ({kinds}) authenticates its caller.",
+                location=first_location(group),
+            )
+        if slug in weak or slug in unauthenticated:
+            other = "AUTH-INTERNAL-CALL-EXACT" if slug in weak else "AUTH-NOJWT-SERVICE-ROLE"
+            return informed(
+                f"function:{slug}",
+                f"{slug} performs privileged operations ({kinds}); its missing or weak "
+                f"caller check is reported once, under {other}.",
                 location=first_location(group),
             )
         return failed(
@@ -334,15 +414,41 @@ def privileged_caller(inp: CheckInput) -> Iterator[Result]:
 )
 def body_identity(inp: CheckInput) -> Iterator[Result]:
     facts = function_facts(inp)
-    found = facts[facts["fact"] == "body_identity"]
-    compares = set(
-        facts.loc[
-            (facts["fact"] == "ownership_check") & (facts["kind"] == "compare"), "function_slug"
-        ]
-    )
+    # an email that only addresses mail or a payment (kind 'contact') picks no user
+    found = facts[(facts["fact"] == "body_identity") & (facts["kind"].fillna("") != "contact")]
+    owner_rows = facts[facts["fact"] == "ownership_check"]
+    compares = set(owner_rows.loc[owner_rows["kind"] == "compare", "function_slug"])
+    session = owner_rows[owner_rows["kind"] == "session"]
+    checked = {(r.function_slug, r.detail) for r in session.itertuples()}
+    admins = set(facts.loc[facts["fact"] == "admin_check", "function_slug"]) & strong_callers(facts)
+    # called only by other servers that prove a shared secret: the body is theirs to fill
+    internal = facts[facts["fact"] == "internal_gate"]
+    sessions = facts[(facts["fact"] == "caller_check") & (facts["kind"] == "get_user")]
+    servers = set(internal["function_slug"]) - set(sessions["function_slug"])
+    servers -= weak_internal(facts)
 
     def judge(slug: str, group: pd.DataFrame) -> Result:
         keys = ", ".join(sorted(set(group["detail"].dropna())))
+        if slug in admins:
+            return passed(
+                f"function:{slug}",
+                f"{slug} takes {keys} from the request as the target of an action its "
+                "authenticated admin caller may perform.",
+                location=first_location(group),
+            )
+        if slug in servers:
+            return passed(
+                f"function:{slug}",
+                f"{slug} takes {keys} from the request, but only callers proving the shared "
+                "secret reach it.",
+                location=first_location(group),
+            )
+        if all((slug, key) in checked for key in set(group["detail"].dropna())):
+            return passed(
+                f"function:{slug}",
+                f"{slug} reads {keys} from the request and checks it against the session.",
+                location=first_location(group),
+            )
         if slug in compares:
             return warned(
                 f"function:{slug}",

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.area04_auth import function_facts, service_role_functions
+from readiness.checks.area04_auth import (
+    function_facts,
+    open_service_functions,
+    own_facts,
+    service_role_functions,
+    strong_callers,
+    weak_internal,
+)
 from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
@@ -35,6 +42,15 @@ PLATFORM_ENV = frozenset(
         "DENO_DEPLOYMENT_ID",
     }
 )
+# Set by the runtime, the bundler or the host, never by the project: nothing to document.
+BUILTIN_ENV = frozenset(
+    {"NODE_ENV", "CI", "DEV", "PROD", "MODE", "BASE_URL", "SSR", "VERCEL", "VERCEL_ENV"}
+)
+BUILTIN_PREFIXES = ("VERCEL_", "NEXT_PUBLIC_VERCEL_", "GITHUB_", "RUNNER_")
+# Public by design (served to every browser): a fallback for them hides no secret.
+PUBLIC_VALUE = re.compile(r"PUBLISHABLE|ANON_KEY|PUBLIC_KEY|\bPK\b|SITE_KEY", re.I)
+# A URL default worth reporting: local, plain-http, or a placeholder host.
+RISKY_URL = re.compile(r"localhost|127\.0\.0\.1|0\.0\.0\.0|^http://|example\.(com|org)|your-", re.I)
 BACKEND_KINDS = {"function", "shared"}
 SECRETISH = re.compile(r"SECRET|KEY|TOKEN|PASSWORD|SERVICE_ROLE|PRIVATE", re.I)
 URLISH = re.compile(r"URL|HOST|ORIGIN|ENDPOINT|DOMAIN", re.I)
@@ -125,6 +141,8 @@ def env_documented(inp: CheckInput) -> Iterator[Result]:
         where = code_location(first["path"], first["line"])
         if name in documented or name in PLATFORM_ENV:
             yield passed(f"env:{name}", f"{name} is documented.", location=where)
+        elif name in BUILTIN_ENV or str(name).startswith(BUILTIN_PREFIXES):
+            yield passed(f"env:{name}", f"{name} is set by the runtime or host.", location=where)
         else:
             yield failed(
                 f"env:{name}",
@@ -149,7 +167,8 @@ def env_documented(inp: CheckInput) -> Iterator[Result]:
 def env_aliases(inp: CheckInput) -> Iterator[Result]:
     reads = backend_reads(inp)
     groups: dict[frozenset[str], set[str]] = {}
-    for name in sorted(set(reads["name"])):
+    # an injected variable (SUPABASE_URL) is its own setting, not an alias of APP_URL
+    for name in sorted(set(reads["name"]) - PLATFORM_ENV):
         groups.setdefault(concept(name), set()).add(name)
     clashes = {k: v for k, v in groups.items() if len(v) > 1 and k}
     for names in sorted(sorted(v) for v in clashes.values()):
@@ -236,7 +255,7 @@ def unscanned_files(unscanned: pd.DataFrame) -> Iterator[Result]:
     severity=Severity.HIGH,
     title="No risky literal fallbacks for environment variables",
     sources=["codebase"],
-    tables=["code_env_reads"],
+    tables=["code_files", "code_env_reads"],
     rationale="`Deno.env.get('KEY') ?? ''` turns a missing secret into an empty one (which "
     "checks like includes('') accept), and `|| 'http://localhost'` silently sends "
     "production traffic nowhere.",
@@ -249,23 +268,34 @@ def env_fallback(inp: CheckInput) -> Iterator[Result]:
         "code_env_reads",
         ["path", "line", "name", "fallback", "fallback_expr"],
     )
+    files = inp["code_files"]
+    backend = set(files.loc[files["kind"].isin(BACKEND_KINDS), "path"]) if len(files) else set()
+    guards = reads["fallback_guard"] if "fallback_guard" in reads else pd.Series(index=reads.index)
     risky = 0
-    for row in reads[reads["fallback"].notna()].itertuples():
+    for row, guard in zip(
+        reads[reads["fallback"].notna()].itertuples(),
+        guards[reads["fallback"].notna()],
+        strict=True,
+    ):
         res, where = f"env-fallback:{row.path}:{row.name}", code_location(row.path, row.line)
-        value = str(row.fallback)
-        if SECRETISH.search(str(row.name)):
+        value, name = str(row.fallback), str(row.name)
+        if name in PLATFORM_ENV and row.path in backend:
+            continue  # injected by Supabase into every function: never unset there
+        if PUBLIC_VALUE.search(name) or not pd.isna(guard):
+            continue  # a public value, or an empty key createClient / an `if (!x)` refuses
+        if SECRETISH.search(name):
             risky += 1
             yield failed(
                 res,
-                f"{row.name} falls back to a literal ({len(value)} chars) when "
+                f"{name} falls back to a literal ({len(value)} chars) when "
                 "unset: a missing secret is silently replaced.",
                 location=where,
             )
-        elif URLISH.search(str(row.name)) and value:
+        elif URLISH.search(name) and value and RISKY_URL.search(value):
             risky += 1
-            yield warned(res, f"{row.name} falls back to {value!r} when unset.", location=where)
+            yield warned(res, f"{name} falls back to {value!r} when unset.", location=where)
     if not risky:
-        yield passed("env", "No secret or URL falls back to a literal.")
+        yield passed("env", "No secret or URL falls back to a risky literal.")
 
 
 @check(
@@ -276,29 +306,69 @@ def env_fallback(inp: CheckInput) -> Iterator[Result]:
     sources=["codebase"],
     tables=["code_functions", "code_function_files", "code_auth_facts", "code_env_reads"],
     rationale="`Access-Control-Allow-Origin: *` (or echoing any Origin) lets every web page "
-    "drive a function from a visitor's browser with the visitor's session.",
+    "drive a function from a visitor's browser with the credentials the browser adds by "
+    "itself (cookies), and read what a service-role function answers without a caller "
+    "check. A bearer token or a signature is never sent cross-site, so those functions are "
+    "not at risk; a missing caller check is area 4's finding.",
     remediation="Answer only the site's own origin (from a SITE_URL secret), as "
     "_shared/cors.ts does in a clean setup.",
 )
 def cors_privileged(inp: CheckInput) -> Iterator[Result]:
+    """`*` matters only where a browser adds credentials by itself (cookies) or where a
+    service-role function answers without any caller check that area 4 does not already
+    report. A bearer token, a signature or a shared secret is never sent by a cross-site
+    page, so a wildcard on such a function lets no one do more than curl could."""
     facts = function_facts(inp)
     cors = facts[(facts["fact"] == "cors_origin") & facts["kind"].isin(["wildcard", "reflect"])]
     privileged = set(facts.loc[facts["fact"] == "privileged_op", "function_slug"])
     service = set(service_role_functions(inp))
+    cookies = set(
+        facts.loc[
+            (facts["fact"] == "ambient_credentials") & (facts["kind"] == "cookie"),
+            "function_slug",
+        ]
+    )
+    callers = strong_callers(facts) | weak_internal(facts)
+    callers |= set(facts.loc[facts["fact"] == "internal_check", "function_slug"])
+    reported = open_service_functions(inp, facts)
+    own = own_facts(inp, facts)
+    answers_rows = set(own.loc[own["fact"] == "returns_rows", "function_slug"])
     for slug, group in cors.groupby("function_slug", sort=True):
         first = group.iloc[0]
         what = "*" if first["kind"] == "wildcard" else "any requesting origin"
         res, where = f"function:{slug}", code_location(first["path"], first["line"])
-        if slug in privileged:
+        if slug in cookies and (slug in privileged or slug in service):
             yield failed(
                 res,
-                f"{slug} performs privileged operations and allows CORS from {what}.",
+                f"{slug} reads cookies, acts with privilege and allows CORS from {what}: any "
+                "web page can drive it with a visitor's session.",
+                location=where,
+            )
+        elif slug in callers:
+            yield passed(
+                res,
+                f"{slug} allows CORS from {what} but authenticates callers with a token, "
+                "signature or secret that a cross-site page cannot send.",
+                location=where,
+            )
+        elif slug in reported or slug in privileged:  # AUTH-NOJWT / AUTH-PRIVILEGED
+            yield passed(
+                res,
+                f"{slug} allows CORS from {what}; its missing caller check is area 4's finding.",
+                location=where,
+            )
+        elif slug in service and slug in answers_rows:
+            yield warned(
+                res,
+                f"{slug} acts with the service role without checking the caller and allows "
+                f"CORS from {what}: any web page can read what it answers.",
                 location=where,
             )
         elif slug in service:
-            yield warned(
+            yield passed(
                 res,
-                f"{slug} acts with the service role and allows CORS from {what}.",
+                f"{slug} allows CORS from {what}; it answers no query rows (status, counts or "
+                "timings only).",
                 location=where,
             )
         else:

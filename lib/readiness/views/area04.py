@@ -13,7 +13,9 @@ FACTS = (
     "resource_lookup",
     "body_identity",
     "privileged_op",
+    "admin_check",
     "cors_origin",
+    "ambient_credentials",
 )
 
 

@@ -18,6 +18,7 @@ from ..ts.syntax import (
     TRANSPARENT_TYPES,
     ParsedFile,
     call_args,
+    call_property,
     callee,
     enclosing_function,
     function_name,
@@ -92,6 +93,60 @@ def _fallback(node: Node) -> tuple[str | None, str | None]:
     return literal_value(right), text(right)
 
 
+def tests_empty(condition: str, name: str) -> bool:
+    """Does an if-condition test `name` itself for emptiness (`!x`, `x.length`, `x === ''`,
+    `!x.trim()`)? `!header.includes(x)` tests the header, not x."""
+    n, condition = re.escape(name), "".join(condition.split()).replace("?.", ".")
+    return bool(
+        re.search(rf"!\(*{n}(?![\w.(\[])", condition)
+        or re.search(rf"(?<![\w.]){n}\.length", condition)
+        or re.search(rf"(?<![\w.]){n}[!=]==?(''|\"\"|``|null|undefined)", condition)
+        or re.search(rf"!{n}\.trim\(\)", condition)
+    )
+
+
+def _fallback_guard(pf: ParsedFile, node: Node) -> str | None:
+    """Why a literal fallback is not silent: the value goes straight into `createClient`
+    (which throws on an empty key) or is checked (`if (!x) throw ...`) before use."""
+    top = node
+    while top.parent is not None and (
+        top.parent.type in TRANSPARENT_TYPES
+        or top.parent.type == "binary_expression"
+        and text(top.parent.child_by_field_name("operator")) in {"??", "||"}
+        or top.parent.type in {"member_expression", "call_expression"}
+        and normalized(top.parent).startswith(normalized(top))
+    ):
+        top = top.parent
+    parent = top.parent
+    if parent is not None and parent.type == "arguments":
+        call = parent.parent
+        return (
+            "createClient" if call is not None and call_property(call) == "createClient" else None
+        )
+    if parent is None or parent.type != "variable_declarator":
+        return None
+    name = parent.child_by_field_name("name")
+    if name is None or name.type != "identifier":
+        return None
+    for call in pf.nodes("call_expression"):
+        if (
+            call.start_byte > top.end_byte
+            and call_property(call) == "createClient"
+            and any(text(a) == text(name) for a in call_args(call))
+        ):
+            return "createClient"
+    for stmt in pf.nodes("if_statement"):
+        cond = stmt.child_by_field_name("condition")
+        body = stmt.child_by_field_name("consequence")
+        if stmt.start_byte < top.end_byte or cond is None or body is None:
+            continue
+        if tests_empty(text(cond), text(name)) and (
+            "throw" in text(body) or "return" in text(body)
+        ):
+            return "checked"
+    return None
+
+
 def env_reads(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
     """Every environment variable read with a literal name, and its fallback if any."""
     rows: list[dict] = []
@@ -109,6 +164,7 @@ def env_reads(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
                 "fallback": fallback,
                 "fallback_expr": fallback_expr,
                 "via": via,
+                "fallback_guard": _fallback_guard(pf, node) if fallback is not None else None,
             }
         )
 

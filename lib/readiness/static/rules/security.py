@@ -39,6 +39,7 @@ from ..ts.syntax import (
     call_property,
     callee,
     line,
+    literal_value,
     member_parts,
     normalized,
     object_properties,
@@ -48,6 +49,8 @@ from ..ts.syntax import (
     unwrap,
 )
 from .callers import EQUALITY, auth_row, caller_checks, internal_checks
+from .exposure import exposure_facts
+from .guards import admin_gates, helper_guards, hmac_checks, session_compares, stored_tokens
 
 OWNER_KEYS = frozenset(
     {
@@ -82,6 +85,12 @@ SERVER_CONTROL = re.compile(
     r"(\b|/|$)"
 )
 ACAO = "access-control-allow-origin"
+ACAC = "access-control-allow-credentials"
+CONTACT_KEYS = frozenset({"email", "user_email", "userEmail", "customer_email"})
+# calls where an email picks a user or a row (identity), not where it is a contact address
+IDENTITY_SINKS = frozenset(
+    {"eq", "ilike", "like", "match", "filter", "or", "in", "find", "some", "getUserByEmail"}
+)
 AUTH_RESULT = re.compile(r"\b(getUser|getClaims|jwtVerify|verifyJwt)\b")
 
 
@@ -185,8 +194,10 @@ def _body_identity(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -
         keys = [path[-1] for _, path in pattern_names(pattern) if path]
         wanted = [k for k in keys if k in IDENTITY_KEYS]
         if wanted and _from_request(pf, value, names, accessors):
+            bound = {path[-1]: text(n) for n, path in pattern_names(pattern) if path}
             for key in wanted:
-                rows.append(auth_row(pf, decl, "body_identity", None, key))
+                kind = _identity_use(pf, bound.get(key, key)) if key in CONTACT_KEYS else None
+                rows.append(auth_row(pf, decl, "body_identity", kind, key))
             lines.add(line(decl))
     for member in pf.nodes("member_expression", "subscript_expression"):
         obj, key = member_parts(member)
@@ -196,9 +207,28 @@ def _body_identity(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -
         if root is not None and normalized(root).endswith(("headers", "user", "auth")):
             continue
         if _from_request(pf, obj, names, accessors):
-            rows.append(auth_row(pf, member, "body_identity", None, key))
+            kind = _identity_use(pf, text(member)) if key in CONTACT_KEYS else None
+            rows.append(auth_row(pf, member, "body_identity", kind, key))
             lines.add(line(member))
     return rows
+
+
+def _identity_use(pf: ParsedFile, expr: str) -> str | None:
+    """'contact' when an email from the request only addresses mail or a payment (a
+    receipt, Stripe's customer_email); None when it selects a user or a row: a query
+    filter, a lookup in a user list, or an auth admin call."""
+    word = re.compile(rf"(?<![\w.]){re.escape(expr)}(?!\w)")
+    for call in pf.nodes("call_expression"):
+        args = call_args(call)
+        if not any(word.search(text(a)) for a in args):
+            continue
+        chain = normalized(callee(call))
+        if call_property(call) in IDENTITY_SINKS or ".auth.admin." in f".{chain}":
+            return None
+    for cmp in pf.nodes("binary_expression"):
+        if text(cmp.child_by_field_name("operator")) in EQUALITY and word.search(text(cmp)):
+            return None
+    return "contact"
 
 
 def _privileged(pf: ParsedFile) -> list[dict]:
@@ -246,6 +276,14 @@ def _cors(pf: ParsedFile, names: set[str], accessors: dict[str, int]) -> list[di
             if key and key.lower() == ACAO:
                 kind, detail = kind_of(value)
                 rows.append(auth_row(pf, prop, "cors_origin", kind, detail))
+            elif key and key.lower() == ACAC and literal_value(value) in {"true", None}:
+                rows.append(auth_row(pf, prop, "ambient_credentials", "allow_credentials", key))
+    for call in pf.nodes("call_expression"):
+        args = call_args(call)
+        first = (string_value(args[0]) or "").lower() if args else ""
+        prop = call_property(call)
+        if (prop == "get" and first == "cookie") or prop in {"getCookies", "getCookie"}:
+            rows.append(auth_row(pf, call, "ambient_credentials", "cookie", prop))
     for call in pf.nodes("call_expression"):
         args = call_args(call)
         if (
@@ -262,11 +300,17 @@ def auth_facts(pf: ParsedFile, accessors: dict[str, int]) -> list[dict]:
     """Every security fact of one parsed file (see the module docstring)."""
     names = request_names(pf)
     rows = caller_checks(pf)
+    rows += stored_tokens(pf, names, accessors)
+    rows += hmac_checks(pf)
+    rows += helper_guards(pf, names)
+    rows += admin_gates(pf)
+    rows += session_compares(pf)
     rows += internal_checks(pf, accessors, names)
     rows += _ownership(pf, names, accessors)
     rows += _lookups(pf, names, accessors)
     rows += _body_identity(pf, names, accessors)
     rows += _privileged(pf)
     rows += _cors(pf, names, accessors)
+    rows += exposure_facts(pf)
     unique = {(r["line"], r["fact"], r["kind"], r["detail"]): r for r in rows}
     return sorted(unique.values(), key=lambda r: (r["line"], r["fact"]))

@@ -48,6 +48,7 @@ TABLES: dict[str, dict[str, str]] = {
         "fallback": S,
         "fallback_expr": S,
         "via": S,
+        "fallback_guard": S,
     },
     "code_env_file_entries": {"path": S, "line": N, "name": S, "has_value": B},
     "code_webhook_events": {

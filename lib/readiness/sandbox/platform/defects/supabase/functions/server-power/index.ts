@@ -4,7 +4,7 @@ import { supabaseAdmin } from '../_shared/supabaseAdmin.ts';
 import { notifyOwner } from '../_shared/notify.ts';
 
 const PANEL_URL = Deno.env.get('PTERODACTYL_URL')!;
-const PANEL_CLIENT_KEY = Deno.env.get('PANEL_CLIENT_KEY')!;
+const PANEL_CLIENT_KEY = Deno.env.get('PANEL_CLIENT_KEY') ?? '';
 
 const corsHeaders = {
   'Access-Control-Allow-Origin': '*',
@@ -13,11 +13,13 @@ const corsHeaders = {
 
 Deno.serve(async (req: Request) => {
   if (req.method === 'OPTIONS') return new Response('ok', { headers: corsHeaders });
-  const authHeader = req.headers.get('Authorization') ?? '';
-  // Internal calls carry the service-role key and skip the user check.
-  const isInternal = authHeader.includes(Deno.env.get('SUPABASE_SERVICE_ROLE_KEY') ?? '');
+  // The dashboard's embedded console page sends the session as a cookie, not a header.
+  const cookieToken = req.headers.get('cookie')?.match(/sb-access-token=([^;]+)/)?.[1];
+  const token = (req.headers.get('Authorization') ?? '').replace('Bearer ', '') || cookieToken;
+  // Internal calls mark themselves and skip the user check.
+  const isInternal = req.headers.get('x-internal-call') === 'true';
   if (!isInternal) {
-    const { data, error } = await supabaseAdmin.auth.getUser(authHeader.replace('Bearer ', ''));
+    const { data, error } = await supabaseAdmin.auth.getUser(token ?? '');
     if (error || !data.user) {
       return new Response(JSON.stringify({ error: 'Not authenticated' }), {
         status: 401,
