@@ -31,6 +31,7 @@ from typing import TextIO
 from readiness.sources.base import check_cancelled
 
 from ..textfiles import BINARY, WIDE_CODECS, is_text
+from .context import no_secret_here
 
 SCAN_STEP = 1_000_000  # characters per window's keep range
 SCAN_OVERLAP = 16_384  # longest key seen whole across a boundary
@@ -158,7 +159,9 @@ class Scanner:
         for secret in self._process(numbered, filename=rel):
             line, offset, text = found_in[secret.line_number - 1]
             value = secret.secret_value or ""
-            if value and self._kept(secret.type, value, text, offset, window.keep):
+            if not value or not self._kept(secret.type, value, text, offset, window.keep):
+                continue
+            if no_secret_here(secret.type, value, text) is None:
                 yield line, value, secret.type
 
     def scan(self, path: Path, rel: str, codec: str) -> list[tuple[int, str, str]]:
