@@ -205,6 +205,20 @@ def test_no_webhook_makes_the_webhook_detail_checks_not_applicable(tmp_path) -> 
     assert Status.NOT_APPLICABLE not in _statuses(findings, "STRIPE-WEBHOOK-HANDLES-CHECKOUT")
 
 
+def test_auth_rules_of_edge_functions_do_not_apply_without_any(tmp_path) -> None:
+    root = tmp_path / "checkout"
+    (root / "app/api/checkout").mkdir(parents=True)
+    (root / "app/api/checkout/route.ts").write_text(
+        "export async function POST(req: Request) { return Response.json({}); }\n"
+    )
+    snapshot, config, findings = _audit(tmp_path, root)
+    assert platform_parts(snapshot, config)["edge_functions"].absent
+    assert _statuses(findings, "AUTH-NOJWT-SERVICE-ROLE") == {Status.NOT_APPLICABLE}
+    # with a function, the rule runs
+    snapshot, config, findings = _audit(tmp_path, _checkout(tmp_path))
+    assert Status.NOT_APPLICABLE not in _statuses(findings, "AUTH-NOJWT-SERVICE-ROLE")
+
+
 def test_every_presupposition_names_known_checks_and_parts() -> None:
     from readiness.checks.platform import DETECTORS, PARTS
 

@@ -31,6 +31,7 @@ PARTS = {
     "provisioning": "server provisioning (a panel, or a function moving orders to "
     "'provisioning'/'installing')",
     "stripe_webhook": "a Stripe webhook",
+    "edge_functions": "Supabase Edge Functions (supabase/functions/<name>/)",
 }
 
 
@@ -51,6 +52,13 @@ PRESUPPOSES: dict[str, tuple[str, ...]] = {
     "STRIPE-WEBHOOK-FAILED-PAYMENT": ("stripe_webhook",),
     "STRIPE-CHECKOUT-METADATA": ("stripe_webhook",),
     "ERR-WEBHOOK-NON2XX": ("stripe_webhook",),
+    # rules that read edge functions only (a Next.js API route is not one)
+    "AUTH-NOJWT-SERVICE-ROLE": ("edge_functions",),
+    "AUTH-INTERNAL-CALL-EXACT": ("edge_functions",),
+    "AUTH-PRIVILEGED-CALLER": ("edge_functions",),
+    "AUTH-OWNERSHIP": ("edge_functions",),
+    "AUTH-BODY-IDENTITY": ("edge_functions",),
+    "CONFIG-CORS-PRIVILEGED": ("edge_functions",),
 }
 
 
@@ -163,10 +171,21 @@ def stripe_webhook_part(snapshot: Snapshot, config: AuditConfig) -> Part:
     return Part("stripe_webhook", True, False, ["no function verifies or handles Stripe events"])
 
 
+def edge_functions_part(snapshot: Snapshot, config: AuditConfig) -> Part:
+    if not snapshot.source_state("codebase").ok:
+        return Part("edge_functions", False, False)
+    funcs = _rows(snapshot, "code_functions")
+    paths = funcs["path"].dropna() if "path" in funcs else pd.Series(dtype="string")
+    if not paths.empty:
+        return Part("edge_functions", True, True, [f"{len(paths)} function(s)"])
+    return Part("edge_functions", True, False, ["no supabase/functions/<name>/index.ts"])
+
+
 DETECTORS = {
     "panel": panel_part,
     "provisioning": provisioning_part,
     "stripe_webhook": stripe_webhook_part,
+    "edge_functions": edge_functions_part,
 }
 
 
