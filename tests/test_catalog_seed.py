@@ -212,3 +212,18 @@ def test_the_price_question_states_the_live_rows_and_the_migrations() -> None:
     assert ok is False and "could not be read" in text
     ok, text = prices_confirmation(SimpleNamespace(findings=unread + seed_ok))
     assert ok is None and text.startswith("Cannot confirm")
+
+
+def test_a_second_plain_insert_of_a_key_replaces_it() -> None:
+    """No ON CONFLICT (the CLI would stop on a primary key; without one the later row
+    is what a reader sees last) — and no NA from the missing clause trips the replay."""
+    files = {
+        "supabase/migrations/1_a.sql": "insert into plans (id, stripe_price_id) values "
+        "('a', 'price_a_monthly');\n",
+        "supabase/migrations/2_b.sql": f"insert into plans (id, stripe_price_id) values "
+        f"('a', '{REAL_4GB}');\nupdate plans set stripe_price_id = null where id = 'a' and "
+        "stripe_price_id like 'price_test%';\n",
+    }
+    rep = replay(_writes(files))
+    assert _placeholders(files) == {"a": REAL_4GB}
+    assert [u["at"] for u in rep.unknown] == ["supabase/migrations/2_b.sql:2"]

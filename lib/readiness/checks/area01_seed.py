@@ -129,6 +129,8 @@ def replay(writes: pd.DataFrame) -> Replay:
     out = Replay()
     for w in writes.sort_values("seq").itertuples():
         table, loc = w.table, f"{w.path}:{int(w.line)}"
+        conflict = w.conflict if isinstance(w.conflict, str) else None
+        known = not pd.isna(w.where_known) and bool(w.where_known)
         rows = out.rows.setdefault(table, {})
         values = json.loads(w.values) if isinstance(w.values, str) else {}
         out.columns.setdefault(table, set()).update(values)
@@ -138,9 +140,9 @@ def replay(writes: pd.DataFrame) -> Replay:
         if w.op == "insert":
             cols = json.loads(w.conflict_cols) if isinstance(w.conflict_cols, str) else []
             key = _key(values, cols, int(w.seq))
-            if key in rows and w.conflict == "nothing":
+            if key in rows and conflict == "nothing":
                 continue
-            if key in rows and w.conflict == "update":
+            if key in rows and conflict == "update":
                 sets = json.loads(w.conflict_set) if isinstance(w.conflict_set, str) else {}
                 resolved = {
                     c: values.get(v.removeprefix("excluded."))
@@ -155,7 +157,7 @@ def replay(writes: pd.DataFrame) -> Replay:
             else:
                 rows[key] = SeededRow(dict(values), {c: loc for c in values})
         elif w.op == "update":
-            if not bool(w.where_known):
+            if not known:
                 out.unknown.append({"table": table, "at": loc})
                 continue
             where = json.loads(w.where) if isinstance(w.where, str) else None
@@ -165,7 +167,7 @@ def replay(writes: pd.DataFrame) -> Replay:
             for k, r in hit:
                 _set(out, table, r, values, loc, k)
         elif w.op == "delete":
-            if not bool(w.where_known):
+            if not known:
                 out.unknown.append({"table": table, "at": loc})
                 continue
             where = json.loads(w.where) if isinstance(w.where, str) else None
