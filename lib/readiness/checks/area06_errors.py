@@ -69,28 +69,72 @@ def handler_try(inp: CheckInput) -> Iterator[Result]:
             )
 
 
+SHIPPED = ("function", "shared", "frontend", "server")
+
+
+def _flag(df: pd.DataFrame, column: str) -> pd.Series:
+    return df[column].fillna(False).astype(bool) if column in df else pd.Series(False, df.index)
+
+
 @check(
     id="ERR-EMPTY-CATCH",
     area=6,
     severity=Severity.HIGH,
     title="No empty catch blocks",
     sources=["codebase"],
-    tables=["code_catches"],
+    tables=["code_catches", "code_files"],
     rationale="An empty catch hides the failure: the code goes on as if it worked and nobody "
     "ever learns why an order stalled.",
-    remediation="Log the error and either rethrow it or answer/return an error.",
+    remediation="Log the error and either rethrow it or answer/return an error. A deliberate "
+    "ignore says why in a comment inside the catch.",
 )
 def empty_catch(inp: CheckInput) -> Iterator[Result]:
+    files = inp["code_files"]
+    shipped = set(files.loc[files["kind"].isin(SHIPPED), "path"])
     catches = inp["code_catches"].drop_duplicates(["path", "line"])
-    empty = catches[catches["empty"].fillna(False).astype(bool)]
-    for row in empty.itertuples():
+    catches = catches[catches["path"].isin(shipped)]
+    empty = catches[_flag(catches, "empty")]
+    # the @supabase/ssr setAll cookie write is meant to throw in Server Components; a
+    # comment inside says the ignore is deliberate: not a finding around local code
+    # (localStorage, JSON.parse, DOM), a low "review" around a service call that may fail
+    # for another reason than the one the comment expects
+    idiom = empty["idiom"].notna() | _flag(empty, "parse_fallback")
+    noted = _flag(empty, "commented") & ~idiom
+    review = empty[noted & _flag(empty, "guards_async")]
+    silent = empty[~noted & ~idiom]
+    for path, group in silent.sort_values(["path", "line"]).groupby("path", sort=True):
+        lines = [int(v) for v in group["line"]]
         yield failed(
-            f"catch:{row.path}:{row.line}",
-            "Empty catch: the error is swallowed.",
-            location=code_location(row.path, row.line),
+            f"catch:{path}",
+            f"{_count(lines, 'empty catch')} with no comment: the error is swallowed "
+            f"({_lines(lines)}).",
+            location=code_location(path, lines[0]),
+            evidence={"lines": lines},
         )
-    if empty.empty:
-        yield passed("catches", f"None of {len(catches)} catch blocks is empty.")
+    for path, group in review.sort_values(["path", "line"]).groupby("path", sort=True):
+        lines = [int(v) for v in group["line"]]
+        yield warned(
+            f"catch-commented:{path}",
+            f"{_count(lines, 'commented empty catch')} around a service call ({_lines(lines)}): "
+            "check the ignore covers only the failure the comment expects.",
+            location=code_location(path, lines[0]),
+            evidence={"lines": lines},
+            severity=Severity.LOW,
+        )
+    if silent.empty and review.empty:
+        yield passed(
+            "catches",
+            f"None of {len(catches)} catch blocks is silently empty "
+            f"({int(noted.sum() + idiom.sum())} deliberate ignore(s) say why).",
+        )
+
+
+def _count(lines: list[int], what: str) -> str:
+    return f"{len(lines)} {what}{'es' if len(lines) > 1 else ''}"
+
+
+def _lines(lines: list[int]) -> str:
+    return f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}"
 
 
 @check(
@@ -106,10 +150,17 @@ def empty_catch(inp: CheckInput) -> Iterator[Result]:
 )
 def catch_logs(inp: CheckInput) -> Iterator[Result]:
     catches = server_side(inp["code_catches"]).drop_duplicates(["path", "line"])
-    silent = catches[
-        ~catches["logs"].fillna(False).astype(bool)
-        & ~catches["rethrows"].fillna(False).astype(bool)
-    ]
+    traced = (
+        _flag(catches, "logs")
+        | _flag(catches, "rethrows")
+        | _flag(catches, "logs_via_helper")  # e.g. buildErrorResponse() console.errors
+    )
+    # a body-parse fallback (`await req.json()` → default {}) or a commented ignore of
+    # local code is not a failure anybody needs to trace
+    deliberate = _flag(catches, "parse_fallback") | (
+        _flag(catches, "commented") & ~_flag(catches, "guards_async") & catches["status"].isna()
+    )
+    silent = catches[~traced & ~deliberate]
     for row in silent.itertuples():
         yield failed(
             f"catch:{row.path}:{row.line}",

@@ -83,6 +83,8 @@ REQUEST_HINTS = re.compile(
 )
 ENV_HINTS = re.compile(r"Deno\.env\.get|process\.env|import\.meta\.env")
 STRIPE_KEY = re.compile(r"\b(pk|sk|rk)_(live|test)_[A-Za-z0-9]{8,}")
+# `pk_test_xxxx…`: a placeholder (QUALITY-PLACEHOLDERS reports it), not a key
+KEY_PLACEHOLDER = re.compile(r"^\w+?_(?:live|test)_\w*?(?:x{4,}|your|placeholder|example)", re.I)
 PANEL_HINTS = re.compile(r"pterodactyl|panel", re.I)
 
 
@@ -194,12 +196,35 @@ def file_route(path: str) -> str | None:
     return None
 
 
+MOCK_PATH = re.compile(
+    r"(^|[/._-])(mocks?|fixtures?|stubs?|samples?|demo|seed|__mocks__)([/._-]|$)", re.I
+)
+
+
+def _returned(pair: Node) -> bool:
+    """The object is a value a function returns (mock data, a stub's response), not a
+    value the frontend sends."""
+    node = pair.parent
+    while node is not None:
+        if node.type == "return_statement":
+            return True
+        if node.type == "arrow_function":
+            body = node.child_by_field_name("body")
+            return body is not None and body.type != "statement_block" and contains(body, pair)
+        if node.type in {"call_expression", "function_declaration", "method_definition"}:
+            return False  # an argument (sent) or a function boundary
+        node = node.parent
+    return False
+
+
 def frontend_values(pf: ParsedFile) -> list[dict]:
     rows = []
+    if MOCK_PATH.search(pf.path):
+        return rows
     for pair in pf.nodes("pair"):
         key = text(pair.child_by_field_name("key")).strip("'\"")
         value = string_value(pair.child_by_field_name("value"))
-        if key in FIELDS and value:
+        if key in FIELDS and value and not _returned(pair):
             rows.append({"path": pf.path, "line": line(pair), "field": FIELDS[key], "value": value})
     for decl in pf.nodes("variable_declarator"):
         name = text(decl.child_by_field_name("name"))
@@ -269,6 +294,8 @@ def key_kinds(path: str, text_value: str, first_line: int = 1) -> list[dict]:
     rows = []
     for number, raw in enumerate(text_value.splitlines(), start=first_line):
         for m in STRIPE_KEY.finditer(raw):
+            if KEY_PLACEHOLDER.match(m.group(0)):
+                continue
             rows.append({"path": path, "line": number, "kind": f"{m.group(1)}_{m.group(2)}"})
     return rows
 
