@@ -567,3 +567,92 @@ def test_values_sent_not_mock_returns_and_slugs_count(tmp_path, demo_config) -> 
     got = bad(findings("FE-VALUES-ACCEPTED", t, demo_config))
     assert list(got) == ["src/pages/Profile.tsx:4"]  # platinum; starter is a seeded slug
     assert "platinum" in got["src/pages/Profile.tsx:4"]
+
+
+# --- handler catches that answer through a helper ---------------------------------------------
+
+
+def test_handler_catch_status_through_init_helper_and_ternary(tmp_path, demo_config) -> None:
+    t = tables_of(
+        tmp_path,
+        {
+            "supabase/functions/_lib/http.ts": """
+                export function json(data: unknown, init: ResponseInit = {}) {
+                  return new Response(JSON.stringify(data), { ...init, headers: { 'Content-Type': 'application/json' } });
+                }
+            """,
+            "supabase/functions/crud/index.ts": """
+                import { json } from '../_lib/http.ts';
+                Deno.serve(async (req) => {
+                  try {
+                    return json({ rows: await list(req) });
+                  } catch (error) {
+                    console.error(error);
+                    return json({ error: error.message }, { status: error.message.includes('Unauthorized') ? 401 : 500 });
+                  }
+                });
+            """,
+            "supabase/functions/notes/index.ts": """
+                Deno.serve(async (req) => {
+                  try {
+                    return new Response(JSON.stringify(await notes(req)), { headers: { 'Content-Type': 'application/json' } });
+                  } catch (error) {
+                    console.error(error);
+                    return new Response(JSON.stringify({ error: error.message }), { status: error.message === 'Unauthorized' ? 401 : 400, headers: { 'Content-Type': 'application/json' } });
+                  }
+                });
+            """,
+            "supabase/functions/hook/index.ts": """
+                import { json } from '../_lib/http.ts';
+                Deno.serve(async (req) => {
+                  try {
+                    return json({ received: true });
+                  } catch (error) {
+                    console.error(error);
+                    return json({ received: true, error: String(error) });
+                  }
+                });
+            """,
+        },
+    )
+    got = bad(findings("ERR-HANDLER-TRY", t, demo_config))
+    assert list(got) == ["supabase/functions/hook/index.ts:5"]  # a 200 on error stays found
+    assert "200" in got["supabase/functions/hook/index.ts:5"]
+
+
+# --- redirect origins ---------------------------------------------------------------------------
+
+
+def test_redirect_origin_module_constant_is_fixed_body_url_is_request(
+    tmp_path, demo_config
+) -> None:
+    t = tables_of(
+        tmp_path,
+        {
+            "supabase/functions/subscribe/index.ts": """
+                const APP_URL = "https://app.example.com";
+                Deno.serve(async (req) => {
+                  const session = await stripe.checkout.sessions.create({
+                    success_url: `${APP_URL}/welcome?session_id={CHECKOUT_SESSION_ID}`,
+                    cancel_url: `${APP_URL}/plans?checkout=cancel`,
+                  });
+                  return Response.json({ url: session.url });
+                });
+            """,
+            "supabase/functions/pay/index.ts": """
+                Deno.serve(async (req) => {
+                  const { amount, successUrl, cancelUrl } = await req.json();
+                  const session = await stripe.checkout.sessions.create({ success_url: successUrl, cancel_url: cancelUrl });
+                  return Response.json({ url: session.url });
+                });
+            """,
+        },
+    )
+    result = findings("FE-REDIRECT-ORIGIN", t, demo_config)
+    assert {loc: s for s, loc, _ in result if s != "pass"} == {
+        "supabase/functions/pay/index.ts:3": "fail"
+    }
+    assert [s for s, loc, _ in result if loc.startswith("supabase/functions/subscribe/")] == [
+        "pass",
+        "pass",
+    ]

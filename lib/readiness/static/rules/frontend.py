@@ -78,7 +78,8 @@ FIELDS = {
 LIST_NAME = re.compile(r"(region|plan|term|modpack)", re.I)
 ITEM_KEYS = ("id", "value", "slug", "key", "code")
 REQUEST_HINTS = re.compile(
-    r"headers\.get\(\s*['\"`](origin|referer|host|x-forwarded-host)['\"`]|\b(req|request)\.url\b",
+    r"headers\.get\(\s*['\"`](origin|referer|host|x-forwarded-host)['\"`]|\b(req|request)\.url\b"
+    r"|\b(req|request)\.json\(",  # a URL the caller sends in the body
     re.I,
 )
 ENV_HINTS = re.compile(r"Deno\.env\.get|process\.env|import\.meta\.env")
@@ -116,9 +117,36 @@ def _origin(pf: ParsedFile, value: Node) -> str:
         return "browser"
     if ENV_HINTS.search(expanded):
         return "env"
-    if string_value(value) is not None:
+    if string_value(value) is not None or _literal_template(pf, value):
         return "literal"
     return "unknown"
+
+
+def _literal_template(pf: ParsedFile, value: Node, depth: int = 0) -> bool:
+    """`${APP_URL}/success` where APP_URL is a string constant: a fixed origin."""
+    value = unwrap(value)
+    if value is None or value.type != "template_string" or depth > 3:
+        return False
+    for sub in value.named_children:
+        if sub.type != "template_substitution":
+            continue
+        inner = sub.named_children[0] if sub.named_children else None
+        if inner is not None and inner.type == "identifier":
+            binding = trace(pf, text(inner), inner)
+            target = unwrap(binding.value) if binding is not None else None
+            if target is None or binding is None or binding.key_path:
+                return False
+            if string_value(target) is None and not _literal_template(pf, target, depth + 1):
+                return False
+        elif sub is value.named_children[0] or not _after_origin(value, sub):
+            return False  # an id after the path (`/x/${order.id}`) does not move the origin
+    return True
+
+
+def _after_origin(template: Node, sub: Node) -> bool:
+    """The substitution comes after a fragment holding the path (`…/x/${id}`)."""
+    before = text(template)[: sub.start_byte - template.start_byte]
+    return "/" in before.split("://", 1)[-1] or before.startswith("`/")
 
 
 def _route(value: Node) -> str | None:

@@ -53,11 +53,18 @@ class Responses:
         init = resolve_value(pf, items[1]) if len(items) > 1 else None
         is_json = "application/json" in text(node) or "JSON.stringify" in text(node)
         status_node = None
+        spread = None  # `{ ...init, headers }`: the status is the caller's `init.status`
         if init is not None and init.type == "object":
             for key, value, prop in object_properties(init):
                 if key == "status":
                     status_node = value if value is not None else prop
+            for child in init.named_children:
+                if child.type == "spread_element" and child.named_children:
+                    spread = child.named_children[0]
         status = _int(status_node) if status_node is not None else 200
+        if status_node is None and spread is not None and fn is not None:
+            status_node = spread
+            status = None
         if status is not None or fn is None:
             return None, status if status is not None else 200, is_json
         params = fn.child_by_field_name("parameters")
@@ -91,6 +98,10 @@ class Responses:
         if name in self.helpers:
             index, default, is_json = self.helpers[name]
             if index is not None and index < len(args):
+                arg = resolve_value(pf, args[index])
+                if arg is not None and arg.type == "object":  # json(body, { status: 500 })
+                    found = [v for k, v, _ in object_properties(arg) if k == "status"]
+                    return (_int(found[0]) if found else default), is_json
                 return _int(args[index]), is_json
             return default, is_json
         return None
@@ -98,6 +109,9 @@ class Responses:
 
 def _int(node: Node | None) -> int | None:
     node = unwrap(node)
+    if node is not None and node.type == "ternary_expression":  # `cond ? 401 : 500`
+        branches = [_int(node.child_by_field_name(f)) for f in ("consequence", "alternative")]
+        return None if None in branches else min(b for b in branches if b is not None)
     if node is not None and node.type == "number":
         try:
             return int(text(node))
