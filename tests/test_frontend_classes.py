@@ -656,3 +656,28 @@ def test_redirect_origin_module_constant_is_fixed_body_url_is_request(
         "pass",
         "pass",
     ]
+
+
+def test_redirect_route_with_an_id_segment_matches_a_param_route(tmp_path, demo_config) -> None:
+    app = VITE_APP["src/App.tsx"].replace(
+        '<Route path="/me" element={<Profile />} />',
+        '<Route path="/me" element={<Profile />} /><Route path="/booking/pay/:bookingId" element={<Profile />} />',
+    )
+    t = tables_of(
+        tmp_path,
+        {
+            **VITE_APP,
+            "src/App.tsx": app,
+            "supabase/functions/book/index.ts": """
+                Deno.serve(async (req) => {
+                  const session = await stripe.checkout.sessions.create({
+                    success_url: `${Deno.env.get('SITE_URL')}/booking/pay/${booking.id}?paid=1`,
+                    cancel_url: `${Deno.env.get('SITE_URL')}/bookings/${booking.id}`,
+                  });
+                  return Response.json({ url: session.url });
+                });
+            """,
+        },
+    )
+    got = bad(findings("FE-REDIRECT-ROUTED", t, demo_config))
+    assert list(got) == ["supabase/functions/book/index.ts:4"]  # /bookings/:id is no route

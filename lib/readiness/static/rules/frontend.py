@@ -157,13 +157,18 @@ def _route(value: Node) -> str | None:
     if literal is not None:
         return urlsplit(literal).path or None
     if value.type == "template_string":
-        for frag in value.named_children:
+        parts = value.named_children
+        for i, frag in enumerate(parts):
             if frag.type == "string_fragment":
                 part = text(frag)
-                if part.startswith("/"):
-                    return re.split(r"[?#]", part)[0] or "/"
-                if "://" in part:
-                    return urlsplit(part).path or None
+                if part.startswith("/") or "://" in part:
+                    path = (
+                        re.split(r"[?#]", part)[0] if part.startswith("/") else urlsplit(part).path
+                    )
+                    # `/booking/${id}`: the substitution is a path segment of the route
+                    if path.endswith("/") and i + 1 < len(parts) and "?" not in part:
+                        path += ":param"
+                    return path or ("/" if part.startswith("/") else None)
     if value.type == "binary_expression":
         return _route(value.child_by_field_name("right"))
     return None
