@@ -681,3 +681,35 @@ def test_redirect_route_with_an_id_segment_matches_a_param_route(tmp_path, demo_
     )
     got = bad(findings("FE-REDIRECT-ROUTED", t, demo_config))
     assert list(got) == ["supabase/functions/book/index.ts:4"]  # /bookings/:id is no route
+
+
+def test_handler_catch_status_from_a_shared_constant(tmp_path, demo_config) -> None:
+    t = tables_of(
+        tmp_path,
+        {
+            "supabase/functions/_shared/codes.ts": "export const ERROR_CODE = { BAD_REQUEST: 400, OK: 200 };\n",
+            "supabase/functions/_shared/utils.ts": """
+                export function buildErrorResponse(error: unknown, status: number): Response {
+                  console.error(error);
+                  return new Response(JSON.stringify({ error: String(error) }), { status, headers: { 'Content-Type': 'application/json' } });
+                }
+            """,
+            "supabase/functions/a/index.ts": """
+                import { ERROR_CODE } from '../_shared/codes.ts';
+                import { buildErrorResponse } from '../_shared/utils.ts';
+                Deno.serve(async (req) => {
+                  try { return Response.json(await work(req)); } catch (e) { return buildErrorResponse(e, ERROR_CODE.BAD_REQUEST); }
+                });
+            """,
+            "supabase/functions/b/index.ts": """
+                import { ERROR_CODE } from '../_shared/codes.ts';
+                import { buildErrorResponse } from '../_shared/utils.ts';
+                Deno.serve(async (req) => {
+                  try { return Response.json(await work(req)); } catch (e) { return buildErrorResponse(e, ERROR_CODE.OK); }
+                });
+            """,
+        },
+    )
+    assert list(bad(findings("ERR-HANDLER-TRY", t, demo_config))) == [
+        "supabase/functions/b/index.ts:4"
+    ]

@@ -1,10 +1,11 @@
 """A Supabase project checkout as the rules see it: its files, each parsed once.
 
 Walks the checkout (skipping vendored and generated folders), classifies every file
-(function, shared, frontend, migration, env, config, other), parses TypeScript/JavaScript
-with tree-sitter and `supabase/config.toml` with tomllib, and resolves each function's
-file closure (its own folder plus the local files it imports). `codebase.py` runs the
-rules over the result.
+(function, shared, frontend, migration, env, config, other; `reach.py` then narrows
+"frontend" to what the browser runs, the rest becoming server, other or unused), parses
+TypeScript/JavaScript with tree-sitter and `supabase/config.toml` with tomllib, and
+resolves each function's file closure (its own folder plus the local files it imports).
+`codebase.py` runs the rules over the result.
 """
 
 from __future__ import annotations

@@ -28,6 +28,17 @@ class Responses:
 
     def __init__(self, files: list[ParsedFile]) -> None:
         self.helpers: dict[str, tuple[int | None, int, bool]] = {}
+        # `const ERROR_CODE = { BAD_REQUEST: 400 }` anywhere: `ERROR_CODE.BAD_REQUEST` → 400
+        self.constants: dict[str, int] = {}
+        for pf in files:
+            for decl in pf.nodes("variable_declarator"):
+                value = unwrap(decl.child_by_field_name("value"))
+                if value is not None and value.type == "object":
+                    owner = text(decl.child_by_field_name("name"))
+                    for key, item, _ in object_properties(value):
+                        number = _int(item)
+                        if key and number is not None:
+                            self.constants.setdefault(f"{owner}.{key}", number)
         for pf in files:
             returned = [
                 (enclosing_function(r), r.named_children[0] if r.named_children else None)
@@ -102,7 +113,10 @@ class Responses:
                 if arg is not None and arg.type == "object":  # json(body, { status: 500 })
                     found = [v for k, v, _ in object_properties(arg) if k == "status"]
                     return (_int(found[0]) if found else default), is_json
-                return _int(args[index]), is_json
+                got = _int(args[index])
+                if got is None and arg is not None and arg.type == "member_expression":
+                    got = self.constants.get(normalized(arg))
+                return got, is_json
             return default, is_json
         return None
 
