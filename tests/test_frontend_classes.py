@@ -277,7 +277,7 @@ def test_next_client_component_catch_logs_vs_sets_error(tmp_path, demo_config) -
 HOOK_STYLES = {
     "package.json": VITE_PKG,
     "index.html": VITE_HTML,
-    "src/main.tsx": "import './Checkout';\nimport './Upgrade';\nimport './Plans';\n",
+    "src/main.tsx": "import './Checkout';\nimport './Upgrade';\nimport './Plans';\nimport './Phone';\n",
     "src/hooks/useCheckout.ts": """
         import { useMutation } from '@tanstack/react-query';
         import { toast } from 'sonner';
@@ -322,6 +322,24 @@ HOOK_STYLES = {
         }
         export function cleanup(channel: any) {
           try { supabase.removeChannel(channel); } catch (e) { console.warn(e); }
+        }
+    """,
+    "src/hooks/usePhone.ts": """
+        export function usePurchaseNumber() {
+          const api = useApi();
+          return useMutation({
+            mutationFn: (n: string) => api.invoke('voip-purchase-number', { body: { n }, toast: { error: 'Could not buy the number' } }),
+          });
+        }
+    """,
+    "src/Phone.tsx": """
+        import { usePurchaseNumber } from './hooks/usePhone';
+        export function Phone() {
+          const purchaseNumber = usePurchaseNumber();
+          const buy = async (n: string) => {
+            try { await purchaseNumber.mutateAsync(n); } catch (error) { /* handled by the mutation */ }
+          };
+          return <button onClick={() => buy('1')} />;
         }
     """,
     "src/Plans.tsx": """
@@ -713,3 +731,49 @@ def test_handler_catch_status_from_a_shared_constant(tmp_path, demo_config) -> N
     assert list(bad(findings("ERR-HANDLER-TRY", t, demo_config))) == [
         "supabase/functions/b/index.ts:4"
     ]
+
+
+def test_commented_catch_around_a_function_service_call_is_a_low_review(
+    tmp_path, demo_config
+) -> None:
+    t = tables_of(
+        tmp_path,
+        {
+            **VITE_APP,
+            "src/pages/Profile.tsx": """
+                export default async function Profile() {
+                  try { await supabase.storage.from('photos').remove([p]); } catch { /* external URLs have no object */ }
+                }
+            """,
+            "supabase/functions/panel-user/index.ts": """
+                Deno.serve(async (req) => {
+                  let existing = null;
+                  try {
+                    existing = await findPanelUser(req);
+                  } catch {
+                    // no panel user yet
+                  }
+                  return Response.json({ existing });
+                });
+            """,
+        },
+    )
+    result = findings("ERR-EMPTY-CATCH", t, demo_config)
+    assert [(s, loc) for s, loc, _ in result if s != "pass"] == [
+        ("warn", "supabase/functions/panel-user/index.ts:5")
+    ]
+    all_checks()
+    got = [
+        f
+        for f in evaluate_check(
+            REGISTRY["ERR-EMPTY-CATCH"],
+            Snapshot(
+                datetime(2026, 12, 1, tzinfo=UTC),
+                {"codebase": SourceState("codebase", "ok")},
+                {**{n: frame(n, []) for n in TABLES}, **t},
+            ),
+            demo_config,
+        )
+        if f.status.value == "warn"
+    ]
+    assert [f.severity.value for f in got] == ["low"]

@@ -34,16 +34,16 @@ from ..ts.syntax import (
 )
 
 URL_WORDS = re.compile(
-    r"checkout|purchase|payment|billing|subscri|portal|invoice|order|\bpay\b|pay[-_]|stripe"
-    r"|charge|booking",
+    r"checkout|purchase|payment|billing|subscri|portal|\bpay\b|pay[-_]|charge"
+    r"|(?:create|place|submit|confirm)[-_]?(?:order|booking)",
     re.I,
 )
 NAME_WORDS = re.compile(
-    r"checkout|purchase|payment|billing|subscription|subscribeto|buynow|paynow|customerportal"
-    r"|portalsession|redirecttocheckout|confirm\w*payment|confirmsetup|handlepay|handleupgrade",
+    r"checkout|purchase|payment|subscribeto|create\w*subscription|buynow|paynow"
+    r"|customerportal|billingportal|portalsession|confirmsetup|handlepay|handleupgrade",
     re.I,
 )
-FUNCTION_WORDS = re.compile(r"checkout|purchase|payment|billing|buy|paynow|upgrade", re.I)
+FUNCTION_WORDS = re.compile(r"checkout|purchase|payment|buynow|paynow|upgradeplan", re.I)
 NOT_CHECKOUT_CHAINS = re.compile(r"pushManager|channel|realtime|serviceWorker", re.I)
 SURFACE = re.compile(r"toast|alert|notify|showError|message\.error|setError|setErr\b", re.I)
 LOG_CHAINS = re.compile(r"^(console|logger|log|Sentry)\.|^(logError|logger)$")
@@ -79,6 +79,27 @@ def _calls(pf: ParsedFile, scope: Node) -> list[Node]:
     return [c for c in pf.nodes("call_expression") if contains(scope, c)]
 
 
+def _names(node: Node | None) -> str:
+    """The identifiers of a callee chain without its arguments (`a.from('x').select` → aselect)."""
+    out: list[str] = []
+    while node is not None:
+        node = unwrap(node)
+        if node is None:
+            break
+        if node.type in {"identifier", "property_identifier"}:
+            out.append(text(node))
+            break
+        if node.type == "member_expression":
+            prop = node.child_by_field_name("property")
+            out.append(text(prop))
+            node = node.child_by_field_name("object")
+        elif node.type == "call_expression":
+            node = callee(node)
+        else:
+            break
+    return "".join(reversed(out))
+
+
 def direct_checkout(call: Node) -> str | None:
     """What makes this one call a checkout/payment call (for the evidence), or None."""
     chain = normalized(callee(call))
@@ -90,13 +111,20 @@ def direct_checkout(call: Node) -> str | None:
         target = string_value(args[0]) or text(args[0])
         if URL_WORDS.search(target[:200]):
             return f"{chain}({target[:60]})"
-    if NAME_WORDS.search(chain.replace(".", "")):
+    if NAME_WORDS.search(_names(callee(call))):
         return chain
     return None
 
 
+TOAST_OPTION = re.compile(r"^(toast|errorToast|showToast|notify|errorMessage)$")
+
+
 def surfaces(pf: ParsedFile, scope: Node) -> bool:
-    """The scope shows something to the user: a toast, an alert, an error state."""
+    """The scope shows something to the user: a toast, an alert, an error state, or a
+    request helper's `toast: { error: … }` option."""
+    for pair in pf.nodes("pair"):
+        if contains(scope, pair) and TOAST_OPTION.match(text(pair.child_by_field_name("key"))):
+            return True
     for c in _calls(pf, scope):
         name = normalized(callee(c))
         if SURFACE.search(name) or re.match(r"set\w*(Error|Err|Message|Failed)\b", name):

@@ -39,7 +39,7 @@ PLACEHOLDER = re.compile(
     r"(?<![A-Za-z])(?:REPLACE|CHANGE)[_-]?ME(?![a-z])"  # REPLACE_ME, change-me (not "replacement")
     r"|^<your[^>]*>$"  # <your-project-ref>
     r"|^YOUR_[A-Z0-9_]+$"  # YOUR_STRIPE_KEY_HERE
-    r"|^(?:your|my)[-_][\w-]*(?:key|secret|token|_id|-id|url|here|ref|project|api|dsn)[\w-]*$"
+    r"|^your[-_](?:[a-z0-9]+[-_])*(?:key|secret|token|id|url|here|ref|project|api|dsn)(?:[-_][a-z0-9]+)*$"
     r"|^[A-Z0-9_]*PLACEHOLDER[A-Z0-9_]*$"
     r"|^(?:sk|pk|rk)_(?:test|live)_(?:x+|\.{3}.*|\*+|your\w*|.*x{4,}.*|.*(?:placeholder|example).*)$"
     r"|^(?:price|prod|plan|whsec|acct|cus|sub)_(?:x{3,}|\.{3}|your\w*|placeholder|example\w*)$",
