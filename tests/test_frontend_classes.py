@@ -421,6 +421,12 @@ def test_catch_logs_through_helper_and_parse_fallback(tmp_path, demo_config) -> 
                   }
                 });
             """,
+            "supabase/functions/_shared/jwt.ts": """
+                export function decode(token: string) {
+                  try { return JSON.parse(atob(token.split('.')[1])); } catch { return null; }
+                }
+                export const fmt = (d: string) => { try { return new Date(d).toLocaleDateString('fr-FR'); } catch { return d; } };
+            """,
             "supabase/functions/refund/index.ts": """
                 Deno.serve(async (req) => {
                   try {
@@ -777,3 +783,42 @@ def test_commented_catch_around_a_function_service_call_is_a_low_review(
         if f.status.value == "warn"
     ]
     assert [f.severity.value for f in got] == ["low"]
+
+
+def test_handler_catch_status_through_a_helper_of_a_helper(tmp_path, demo_config) -> None:
+    t = tables_of(
+        tmp_path,
+        {
+            "supabase/functions/_lib/http.ts": """
+                export function json(data: unknown, init: ResponseInit = {}) {
+                  return new Response(JSON.stringify(data), { ...init, headers: { 'Content-Type': 'application/json' } });
+                }
+            """,
+            "supabase/functions/team/index.ts": """
+                import { json } from '../_lib/http.ts';
+                const ok = (data: unknown, status = 200) => json(data, { status });
+                Deno.serve(async (req) => {
+                  try {
+                    return ok(await add(req));
+                  } catch (error) {
+                    console.error(error);
+                    return ok({ error: error.message }, 500);
+                  }
+                });
+            """,
+            "supabase/functions/members/index.ts": """
+                import { json } from '../_lib/http.ts';
+                const ok = (data: unknown, status = 200) => json(data, { status });
+                Deno.serve(async (req) => {
+                  try {
+                    return ok(await list(req));
+                  } catch (error) {
+                    return ok({ error: error.message });
+                  }
+                });
+            """,
+        },
+    )
+    assert list(bad(findings("ERR-HANDLER-TRY", t, demo_config))) == [
+        "supabase/functions/members/index.ts:6"
+    ]

@@ -157,9 +157,12 @@ def catch_logs(inp: CheckInput) -> Iterator[Result]:
         | _flag(catches, "logs_via_helper")  # e.g. buildErrorResponse() console.errors
     )
     # a body-parse fallback (`await req.json()` → default {}) or a commented ignore of
-    # local code is not a failure anybody needs to trace
+    # local code is not a failure anybody needs to trace;
+    # a catch around synchronous local code (JSON.parse(atob(…)), a date format, new URL)
+    # that falls back to a value is not the trace of a failed payment either
+    local = ~_flag(catches, "guards_async") & catches["status"].isna()
     deliberate = _flag(catches, "parse_fallback") | (
-        _flag(catches, "commented") & ~_flag(catches, "guards_async") & catches["status"].isna()
+        local & (_flag(catches, "commented") | _flag(catches, "returns"))
     )
     silent = catches[~traced & ~deliberate]
     for row in silent.itertuples():

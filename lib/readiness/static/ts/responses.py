@@ -52,6 +52,54 @@ class Responses:
                 got = self._new_response(pf, value, fn)
                 if name and got is not None:
                     self.helpers.setdefault(name, got)
+        # one more level: `ok = (d, status = 200) => json(d, { status })`
+        for pf in files:
+            returned = [
+                (enclosing_function(r), r.named_children[0] if r.named_children else None)
+                for r in pf.nodes("return_statement")
+            ] + [(fn, fn.child_by_field_name("body")) for fn in pf.nodes("arrow_function")]
+            for fn, value in returned:
+                name = _function_name(fn) if fn is not None else None
+                value = unwrap(value)
+                if fn is None or not name or name in self.helpers or value is None:
+                    continue
+                got = self._wrapped_helper(pf, value, fn)
+                if got is not None:
+                    self.helpers[name] = got
+
+    def _wrapped_helper(
+        self, pf: ParsedFile, call: Node, fn: Node
+    ) -> tuple[int | None, int, bool] | None:
+        """A function that returns a known helper's response, passing its own status on."""
+        if call.type != "call_expression":
+            return None
+        inner = self.helpers.get(normalized(callee(call)).rsplit(".", 1)[-1])
+        if inner is None:
+            return None
+        index, default, is_json = inner
+        args = call_args(call)
+        if index is None or index >= len(args):
+            return None, default, is_json
+        status_node = unwrap(args[index])
+        if status_node is not None and status_node.type == "object":
+            found = [
+                v if v is not None else p
+                for k, v, p in object_properties(status_node)
+                if k == "status"
+            ]
+            status_node = found[0] if found else None
+        if status_node is None:
+            return None, default, is_json
+        number = _int(status_node)
+        if number is not None:
+            return None, number, is_json
+        params = fn.child_by_field_name("parameters")
+        for i, p in enumerate(params.named_children if params else []):
+            pattern = p.child_by_field_name("pattern")
+            if pattern is not None and text(pattern) == text(status_node):
+                fallback = _int(p.child_by_field_name("value"))
+                return i, fallback if fallback is not None else 200, is_json
+        return None
 
     def _new_response(
         self, pf: ParsedFile, node: Node, fn: Node | None
