@@ -530,6 +530,7 @@ def test_missing_imports_one_finding_per_file_unused_files_skipped(tmp_path, dem
         ("booking_status", False, "info"),  # an enum: Postgres rejects other values itself
         ("text", True, "pass"),  # no CHECK, but the code writes 'completed'
         ("text", False, "warn"),  # no CHECK and nothing writes it
+        ("text", "default", "pass"),  # the column default is 'completed'
     ],
 )
 def test_dashboard_status_enum_and_written_values(
@@ -539,7 +540,7 @@ def test_dashboard_status_enum_and_written_values(
         **VITE_APP,
         "src/pages/Profile.tsx": "import { supabase } from '@/lib/supabase';\nexport default () => supabase.from('bookings').select('*').eq('status', 'completed');\n",
     }
-    if written:
+    if written is True:
         files["src/pages/Pricing.tsx"] = (
             "import { supabase } from '@/lib/supabase';\nexport default () => supabase.from('bookings').update({ status: 'completed' }).eq('id', 1);\n"
         )
@@ -553,7 +554,7 @@ def test_dashboard_status_enum_and_written_values(
                 "column": "status",
                 "data_type": dtype,
                 "nullable": False,
-                "default": None,
+                "default": "'completed'::text" if written == "default" else None,
                 "ordinal": 2,
             }
         ],

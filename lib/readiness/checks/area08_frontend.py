@@ -181,7 +181,7 @@ def dashboard_statuses(inp: CheckInput) -> Iterator[Result]:
     f = _frontend(inp["code_query_filters"]).dropna(subset=["value", "table"])
     f = _of_kinds(inp, f, ("frontend", "server"))
     f = f[f["column"].str.fullmatch(r"status|.*_status")]
-    types = _column_types(inp)
+    types, defaults = _column_types(inp)
     writes = inp.tables.get("code_status_writes")
     for row in f.itertuples():
         allowed = allowed_for(inp["schema_check_constraints"], str(row.table), str(row.column))
@@ -194,9 +194,14 @@ def dashboard_statuses(inp: CheckInput) -> Iterator[Result]:
                 f"outside it ('{row.value}' not compared).",
                 location=loc,
             )
-        elif allowed is None and _written(writes, row):
+        elif allowed is None and (
+            _written(writes, row) or defaults.get((str(row.table), str(row.column))) == row.value
+        ):
             yield passed(
-                res, f"'{row.value}' is a status the code writes to {row.table}.", location=loc
+                res,
+                f"'{row.value}' is a status the code (or the column default) writes to "
+                f"{row.table}.",
+                location=loc,
             )
         elif allowed is None:
             yield warned(
@@ -220,12 +225,23 @@ def dashboard_statuses(inp: CheckInput) -> Iterator[Result]:
 TEXT_TYPE = re.compile(r"^(text|character varying|varchar|character|char|citext|name)\b")
 
 
-def _column_types(inp: CheckInput) -> dict[tuple[str, str], str]:
+def _column_types(
+    inp: CheckInput,
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """(type, literal default) of each public column: `'pending'::text` → pending."""
     cols = inp.tables.get("schema_columns")
     if cols is None or cols.empty:
-        return {}
+        return {}, {}
     cols = cols[cols["schema"] == "public"]
-    return {(str(r.table), str(r.column)): str(r.data_type) for r in cols.itertuples()}
+    types = {(str(r.table), str(r.column)): str(r.data_type) for r in cols.itertuples()}
+    defaults = {}
+    for r in cols.itertuples():
+        match = re.match(
+            r"^'((?:[^']|'')*)'(?:::[\w .\"]+)?$", str(r.default) if pd.notna(r.default) else ""
+        )
+        if match:
+            defaults[(str(r.table), str(r.column))] = match.group(1).replace("''", "'")
+    return types, defaults
 
 
 def _written(writes: pd.DataFrame | None, row: object) -> bool:
