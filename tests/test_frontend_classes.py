@@ -354,6 +354,13 @@ HOOK_STYLES = {
         async function createPaymentIntent(planId: string) {
           return fetch(`${API}/payments/intent`, { method: 'POST', body: planId });
         }
+        export function PurchaseModal() {
+          const [hasPaymentMethod, setHasPaymentMethod] = useState(false);
+          const loadPoints = async () => {
+            try { setHasPaymentMethod(await hasCard()); await supabase.rpc('get_points'); } catch (e) { console.error(e); }
+          };
+          return null;
+        }
         export function navigateAway(navigate: any) {
           return fetch('/api/checkout').catch(() => navigate('/checkout/error'));
         }

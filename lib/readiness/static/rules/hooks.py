@@ -111,7 +111,8 @@ def direct_checkout(call: Node) -> str | None:
         target = string_value(args[0]) or text(args[0])
         if URL_WORDS.search(target[:200]):
             return f"{chain}({target[:60]})"
-    if NAME_WORDS.search(_names(callee(call))):
+    names = _names(callee(call))
+    if NAME_WORDS.search(names) and not re.match(r"set[A-Z]", names):  # not a state setter
         return chain
     return None
 
@@ -167,13 +168,13 @@ def checkout_context(
                 found = found or f"{function_name(fn)} → {inner}"
                 surfaced = surfaced or surfaces(hpf, body)
         why = why or found
-    if why is None:
+    if why is None:  # the handler itself is named for it (`handlePurchase`), not its component
         fn = enclosing_function(catch_node)
-        while fn is not None and why is None:
-            name = function_name(fn) or ""
-            if FUNCTION_WORDS.search(name):
-                why = f"in {name}"
+        while fn is not None and not function_name(fn):
             fn = enclosing_function(fn)
+        name = (function_name(fn) if fn is not None else None) or ""
+        if FUNCTION_WORDS.search(name) and not name[:1].isupper():
+            why = f"in {name}"
     return why, surfaced
 
 
