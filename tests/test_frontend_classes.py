@@ -356,6 +356,9 @@ HOOK_STYLES = {
         }
         export function PurchaseModal() {
           const [hasPaymentMethod, setHasPaymentMethod] = useState(false);
+          const checkPaymentStatus = async () => {
+            try { await supabase.from('creator_payment_info').select('*'); } catch (e) { console.error(e); }
+          };
           const loadPoints = async () => {
             try { setHasPaymentMethod(await hasCard()); await supabase.rpc('get_points'); } catch (e) { console.error(e); }
           };

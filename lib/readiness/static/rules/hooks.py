@@ -43,7 +43,13 @@ NAME_WORDS = re.compile(
     r"|customerportal|billingportal|portalsession|confirmsetup|handlepay|handleupgrade",
     re.I,
 )
-FUNCTION_WORDS = re.compile(r"checkout|purchase|payment|buynow|paynow|upgradeplan", re.I)
+# a handler named for the purchase it runs (handleCheckout, onPurchase, processPayment),
+# not one that reads a status (checkPaymentStatus, loadPaymentMethods)
+FUNCTION_WORDS = re.compile(
+    r"checkout|purchase|buynow|paynow|upgradeplan"
+    r"|^(?:handle|on|start|process|submit|make|complete|confirm|do)\w*(?:pay|buy|subscribe)",
+    re.I,
+)
 NOT_CHECKOUT_CHAINS = re.compile(r"pushManager|channel|realtime|serviceWorker", re.I)
 SURFACE = re.compile(r"toast|alert|notify|showError|message\.error|setError|setErr\b", re.I)
 LOG_CHAINS = re.compile(r"^(console|logger|log|Sentry)\.|^(logError|logger)$")
