@@ -833,3 +833,30 @@ def test_handler_catch_status_through_a_helper_of_a_helper(tmp_path, demo_config
     assert list(bad(findings("ERR-HANDLER-TRY", t, demo_config))) == [
         "supabase/functions/members/index.ts:6"
     ]
+
+
+def test_handler_body_parse_try_is_not_its_main_try_and_unparsed_is_unknown(
+    tmp_path, demo_config
+) -> None:
+    t = tables_of(
+        tmp_path,
+        {
+            "supabase/functions/welcome/index.ts": """
+                Deno.serve(async (req) => {
+                  let body: any = {};
+                  try {
+                    body = await req.json();
+                  } catch {
+                    // optional body
+                  }
+                  await sendEmail(body.email);
+                  return Response.json({ ok: true });
+                });
+            """,
+            "supabase/functions/broken/index.ts": "Deno.serve(async (req) => { const x = ; });\n",
+        },
+    )
+    result = {loc: (s, why) for s, loc, why in findings("ERR-HANDLER-TRY", t, demo_config)}
+    assert result["supabase/functions/welcome/index.ts:1"][0] == "fail"
+    assert "no try/catch" in result["supabase/functions/welcome/index.ts:1"][1]
+    assert result[None][0] == "not_verified"

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 import pandas as pd
 
 from readiness.checks.common import code_location
-from readiness.checks.registry import CheckInput, Result, check, failed, passed, warned
+from readiness.checks.registry import (
+    CheckInput,
+    Result,
+    check,
+    failed,
+    passed,
+    unverified,
+    warned,
+)
 from readiness.findings import Severity
 
 FAILURE_STATUSES = frozenset({"error", "failed", "provision_failed", "provisioning_failed"})
@@ -25,6 +33,7 @@ def server_side(df: pd.DataFrame) -> pd.DataFrame:
     title="Each function's handler catches errors and answers JSON with a non-2xx status",
     sources=["codebase"],
     tables=["code_functions", "code_handlers"],
+    optional_tables=["code_files"],
     rationale="An uncaught exception gives the caller an HTML 500 with no body it can show, and "
     "nothing the team can search in the logs.",
     remediation="Wrap the handler body in try/catch; in the catch, log the error and return "
@@ -32,11 +41,20 @@ def server_side(df: pd.DataFrame) -> pd.DataFrame:
 )
 def handler_try(inp: CheckInput) -> Iterator[Result]:
     handlers = inp["code_handlers"]
+    files = inp.tables.get("code_files")
+    unparsed = (
+        set(files.loc[files["parse_ok"].fillna(True).eq(False), "path"])
+        if files is not None and "parse_ok" in files
+        else set()
+    )
     for fn in inp["code_functions"].itertuples():
         if pd.isna(fn.path):
             continue  # a function named in config.toml without code: Areas 4/7 report it
         res = f"function:{fn.slug}"
         mine = handlers[(handlers["function_slug"] == fn.slug) & (handlers["path"] == fn.path)]
+        if mine.empty and fn.path in unparsed:
+            yield unverified(res, f"{fn.path} could not be parsed: its handler is unknown.")
+            continue
         if mine.empty:
             yield warned(
                 res, f"No request handler (Deno.serve/serve/export default) found in {fn.path}."

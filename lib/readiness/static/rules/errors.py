@@ -221,7 +221,11 @@ def handler_facts(pf: ParsedFile, responses: Responses, status_rows: list[dict])
         tries = [
             t
             for t in pf.nodes("try_statement")
-            if body is not None and t.parent == body and t.child_by_field_name("handler")
+            if body is not None
+            and t.parent == body
+            and t.child_by_field_name("handler")
+            # `try { body = await req.json() } catch {}` parses the body; it guards nothing else
+            and not hooks.parse_fallback(pf, t.child_by_field_name("body"))
         ]
         main = max(tries, key=lambda t: t.end_byte - t.start_byte) if tries else None
         catch = main.child_by_field_name("handler") if main is not None else None

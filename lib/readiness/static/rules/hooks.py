@@ -236,8 +236,19 @@ def parse_fallback(pf: ParsedFile, guarded: Node | None) -> bool:
         calls = [guarded, *calls]
     if not calls:
         return False
-    return all(
-        call_property(c) in PARSE_CALLS or normalized(callee(c)) == "JSON.parse" for c in calls
+    return all(_parses(c) for c in calls)
+
+
+def _parses(call: Node) -> bool:
+    """`req.json()`, `res.text()`, `JSON.parse(…)` — not a helper that happens to be named json."""
+    target = unwrap(callee(call))
+    if normalized(target) == "JSON.parse":
+        return True
+    return (
+        target is not None
+        and target.type == "member_expression"
+        and call_property(call) in PARSE_CALLS
+        and not call_args(call)
     )
 
 
