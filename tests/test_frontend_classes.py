@@ -860,3 +860,18 @@ def test_handler_body_parse_try_is_not_its_main_try_and_unparsed_is_unknown(
     assert result["supabase/functions/welcome/index.ts:1"][0] == "fail"
     assert "no try/catch" in result["supabase/functions/welcome/index.ts:1"][1]
     assert result[None][0] == "not_verified"
+
+
+def test_unparsable_next_page_is_still_a_route(tmp_path: Path) -> None:
+    t = tables_of(
+        tmp_path,
+        {
+            "package.json": NEXT_PKG,
+            "app/page.tsx": "'use client'\nexport default function Home() { return <div>; }\n",
+            "app/account/page.tsx": "export default function Account() { return null; }\n",
+        },
+    )
+    files = t["code_files"].set_index("path")
+    assert not files.loc["app/page.tsx", "parse_ok"]  # the page does not parse
+    routes = set(t["code_frontend_routes"]["route"])
+    assert {"/", "/account"} <= routes

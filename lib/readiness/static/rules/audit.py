@@ -96,4 +96,10 @@ def collect_audit_facts(
             rows["code_frontend_values"] += safe("values", frontend.frontend_values, pf)
             rows["code_signup_flows"] += safe("signup", frontend.signup_flows, pf)
             rows["code_frontend_keys"] += safe("keys", frontend.frontend_keys, pf)
+    for f in files:  # a page the parser could not read is still a route of the router
+        page = frontend.file_route(f["path"]) if f["path"] not in parsed else None
+        if page is not None and f["kind"] in {"frontend", "server"}:
+            rows["code_frontend_routes"].append(
+                {"path": f["path"], "line": 1, "route": page, "style": "file"}
+            )
     return {name: frame(name, found) for name, found in rows.items()}
