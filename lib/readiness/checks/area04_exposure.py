@@ -62,8 +62,15 @@ def frontend_keys(inp: CheckInput) -> Iterator[Result]:
     problems: dict[str, list[tuple[int, str]]] = {}
     reads = inp["code_env_reads"]
     for row in reads[reads["path"].isin(frontend)].itertuples():
-        if SECRET_ENV.search(str(row.name)) and "PUBLISHABLE" not in str(row.name).upper():
-            problems.setdefault(row.path, []).append((row.line, f"reads {row.name}"))
+        name = str(row.name)
+        # the bundler inlines only public-prefixed names (VITE_, NEXT_PUBLIC_, …); any other
+        # name reads as undefined in the browser, so nothing leaks from it
+        if (
+            SECRET_ENV.search(name)
+            and "PUBLISHABLE" not in name.upper()
+            and name.startswith(PUBLIC_ENV_PREFIXES)
+        ):
+            problems.setdefault(row.path, []).append((row.line, f"reads {name}"))
     for row in inp["code_env_file_entries"].itertuples():
         name = str(row.name)
         if (

@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 
 from readiness.checks.common import code_location
-from readiness.checks.registry import CheckInput, Result, check, failed, passed, warned
+from readiness.checks.registry import (
+    CheckInput,
+    Result,
+    check,
+    failed,
+    passed,
+    unverified,
+    warned,
+)
 from readiness.findings import Severity
 
 FAILURE_STATUSES = frozenset({"error", "failed", "provision_failed", "provisioning_failed"})
@@ -26,6 +34,7 @@ def server_side(df: pd.DataFrame) -> pd.DataFrame:
     title="Each function's handler catches errors and answers JSON with a non-2xx status",
     sources=["codebase"],
     tables=["code_functions", "code_handlers"],
+    optional_tables=["code_files"],
     rationale="An uncaught exception gives the caller an HTML 500 with no body it can show, and "
     "nothing the team can search in the logs.",
     remediation="Wrap the handler body in try/catch; in the catch, log the error and return "
@@ -33,11 +42,20 @@ def server_side(df: pd.DataFrame) -> pd.DataFrame:
 )
 def handler_try(inp: CheckInput) -> Iterator[Result]:
     handlers = inp["code_handlers"]
+    files = inp.tables.get("code_files")
+    unparsed = (
+        set(files.loc[files["parse_ok"].fillna(True).eq(False), "path"])
+        if files is not None and "parse_ok" in files
+        else set()
+    )
     for fn in inp["code_functions"].itertuples():
         if pd.isna(fn.path):
             continue  # a function named in config.toml without code: Areas 4/7 report it
         res = f"function:{fn.slug}"
         mine = handlers[(handlers["function_slug"] == fn.slug) & (handlers["path"] == fn.path)]
+        if mine.empty and fn.path in unparsed:
+            yield unverified(res, f"{fn.path} could not be parsed: its handler is unknown.")
+            continue
         if mine.empty:
             yield warned(
                 res, f"No request handler (Deno.serve/serve/export default) found in {fn.path}."
@@ -70,28 +88,73 @@ def handler_try(inp: CheckInput) -> Iterator[Result]:
             )
 
 
+SHIPPED = ("function", "shared", "frontend", "server")
+
+
+def _flag(df: pd.DataFrame, column: str) -> pd.Series:
+    return df[column].fillna(False).astype(bool) if column in df else pd.Series(False, df.index)
+
+
 @check(
     id="ERR-EMPTY-CATCH",
     area=6,
     severity=Severity.HIGH,
     title="No empty catch blocks",
     sources=["codebase"],
-    tables=["code_catches"],
+    tables=["code_catches", "code_files"],
     rationale="An empty catch hides the failure: the code goes on as if it worked and nobody "
     "ever learns why an order stalled.",
-    remediation="Log the error and either rethrow it or answer/return an error.",
+    remediation="Log the error and either rethrow it or answer/return an error. A deliberate "
+    "ignore says why in a comment inside the catch.",
 )
 def empty_catch(inp: CheckInput) -> Iterator[Result]:
+    files = inp["code_files"]
+    shipped = set(files.loc[files["kind"].isin(SHIPPED), "path"])
     catches = inp["code_catches"].drop_duplicates(["path", "line"])
-    empty = catches[catches["empty"].fillna(False).astype(bool)]
-    for row in empty.itertuples():
+    catches = catches[catches["path"].isin(shipped)]
+    empty = catches[_flag(catches, "empty")]
+    # the @supabase/ssr setAll cookie write is meant to throw in Server Components; a
+    # comment inside says the ignore is deliberate: not a finding in the browser or around
+    # local code, a low "review" where a function awaits a service that may fail for
+    # another reason than the one the comment expects (a panel outage read as "no user")
+    idiom = empty["idiom"].notna() | _flag(empty, "parse_fallback")
+    noted = _flag(empty, "commented") & ~idiom
+    in_function = empty.index.isin(server_side(empty).index)
+    review = empty[noted & _flag(empty, "guards_async") & in_function]
+    silent = empty[~noted & ~idiom]
+    for path, group in silent.sort_values(["path", "line"]).groupby("path", sort=True):
+        lines = [int(v) for v in group["line"]]
         yield failed(
-            f"catch:{row.path}:{row.line}",
-            "Empty catch: the error is swallowed.",
-            location=code_location(row.path, row.line),
+            f"catch:{path}",
+            f"{_count(lines, 'empty catch')} with no comment: the error is swallowed "
+            f"({_lines(lines)}).",
+            location=code_location(path, lines[0]),
+            evidence={"lines": lines},
         )
-    if empty.empty:
-        yield passed("catches", f"None of {len(catches)} catch blocks is empty.")
+    for path, group in review.sort_values(["path", "line"]).groupby("path", sort=True):
+        lines = [int(v) for v in group["line"]]
+        yield warned(
+            f"catch-commented:{path}",
+            f"{_count(lines, 'commented empty catch')} around a service call ({_lines(lines)}): "
+            "check the ignore covers only the failure the comment expects.",
+            location=code_location(path, lines[0]),
+            evidence={"lines": lines},
+            severity=Severity.LOW,
+        )
+    if silent.empty and review.empty:
+        yield passed(
+            "catches",
+            f"None of {len(catches)} catch blocks is silently empty "
+            f"({int(noted.sum() + idiom.sum())} deliberate ignore(s) say why).",
+        )
+
+
+def _count(lines: list[int], what: str) -> str:
+    return f"{len(lines)} {what}{'es' if len(lines) > 1 else ''}"
+
+
+def _lines(lines: list[int]) -> str:
+    return f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}"
 
 
 @check(
@@ -107,10 +170,20 @@ def empty_catch(inp: CheckInput) -> Iterator[Result]:
 )
 def catch_logs(inp: CheckInput) -> Iterator[Result]:
     catches = server_side(inp["code_catches"]).drop_duplicates(["path", "line"])
-    silent = catches[
-        ~catches["logs"].fillna(False).astype(bool)
-        & ~catches["rethrows"].fillna(False).astype(bool)
-    ]
+    traced = (
+        _flag(catches, "logs")
+        | _flag(catches, "rethrows")
+        | _flag(catches, "logs_via_helper")  # e.g. buildErrorResponse() console.errors
+    )
+    # a body-parse fallback (`await req.json()` → default {}) or a commented ignore of
+    # local code is not a failure anybody needs to trace;
+    # a catch around synchronous local code (JSON.parse(atob(…)), a date format, new URL)
+    # that falls back to a value is not the trace of a failed payment either
+    local = ~_flag(catches, "guards_async") & catches["status"].isna()
+    deliberate = _flag(catches, "parse_fallback") | (
+        local & (_flag(catches, "commented") | _flag(catches, "returns"))
+    )
+    silent = catches[~traced & ~deliberate]
     for row in silent.itertuples():
         yield failed(
             f"catch:{row.path}:{row.line}",

@@ -114,35 +114,54 @@ def redirect_routed(inp: CheckInput) -> Iterator[Result]:
         yield passed("routes", "No checkout redirect paths to check.")
 
 
+def _of_kinds(inp: CheckInput, df: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of files the browser runs (or, with "server", pages rendered on the server)."""
+    files = inp["code_files"]
+    return df[df["path"].isin(set(files.loc[files["kind"].isin(kinds), "path"]))]
+
+
+def _flag(df: pd.DataFrame, column: str) -> pd.Series:
+    return df[column].fillna(False).astype(bool)
+
+
 @check(
     id="FE-HOOK-ERRORS",
     area=8,
     severity=Severity.HIGH,
     title="Checkout and purchase hooks surface errors to the user",
     sources=["codebase"],
-    tables=["code_catches"],
+    tables=["code_catches", "code_files"],
     rationale="A hook that only logs a failed checkout leaves the customer clicking a button "
     "that silently does nothing.",
     remediation="Set an error state the component renders (or rethrow to the caller).",
 )
 def hook_errors(inp: CheckInput) -> Iterator[Result]:
-    catches = _frontend(inp["code_catches"])
-    surfaced = (
-        catches["sets_state"].fillna(False).astype(bool)
-        | catches["rethrows"].fillna(False).astype(bool)
-        | catches["returns"].fillna(False).astype(bool)
+    catches = _of_kinds(inp, _frontend(inp["code_catches"]), ("frontend",))
+    catches = catches.drop_duplicates(["path", "line"])
+    on_path = catches[catches["checkout_via"].notna()]
+    # anything besides console.* handles it: a toast, state, a rethrow, a returned value,
+    # navigation — or the checkout helper it guards already showed the error
+    handled = (
+        _flag(on_path, "sets_state")
+        | _flag(on_path, "rethrows")
+        | (_flag(on_path, "returns") & ~_flag(on_path, "only_logs"))  # not `.catch(console.error)`
+        | _flag(on_path, "callee_surfaced")
+        | ~on_path["only_logs"].fillna(False).astype(bool)
     )
-    for row in catches[~surfaced].itertuples():
+    for row in on_path[~handled].itertuples():
         yield failed(
             f"catch:{row.path}:{row.line}",
-            "This catch "
+            f"This catch around a checkout/payment call ({row.checkout_via}) "
             + ("is empty" if row.empty else "only logs")
             + ": the user never sees the error.",
             location=code_location(row.path, row.line),
+            evidence={"checkout_call": row.checkout_via},
         )
-    if surfaced.all():
+    if handled.all():
         yield passed(
-            "frontend-catches", f"All {len(catches)} frontend catch blocks surface the error."
+            "frontend-catches",
+            f"All {len(on_path)} catch blocks on the checkout path surface the error "
+            f"({len(catches)} frontend catches in all).",
         )
 
 
@@ -152,21 +171,43 @@ def hook_errors(inp: CheckInput) -> Iterator[Result]:
     severity=Severity.MEDIUM,
     title="The dashboard filters on statuses that exist",
     sources=["codebase", "schema"],
-    tables=["code_query_filters", "schema_check_constraints"],
+    tables=["code_query_filters", "schema_check_constraints", "code_files"],
+    optional_tables=["schema_columns", "code_status_writes"],
     rationale="A status the database never holds makes those servers invisible (or the filter "
     "a no-op); a typo hides every paid server from its owner.",
     remediation="Use the statuses of the CHECK constraint (ideally from one shared type).",
 )
 def dashboard_statuses(inp: CheckInput) -> Iterator[Result]:
     f = _frontend(inp["code_query_filters"]).dropna(subset=["value", "table"])
+    f = _of_kinds(inp, f, ("frontend", "server"))
     f = f[f["column"].str.fullmatch(r"status|.*_status")]
+    types, defaults = _column_types(inp)
+    writes = inp.tables.get("code_status_writes")
     for row in f.itertuples():
         allowed = allowed_for(inp["schema_check_constraints"], str(row.table), str(row.column))
         res, loc = f"status:{row.value}", code_location(row.path, row.line)
-        if allowed is None:
+        dtype = types.get((str(row.table), str(row.column)))
+        if allowed is None and dtype is not None and not TEXT_TYPE.match(dtype):
+            yield informed(
+                res,
+                f"{row.table}.{row.column} is of type {dtype}: Postgres itself rejects a value "
+                f"outside it ('{row.value}' not compared).",
+                location=loc,
+            )
+        elif allowed is None and (
+            _written(writes, row) or defaults.get((str(row.table), str(row.column))) == row.value
+        ):
+            yield passed(
+                res,
+                f"'{row.value}' is a status the code (or the column default) writes to "
+                f"{row.table}.",
+                location=loc,
+            )
+        elif allowed is None:
             yield warned(
                 res,
-                f"{row.table}.{row.column} has no CHECK to compare '{row.value}' with.",
+                f"{row.table}.{row.column} has no CHECK to compare '{row.value}' with, and no "
+                "code writes that value.",
                 location=loc,
             )
         elif row.value in allowed:
@@ -179,6 +220,40 @@ def dashboard_statuses(inp: CheckInput) -> Iterator[Result]:
             )
     if f.empty:
         yield passed("dashboard", "The frontend filters no status column by literal values.")
+
+
+TEXT_TYPE = re.compile(r"^(text|character varying|varchar|character|char|citext|name)\b")
+
+
+def _column_types(
+    inp: CheckInput,
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """(type, literal default) of each public column: `'pending'::text` → pending."""
+    cols = inp.tables.get("schema_columns")
+    if cols is None or cols.empty:
+        return {}, {}
+    cols = cols[cols["schema"] == "public"]
+    types = {(str(r.table), str(r.column)): str(r.data_type) for r in cols.itertuples()}
+    defaults = {}
+    for r in cols.itertuples():
+        match = re.match(
+            r"^'((?:[^']|'')*)'(?:::[\w .\"]+)?$", str(r.default) if pd.notna(r.default) else ""
+        )
+        if match:
+            defaults[(str(r.table), str(r.column))] = match.group(1).replace("''", "'")
+    return types, defaults
+
+
+def _written(writes: pd.DataFrame | None, row: object) -> bool:
+    """The code writes this status to this table somewhere (an insert/update/upsert)."""
+    if writes is None or writes.empty:
+        return False
+    same = writes[
+        (writes["table"] == row.table)  # type: ignore[attr-defined]
+        & (writes["column"] == row.column)  # type: ignore[attr-defined]
+        & (writes["value"] == row.value)  # type: ignore[attr-defined]
+    ]
+    return not same.empty
 
 
 @check(
@@ -305,10 +380,11 @@ def _reference_sets(inp: CheckInput) -> dict[str, tuple[str, set[str]]]:
                 json.loads(v)
                 for v in ins.loc[ins["table"].isin(["public.plans", "plans"]), "values"]
             ]
-            if seeded:
+            if seeded:  # the frontend may send a plan's id, slug, code or name
+                keys = ("id", "slug", "code", "key", "name")
                 out["plan_id"] = (
                     "plans seeded by the migrations",
-                    {str(s.get("id")) for s in seeded},
+                    {str(s[k]) for s in seeded for k in keys if s.get(k) is not None},
                 )
     checks = inp.tables.get("schema_check_constraints")
     if checks is not None:

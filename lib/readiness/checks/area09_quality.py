@@ -71,6 +71,7 @@ def placeholders(inp: CheckInput) -> Iterator[Result]:
     title="Every relative import points at a file that exists",
     sources=["codebase"],
     tables=["code_imports"],
+    optional_tables=["code_files"],
     rationale="A relative import of a missing file fails the deploy (or the bundle): the "
     "function in the repository is not the one running.",
     remediation="Add the missing module or fix the path; run `deno check` in CI.",
@@ -81,13 +82,21 @@ def missing_imports(inp: CheckInput) -> Iterator[Result]:
         "code_imports",
         ["path", "line", "specifier", "is_relative", "resolved"],
     )
+    files = inp.tables.get("code_files")
+    if files is not None and "kind" in files:
+        # a file no entry of the app reaches is not bundled (see static/reach.py)
+        unused = set(files.loc[files["kind"] == "unused", "path"])
+        imports = imports[~imports["path"].isin(unused)]
     relative = imports[imports["is_relative"].fillna(False).astype(bool)]
     missing = relative[~relative["resolved"].fillna(False).astype(bool)]
-    for row in missing.itertuples():
+    for path, group in missing.sort_values(["path", "line"]).groupby("path", sort=True):
+        specs = [f"{r.specifier} (line {r.line})" for r in group.itertuples()]
         yield failed(
-            f"import:{row.path}:{row.specifier}",
-            f"{row.path} imports {row.specifier}, which does not exist.",
-            location=code_location(row.path, row.line),
+            f"imports:{path}",
+            f"{path} imports {len(specs)} file(s) that do not exist: {', '.join(specs[:5])}"
+            + (f" and {len(specs) - 5} more." if len(specs) > 5 else "."),
+            location=code_location(path, group.iloc[0]["line"]),
+            evidence={"missing": [str(s) for s in group["specifier"]]},
         )
     if missing.empty:
         yield passed("imports", f"All {len(relative)} relative import(s) resolve.")

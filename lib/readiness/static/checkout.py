@@ -1,10 +1,11 @@
 """A Supabase project checkout as the rules see it: its files, each parsed once.
 
 Walks the checkout (skipping vendored and generated folders), classifies every file
-(function, shared, frontend, migration, env, config, other), parses TypeScript/JavaScript
-with tree-sitter and `supabase/config.toml` with tomllib, and resolves each function's
-file closure (its own folder plus the local files it imports). `codebase.py` runs the
-rules over the result.
+(function, shared, frontend, migration, env, config, other; `reach.py` then narrows
+"frontend" to what the browser runs, the rest becoming server, other or unused), parses
+TypeScript/JavaScript with tree-sitter and `supabase/config.toml` with tomllib, and
+resolves each function's file closure (its own folder plus the local files it imports).
+`codebase.py` runs the rules over the result.
 """
 
 from __future__ import annotations
@@ -111,6 +112,18 @@ def _function_location(parts: tuple[str, ...]) -> tuple[int, str | None] | None:
     return None
 
 
+SUPABASE_PROJECT_DIRS = frozenset({"functions", "migrations", "seed", "tests", "snippets", ".temp"})
+
+
+def _in_supabase_project(parts: tuple[str, ...]) -> bool:
+    """Inside the Supabase CLI project folder (`supabase/…` at the root, or its functions and
+    migrations anywhere) — not app code that merely lives in a `lib/supabase/` folder."""
+    for i, part in enumerate(parts[:-1]):
+        if part == "supabase" and (i == 0 or parts[i + 1] in SUPABASE_PROJECT_DIRS):
+            return True
+    return False
+
+
 def classify(path: str) -> tuple[str, str | None]:
     """(kind, function_slug) of a file from its location and name."""
     p = PurePosixPath(path)
@@ -134,7 +147,7 @@ def classify(path: str) -> tuple[str, str | None]:
         return ("function", slug) if slug else ("shared", None)
     if (
         p.suffix in CODE_EXTENSIONS | {".vue", ".svelte", ".html"}
-        and "supabase" not in parts
+        and not _in_supabase_project(parts)
         and not NON_FRONTEND_DIRS.intersection(parts)
     ):
         return "frontend", None

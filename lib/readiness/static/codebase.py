@@ -16,6 +16,7 @@ from typing import Any
 from readiness.sources.base import SourceResult
 
 from .checkout import Checkout
+from .reach import refine_kinds
 from .rules import catalog_seed, common, platform, signature
 from .rules import flow as flow_rules
 from .rules import panel as panel_rules
@@ -47,6 +48,9 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
     `rules.tables.TABLES`; a rule that trips over one file loses that file, not the run."""
     col = Checkout(root, progress or (lambda _msg: None))
     col.scan()
+    refined = refine_kinds(root, col.files, col.parsed)  # "frontend": what the browser runs
+    for f in col.files:
+        f["kind"] = refined.get(f["path"], f["kind"])
     if col.config_error:
         col.notes.append(f"{col.config_error}: verify_jwt of every function is unknown")
     elif col.config is None:

@@ -18,6 +18,7 @@ from ..ts.responses import Responses
 from ..ts.scope import with_slug
 from ..ts.syntax import ParsedFile
 from . import errors, frontend, sql, status, table_uses
+from .hooks import FunctionIndex
 
 TABLES: dict[str, dict[str, str]] = {
     **sql.TABLES,
@@ -71,6 +72,7 @@ def collect_audit_facts(
             rows["code_frontend_keys"] += frontend.key_kinds(f["path"], text)
 
     responses = Responses(list(parsed.values()))
+    index = FunctionIndex(list(parsed.values()))
     for path, pf in parsed.items():
         kind = kinds.get(path)
         for slug in owners.get(path) or [pf.function_slug]:
@@ -79,12 +81,12 @@ def collect_audit_facts(
             rows["code_status_writes"] += writes
             rows["code_query_filters"] += safe("query_filters", status.query_filters, view)
             rows["code_table_uses"] += safe("table_uses", table_uses.table_uses, view)
-            rows["code_catches"] += safe("catches", errors.catch_facts, view, responses)
+            rows["code_catches"] += safe("catches", errors.catch_facts, view, responses, index)
             rows["code_handlers"] += safe("handlers", errors.handler_facts, view, responses, writes)
             rows["code_write_errors"] += safe("write_errors", errors.write_errors, view, responses)
             if kind in {"function", "shared"}:
                 rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, view)
-        if kind == "frontend":
+        if kind in {"frontend", "server"}:  # a Next.js server component is a page too
             rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, pf)
             rows["code_frontend_routes"] += safe("routes", frontend.routes, pf)
             page = frontend.file_route(path)
@@ -92,7 +94,14 @@ def collect_audit_facts(
                 rows["code_frontend_routes"].append(
                     {"path": path, "line": 1, "route": page, "style": "file"}
                 )
+        if kind == "frontend":
             rows["code_frontend_values"] += safe("values", frontend.frontend_values, pf)
             rows["code_signup_flows"] += safe("signup", frontend.signup_flows, pf)
             rows["code_frontend_keys"] += safe("keys", frontend.frontend_keys, pf)
+    for f in files:  # a page the parser could not read is still a route of the router
+        page = frontend.file_route(f["path"]) if f["path"] not in parsed else None
+        if page is not None and f["kind"] in {"frontend", "server"}:
+            rows["code_frontend_routes"].append(
+                {"path": f["path"], "line": 1, "route": page, "style": "file"}
+            )
     return {name: frame(name, found) for name, found in rows.items()}

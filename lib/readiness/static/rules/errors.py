@@ -31,6 +31,8 @@ from ..ts.syntax import (
     text,
     unwrap,
 )
+from . import hooks
+from .hooks import EMPTY_INDEX, FunctionIndex, checkout_context, only_logs
 from .status import WRITES
 
 S, N, B = "string", "Int64", "boolean"
@@ -47,6 +49,18 @@ TABLES: dict[str, dict[str, str]] = {
         "sets_state": B,
         "status": N,
         "json": B,
+        # for FE-HOOK-ERRORS (rules/hooks.py): does nothing but log; what puts it on the
+        # checkout path; a helper it guards already showed the error to the user
+        "only_logs": B,
+        "checkout_via": S,
+        "callee_surfaced": B,
+        # deliberate ignores (ERR-EMPTY-CATCH / ERR-CATCH-LOGS): a comment in the catch, a
+        # known idiom, a body-parse fallback, a helper called in the catch that logs
+        "commented": B,
+        "idiom": S,
+        "parse_fallback": B,
+        "logs_via_helper": B,
+        "guards_async": B,
     },
     "code_handlers": {
         "path": S,
@@ -97,7 +111,18 @@ def _logs(pf: ParsedFile, scope: Node) -> bool:
     return False
 
 
-def catch_facts(pf: ParsedFile, responses: Responses) -> list[dict]:
+def _guarded(node: Node, style: str) -> Node | None:
+    """The code a catch guards: the try block, or the promise chain before `.catch`."""
+    if style == "try":
+        parent = node.parent
+        return parent.child_by_field_name("body") if parent is not None else None
+    fn = node.child_by_field_name("function")
+    return fn.child_by_field_name("object") if fn is not None else None
+
+
+def catch_facts(
+    pf: ParsedFile, responses: Responses, index: FunctionIndex = EMPTY_INDEX
+) -> list[dict]:
     """Every try/catch clause and `.catch(fn)` handler in the file."""
     rows = []
     targets: list[tuple[Node, Node | None, str]] = [
@@ -125,6 +150,8 @@ def catch_facts(pf: ParsedFile, responses: Responses) -> list[dict]:
             if got is not None:
                 status, is_json = got
         calls = _calls_in(pf, body)
+        guarded = _guarded(node, style)
+        via, callee_surfaced = checkout_context(pf, guarded, node, index)
         rows.append(
             {
                 "path": pf.path,
@@ -144,6 +171,14 @@ def catch_facts(pf: ParsedFile, responses: Responses) -> list[dict]:
                 ),
                 "status": status,
                 "json": is_json,
+                "only_logs": only_logs(pf, body),
+                "checkout_via": via,
+                "callee_surfaced": callee_surfaced,
+                "commented": hooks.commented(body),
+                "idiom": hooks.idiom(guarded),
+                "parse_fallback": hooks.parse_fallback(pf, guarded),
+                "logs_via_helper": hooks.logs_via_helper(pf, body, index),
+                "guards_async": hooks.guards_async(pf, guarded, style),
             }
         )
     return rows
@@ -192,7 +227,11 @@ def handler_facts(pf: ParsedFile, responses: Responses, status_rows: list[dict])
         tries = [
             t
             for t in pf.nodes("try_statement")
-            if body is not None and t.parent == body and t.child_by_field_name("handler")
+            if body is not None
+            and t.parent == body
+            and t.child_by_field_name("handler")
+            # `try { body = await req.json() } catch {}` parses the body; it guards nothing else
+            and not hooks.parse_fallback(pf, t.child_by_field_name("body"))
         ]
         main = max(tries, key=lambda t: t.end_byte - t.start_byte) if tries else None
         catch = main.child_by_field_name("handler") if main is not None else None

@@ -78,11 +78,14 @@ FIELDS = {
 LIST_NAME = re.compile(r"(region|plan|term|modpack)", re.I)
 ITEM_KEYS = ("id", "value", "slug", "key", "code")
 REQUEST_HINTS = re.compile(
-    r"headers\.get\(\s*['\"`](origin|referer|host|x-forwarded-host)['\"`]|\b(req|request)\.url\b",
+    r"headers\.get\(\s*['\"`](origin|referer|host|x-forwarded-host)['\"`]|\b(req|request)\.url\b"
+    r"|\b(req|request)\.json\(",  # a URL the caller sends in the body
     re.I,
 )
 ENV_HINTS = re.compile(r"Deno\.env\.get|process\.env|import\.meta\.env")
 STRIPE_KEY = re.compile(r"\b(pk|sk|rk)_(live|test)_[A-Za-z0-9]{8,}")
+# `pk_test_xxxx…`: a placeholder (QUALITY-PLACEHOLDERS reports it), not a key
+KEY_PLACEHOLDER = re.compile(r"^\w+?_(?:live|test)_\w*?(?:x{4,}|your|placeholder|example)", re.I)
 PANEL_HINTS = re.compile(r"pterodactyl|panel", re.I)
 
 
@@ -114,9 +117,36 @@ def _origin(pf: ParsedFile, value: Node) -> str:
         return "browser"
     if ENV_HINTS.search(expanded):
         return "env"
-    if string_value(value) is not None:
+    if string_value(value) is not None or _literal_template(pf, value):
         return "literal"
     return "unknown"
+
+
+def _literal_template(pf: ParsedFile, value: Node, depth: int = 0) -> bool:
+    """`${APP_URL}/success` where APP_URL is a string constant: a fixed origin."""
+    value = unwrap(value)
+    if value is None or value.type != "template_string" or depth > 3:
+        return False
+    for sub in value.named_children:
+        if sub.type != "template_substitution":
+            continue
+        inner = sub.named_children[0] if sub.named_children else None
+        if inner is not None and inner.type == "identifier":
+            binding = trace(pf, text(inner), inner)
+            target = unwrap(binding.value) if binding is not None else None
+            if target is None or binding is None or binding.key_path:
+                return False
+            if string_value(target) is None and not _literal_template(pf, target, depth + 1):
+                return False
+        elif sub is value.named_children[0] or not _after_origin(value, sub):
+            return False  # an id after the path (`/x/${order.id}`) does not move the origin
+    return True
+
+
+def _after_origin(template: Node, sub: Node) -> bool:
+    """The substitution comes after a fragment holding the path (`…/x/${id}`)."""
+    before = text(template)[: sub.start_byte - template.start_byte]
+    return "/" in before.split("://", 1)[-1] or before.startswith("`/")
 
 
 def _route(value: Node) -> str | None:
@@ -127,13 +157,18 @@ def _route(value: Node) -> str | None:
     if literal is not None:
         return urlsplit(literal).path or None
     if value.type == "template_string":
-        for frag in value.named_children:
+        parts = value.named_children
+        for i, frag in enumerate(parts):
             if frag.type == "string_fragment":
                 part = text(frag)
-                if part.startswith("/"):
-                    return re.split(r"[?#]", part)[0] or "/"
-                if "://" in part:
-                    return urlsplit(part).path or None
+                if part.startswith("/") or "://" in part:
+                    path = (
+                        re.split(r"[?#]", part)[0] if part.startswith("/") else urlsplit(part).path
+                    )
+                    # `/booking/${id}`: the substitution is a path segment of the route
+                    if path.endswith("/") and i + 1 < len(parts) and "?" not in part:
+                        path += ":param"
+                    return path or ("/" if part.startswith("/") else None)
     if value.type == "binary_expression":
         return _route(value.child_by_field_name("right"))
     return None
@@ -194,12 +229,35 @@ def file_route(path: str) -> str | None:
     return None
 
 
+MOCK_PATH = re.compile(
+    r"(^|[/._-])(mocks?|fixtures?|stubs?|samples?|demo|seed|__mocks__)([/._-]|$)", re.I
+)
+
+
+def _returned(pair: Node) -> bool:
+    """The object is a value a function returns (mock data, a stub's response), not a
+    value the frontend sends."""
+    node = pair.parent
+    while node is not None:
+        if node.type == "return_statement":
+            return True
+        if node.type == "arrow_function":
+            body = node.child_by_field_name("body")
+            return body is not None and body.type != "statement_block" and contains(body, pair)
+        if node.type in {"call_expression", "function_declaration", "method_definition"}:
+            return False  # an argument (sent) or a function boundary
+        node = node.parent
+    return False
+
+
 def frontend_values(pf: ParsedFile) -> list[dict]:
     rows = []
+    if MOCK_PATH.search(pf.path):
+        return rows
     for pair in pf.nodes("pair"):
         key = text(pair.child_by_field_name("key")).strip("'\"")
         value = string_value(pair.child_by_field_name("value"))
-        if key in FIELDS and value:
+        if key in FIELDS and value and not _returned(pair):
             rows.append({"path": pf.path, "line": line(pair), "field": FIELDS[key], "value": value})
     for decl in pf.nodes("variable_declarator"):
         name = text(decl.child_by_field_name("name"))
@@ -269,6 +327,8 @@ def key_kinds(path: str, text_value: str, first_line: int = 1) -> list[dict]:
     rows = []
     for number, raw in enumerate(text_value.splitlines(), start=first_line):
         for m in STRIPE_KEY.finditer(raw):
+            if KEY_PLACEHOLDER.match(m.group(0)):
+                continue
             rows.append({"path": path, "line": number, "kind": f"{m.group(1)}_{m.group(2)}"})
     return rows
 

@@ -19,7 +19,7 @@ from ..ts.syntax import ParsedFile
 from . import quality, security
 
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
-SHIPPED_KINDS = frozenset({"function", "shared", "frontend"})
+SHIPPED_KINDS = frozenset({"function", "shared", "frontend", "server"})
 
 
 def collect_static_facts(
@@ -47,15 +47,20 @@ def collect_static_facts(
             notes.append(f"rule {rule} skipped {path}: {type(exc).__name__}: {exc}")
             return []
 
+    ambient: set[str] = set()  # `declare global` / `.d.ts` names count in every file
+    for path, pf in parsed.items():
+        if path.endswith(".d.ts") or "declare" in pf.source.decode("utf-8", "replace")[:20000]:
+            ambient |= set(safe("ambient", path, lambda p=pf: list(quality.ambient_names(p))))
+    known_ambient = frozenset(ambient)
     for path, pf in parsed.items():
         rows["code_any_types"] += safe("any_types", path, quality.any_types, pf)
         if kinds.get(path) not in SHIPPED_KINDS:
             continue
-        if kinds[path] != "frontend":
+        if kinds[path] in {"function", "shared"}:
             rows["code_auth_facts"] += safe("auth", path, security.auth_facts, pf, accessors)
         rows["code_placeholders"] += safe("placeholders", path, quality.placeholders, pf)
         rows["code_undefined_identifiers"] += safe(
-            "undefined", path, quality.undefined_identifiers, pf
+            "undefined", path, quality.undefined_identifiers, pf, known_ambient
         )
         rows["code_function_defs"] += safe("function_defs", path, quality.function_defs, pf)
     for f in files:

@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from pathlib import Path
 
 from tree_sitter import Node
 
@@ -30,12 +32,24 @@ from ..ts.syntax import (
     text,
 )
 
-TODO = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
+TODO = re.compile(r"\b(TODO|FIXME|HACK)\b|^[\s/*#-]*XXX\b")
+# Placeholders are id-, key- or price-shaped literals, not words: UI copy ("Your name",
+# "TBD"), i18n keys (`input_placeholder`) and masks ("XXXX") are left alone.
 PLACEHOLDER = re.compile(
-    r"^(?:REPLACE[_-]?ME|CHANGE[_-]?ME|CHANGEME|PLACEHOLDER|TBD|xxx+|your[-_ ][\w-]+"
-    r"|<your[^>]*>|todo)$|REPLACE[_-]?ME|CHANGE[_-]?ME|_placeholder\b",
+    r"(?<![A-Za-z])(?:REPLACE|CHANGE)[_-]?ME(?![a-z])"  # REPLACE_ME, change-me (not "replacement")
+    r"|^<your[^>]*>$"  # <your-project-ref>
+    r"|^YOUR_[A-Z0-9_]+$"  # YOUR_STRIPE_KEY_HERE
+    r"|^your[-_](?:[a-z0-9]+[-_])*(?:key|secret|token|id|url|here|ref|project|api|dsn)(?:[-_][a-z0-9]+)*$"
+    r"|^[A-Z0-9_]*PLACEHOLDER[A-Z0-9_]*$"
+    r"|^(?:sk|pk|rk)_(?:test|live)_(?:x+|\.{3}.*|\*+|your\w*|.*x{4,}.*|.*(?:placeholder|example).*)$"
+    r"|^(?:price|prod|plan|whsec|acct|cus|sub)_(?:x{3,}|\.{3}|your\w*|placeholder|example\w*)$",
     re.I,
 )
+CASED = re.compile(r"^YOUR_|^[A-Z0-9_]*PLACEHOLDER")
+# `price_basic_monthly`: a made-up Stripe id (real ones are random: price_1Nx…). Only as
+# the value of a price/plan/product key or variable, since `price_monthly` is also a column.
+WORD_ID = re.compile(r"^(?:price|prod)_[a-z]+(?:_[a-z0-9]+)*$")
+ID_HOLDER = re.compile(r"price|plan|product|tier|sku", re.I)
 SQL_STRING = re.compile(r"'((?:[^']|'')*)'")
 MIN_DUPLICATE_CHARS = 80
 _GLOBAL_NAMES = """
@@ -56,9 +70,41 @@ reportError DOMException Deno Bun process require module exports __dirname __fil
 Buffer global window document localStorage sessionStorage history alert confirm prompt
 requestAnimationFrame cancelAnimationFrame getComputedStyle matchMedia HTMLElement Element
 Node NodeList IntersectionObserver ResizeObserver MutationObserver Image Audio Notification
-React JSX import
+React JSX import EdgeRuntime
+google gapi grecaptcha Stripe gtag dataLayer fbq PaystackPop FlutterwaveCheckout Razorpay
 """
-GLOBALS = frozenset(_GLOBAL_NAMES.split())
+# Runtime globals from the npm `globals` package (ES, browser, workers, Node, Deno, Bun,
+# React Native; see bench/gen_runtime_globals.py), the Supabase edge runtime's and the
+# globals that SDK script tags define (Google Maps, Stripe.js v3, analytics)
+_RUNTIME = json.loads(
+    (Path(__file__).resolve().parent.parent / "ts" / "runtime_globals.json").read_text("utf-8")
+)
+GLOBALS = frozenset(_GLOBAL_NAMES.split()) | frozenset(_RUNTIME["names"])
+TYPE_CONTEXTS = frozenset(
+    {
+        "type_annotation",
+        "type_alias_declaration",
+        "interface_declaration",
+        "type_arguments",
+        "type_parameters",
+        "type_query",
+        "type_predicate",
+        "object_type",
+        "index_signature",
+        "function_type",
+        "constructor_type",
+        "generic_type",
+        "union_type",
+        "intersection_type",
+        "lookup_type",
+        "conditional_type",
+        "tuple_type",
+        "array_type",
+        "implements_clause",
+        "ambient_declaration",
+        "function_signature",
+    }
+)
 DECLARATION_TYPES = {
     "class_declaration": "name",
     "abstract_class_declaration": "name",
@@ -68,6 +114,7 @@ DECLARATION_TYPES = {
     "module": "name",
     "internal_module": "name",
     "generator_function": "name",
+    "function_signature": "name",
 }
 NOT_A_USE_PARENTS = frozenset(
     {
@@ -89,7 +136,7 @@ JSX_NAME_PARENTS = frozenset(
 def _comment_rows(pf: ParsedFile) -> list[dict]:
     rows = []
     for comment in pf.nodes("comment"):
-        match = TODO.search(text(comment))
+        match = TODO.search(text(comment).strip())
         if match:
             snippet = text(comment).strip("/* \n")[:80]
             rows.append({"path": pf.path, "line": line(comment), "kind": "todo", "text": snippet})
@@ -101,11 +148,67 @@ def placeholders(pf: ParsedFile) -> list[dict]:
     rows = _comment_rows(pf)
     for node in pf.nodes("string", "template_string"):
         value = string_value(node)
-        if value and PLACEHOLDER.search(value.strip()):
+        if value and (is_placeholder(value) or _word_id(node, value)) and not _ui_text(node):
             rows.append(
                 {"path": pf.path, "line": line(node), "kind": "placeholder", "text": value[:80]}
             )
     return rows
+
+
+def is_placeholder(value: str) -> bool:
+    """An id-, key- or price-shaped placeholder literal (see PLACEHOLDER)."""
+    value = value.strip()
+    if not value or len(value) > 120 or " " in value:
+        return False
+    match = PLACEHOLDER.search(value)
+    if match is None:
+        return False
+    # YOUR_… and …PLACEHOLDER… count in upper case only (env-style names)
+    return not CASED.match(match.group(0).upper()) or bool(CASED.match(match.group(0)))
+
+
+def _word_id(node: Node, value: str) -> bool:
+    """A word-shaped price/product id held by a price/plan key or variable."""
+    if not WORD_ID.match(value):
+        return False
+    parent = node.parent
+    while parent is not None and parent.type in TRANSPARENT_TYPES | {"ternary_expression"}:
+        parent = parent.parent
+    if parent is None:
+        return False
+    if parent.type == "pair":
+        holder = text(parent.child_by_field_name("key"))
+    elif parent.type in {"variable_declarator", "assignment_expression"}:
+        holder = text(parent.child_by_field_name("name") or parent.child_by_field_name("left"))
+    else:
+        return False
+    return bool(ID_HOLDER.search(holder)) or parent.type == "pair" and _in_price_map(parent)
+
+
+def _in_price_map(pair: Node) -> bool:
+    """`const PRICES = { basic: 'price_basic_monthly' }`: the object is held by a price name."""
+    obj = pair.parent
+    holder = obj.parent if obj is not None else None
+    while holder is not None and holder.type in TRANSPARENT_TYPES:
+        holder = holder.parent
+    if holder is None or holder.type not in {"variable_declarator", "pair"}:
+        return False
+    name = holder.child_by_field_name("name") or holder.child_by_field_name("key")
+    return bool(ID_HOLDER.search(text(name)))
+
+
+def _ui_text(node: Node) -> bool:
+    """A JSX `placeholder=` attribute or a `placeholder:` property: UI copy, not data."""
+    parent = node.parent
+    while parent is not None and parent.type in {"jsx_expression", "parenthesized_expression"}:
+        parent = parent.parent
+    if parent is None:
+        return False
+    if parent.type == "jsx_attribute" and parent.named_children:
+        return "placeholder" in text(parent.named_children[0]).lower()
+    if parent.type == "pair":
+        return "placeholder" in text(parent.child_by_field_name("key")).lower()
+    return False
 
 
 def sql_placeholders(path: str, source: str) -> list[dict]:
@@ -118,7 +221,7 @@ def sql_placeholders(path: str, source: str) -> list[dict]:
                 {"path": path, "line": number, "kind": "todo", "text": comment.strip()[:80]}
             )
         for literal in SQL_STRING.findall(code):
-            if PLACEHOLDER.search(literal.strip()):
+            if is_placeholder(literal):
                 rows.append(
                     {"path": path, "line": number, "kind": "placeholder", "text": literal[:80]}
                 )
@@ -151,9 +254,28 @@ def _declared_names(pf: ParsedFile) -> set[str]:
     return declared
 
 
-def undefined_identifiers(pf: ParsedFile) -> list[dict]:
-    """Names used as values that nothing in the file or the runtime defines."""
-    declared = _declared_names(pf)
+def ambient_names(pf: ParsedFile) -> set[str]:
+    """Names a declaration file (`.d.ts`, `declare global`, `declare const x`) makes global."""
+    names: set[str] = set()
+    for node in pf.nodes("ambient_declaration"):
+        for child in node.named_children:
+            target = child.child_by_field_name("name")
+            if target is not None:
+                names.add(text(target))
+            elif child.type in {"lexical_declaration", "variable_declaration"}:
+                for decl in child.named_children:
+                    name = decl.child_by_field_name("name")
+                    if name is not None:
+                        names.add(text(name))
+    return names
+
+
+def undefined_identifiers(pf: ParsedFile, ambient: frozenset[str] = frozenset()) -> list[dict]:
+    """Names used as values that nothing in the file, the project's declarations or the
+    runtime defines (declaration files themselves run nothing)."""
+    if pf.path.endswith(".d.ts"):
+        return []
+    declared = _declared_names(pf) | ambient
     rows, seen = [], set()
     for ident in pf.nodes("identifier", "shorthand_property_identifier"):
         name = text(ident)
@@ -168,20 +290,8 @@ def undefined_identifiers(pf: ParsedFile) -> list[dict]:
             parent.type == "member_expression" and parent.child_by_field_name("object") != ident
         ):
             continue
-        if (
-            enclosing(
-                ident,
-                {
-                    "type_annotation",
-                    "type_alias_declaration",
-                    "interface_declaration",
-                    "type_arguments",
-                    "type_query",
-                },
-            )
-            is not None
-        ):
-            continue
+        if enclosing(ident, TYPE_CONTEXTS) is not None:
+            continue  # a type-level name (interfaces, index-signature keys, generics)
         seen.add(name)
         rows.append({"path": pf.path, "line": line(ident), "name": name})
     return rows

@@ -28,6 +28,17 @@ class Responses:
 
     def __init__(self, files: list[ParsedFile]) -> None:
         self.helpers: dict[str, tuple[int | None, int, bool]] = {}
+        # `const ERROR_CODE = { BAD_REQUEST: 400 }` anywhere: `ERROR_CODE.BAD_REQUEST` → 400
+        self.constants: dict[str, int] = {}
+        for pf in files:
+            for decl in pf.nodes("variable_declarator"):
+                value = unwrap(decl.child_by_field_name("value"))
+                if value is not None and value.type == "object":
+                    owner = text(decl.child_by_field_name("name"))
+                    for key, item, _ in object_properties(value):
+                        number = _int(item)
+                        if key and number is not None:
+                            self.constants.setdefault(f"{owner}.{key}", number)
         for pf in files:
             returned = [
                 (enclosing_function(r), r.named_children[0] if r.named_children else None)
@@ -44,6 +55,20 @@ class Responses:
         for _ in range(2):  # builders that delegate: `errorResponse(m) => json({m}, 500)`
             for pf in files:
                 self._delegating_builders(pf)
+        # wrappers passing their own status on: `ok = (d, status = 200) => json(d, { status })`
+        for pf in files:
+            returned = [
+                (enclosing_function(r), r.named_children[0] if r.named_children else None)
+                for r in pf.nodes("return_statement")
+            ] + [(fn, fn.child_by_field_name("body")) for fn in pf.nodes("arrow_function")]
+            for fn, value in returned:
+                name = _function_name(fn) if fn is not None else None
+                value = unwrap(value)
+                if fn is None or not name or name in self.helpers or value is None:
+                    continue
+                got = self._wrapped_helper(pf, value, fn)
+                if got is not None:
+                    self.helpers[name] = got
 
     def _delegating_builders(self, pf: ParsedFile) -> None:
         """Named functions returning `Response.json(...)` or another known builder's call:
@@ -90,6 +115,40 @@ class Responses:
                 return i, default if default is not None else 200
         return None
 
+    def _wrapped_helper(
+        self, pf: ParsedFile, call: Node, fn: Node
+    ) -> tuple[int | None, int, bool] | None:
+        """A function that returns a known helper's response, passing its own status on."""
+        if call.type != "call_expression":
+            return None
+        inner = self.helpers.get(normalized(callee(call)).rsplit(".", 1)[-1])
+        if inner is None:
+            return None
+        index, default, is_json = inner
+        args = call_args(call)
+        if index is None or index >= len(args):
+            return None, default, is_json
+        status_node = unwrap(args[index])
+        if status_node is not None and status_node.type == "object":
+            found = [
+                v if v is not None else p
+                for k, v, p in object_properties(status_node)
+                if k == "status"
+            ]
+            status_node = found[0] if found else None
+        if status_node is None:
+            return None, default, is_json
+        number = _int(status_node)
+        if number is not None:
+            return None, number, is_json
+        params = fn.child_by_field_name("parameters")
+        for i, p in enumerate(params.named_children if params else []):
+            pattern = p.child_by_field_name("pattern")
+            if pattern is not None and text(pattern) == text(status_node):
+                fallback = _int(p.child_by_field_name("value"))
+                return i, fallback if fallback is not None else 200, is_json
+        return None
+
     def _new_response(
         self, pf: ParsedFile, node: Node, fn: Node | None
     ) -> tuple[int | None, int, bool] | None:
@@ -101,11 +160,18 @@ class Responses:
         init = resolve_value(pf, items[1]) if len(items) > 1 else None
         is_json = "application/json" in text(node) or "JSON.stringify" in text(node)
         status_node = None
+        spread = None  # `{ ...init, headers }`: the status is the caller's `init.status`
         if init is not None and init.type == "object":
             for key, value, prop in object_properties(init):
                 if key == "status":
                     status_node = value if value is not None else prop
+            for child in init.named_children:
+                if child.type == "spread_element" and child.named_children:
+                    spread = child.named_children[0]
         status = _int(status_node) if status_node is not None else 200
+        if status_node is None and spread is not None and fn is not None:
+            status_node = spread
+            status = None
         if status is not None or fn is None:
             return None, status if status is not None else 200, is_json
         params = fn.child_by_field_name("parameters")
@@ -139,13 +205,23 @@ class Responses:
         if name in self.helpers:
             index, default, is_json = self.helpers[name]
             if index is not None and index < len(args):
-                return _int(args[index]), is_json
+                arg = resolve_value(pf, args[index])
+                if arg is not None and arg.type == "object":  # json(body, { status: 500 })
+                    found = [v for k, v, _ in object_properties(arg) if k == "status"]
+                    return (_int(found[0]) if found else default), is_json
+                got = _int(args[index])
+                if got is None and arg is not None and arg.type == "member_expression":
+                    got = self.constants.get(normalized(arg))
+                return got, is_json
             return default, is_json
         return None
 
 
 def _int(node: Node | None) -> int | None:
     node = unwrap(node)
+    if node is not None and node.type == "ternary_expression":  # `cond ? 401 : 500`
+        branches = [_int(node.child_by_field_name(f)) for f in ("consequence", "alternative")]
+        return None if None in branches else min(b for b in branches if b is not None)
     if node is not None and node.type == "number":
         try:
             return int(text(node))
