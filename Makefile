@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+GLOBALS_VERSION := 17.14.0
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
@@ -12,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# the JavaScript runtimes' global names (npm `globals`, MIT), for undefined identifiers
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/js globals@$(GLOBALS_VERSION)
+	$(BIN)/python bench/gen_runtime_globals.py $(VENV)/js/node_modules/globals
 	touch $(STAMP)
 
 venv: $(STAMP)

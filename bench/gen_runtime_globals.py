@@ -1,6 +1,8 @@
-"""Regenerate lib/readiness/static/ts/runtime_globals.json from the npm `globals` package.
+"""Generate lib/readiness/static/ts/runtime_globals.json from the npm `globals` package
+(`make venv` does it; the file is git-ignored: it is that package's data, not ours).
 
-    npm install globals && python bench/gen_runtime_globals.py node_modules/globals
+    npm install --prefix .venv/js globals@17.14.0
+    python bench/gen_runtime_globals.py .venv/js/node_modules/globals
 
 `globals` (MIT, maintained with ESLint) lists the identifiers each JavaScript runtime
 defines. QUALITY-UNDEFINED-IDENTIFIERS reads the names of the runtimes a Supabase +

@@ -875,3 +875,19 @@ def test_unparsable_next_page_is_still_a_route(tmp_path: Path) -> None:
     assert not files.loc["app/page.tsx", "parse_ok"]  # the page does not parse
     routes = set(t["code_frontend_routes"]["route"])
     assert {"/", "/account"} <= routes
+
+
+def test_without_the_runtime_globals_list_undefined_identifiers_are_not_verified(
+    tmp_path, monkeypatch
+) -> None:
+    """The list is generated when the venv is built; missing, the rule would call every
+    DOMParser undefined, so the check says it could not judge instead."""
+    from readiness.sources.codebase import collect_codebase
+    from readiness.static.rules import quality
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/parse.ts").write_text("export const doc = new DOMParser();\n")
+    monkeypatch.setattr(quality, "RUNTIME_NAMES", None)
+    result = collect_codebase(tmp_path)
+    assert "code_undefined_identifiers" not in result.tables
+    assert any("runtime globals list missing" in n for n in result.notes)

@@ -74,12 +74,22 @@ React JSX import EdgeRuntime
 google gapi grecaptcha Stripe gtag dataLayer fbq PaystackPop FlutterwaveCheckout Razorpay
 """
 # Runtime globals from the npm `globals` package (ES, browser, workers, Node, Deno, Bun,
-# React Native; see bench/gen_runtime_globals.py), the Supabase edge runtime's and the
-# globals that SDK script tags define (Google Maps, Stripe.js v3, analytics)
-_RUNTIME = json.loads(
-    (Path(__file__).resolve().parent.parent / "ts" / "runtime_globals.json").read_text("utf-8")
-)
-GLOBALS = frozenset(_GLOBAL_NAMES.split()) | frozenset(_RUNTIME["names"])
+# React Native), generated when the venv is built (`make venv` runs
+# bench/gen_runtime_globals.py; the list is not committed, it is the package's data), plus
+# the Supabase edge runtime's and the globals SDK script tags define (Google Maps,
+# Stripe.js v3, analytics) above.
+RUNTIME_GLOBALS_FILE = Path(__file__).resolve().parent.parent / "ts" / "runtime_globals.json"
+
+
+def _runtime_names() -> frozenset[str] | None:
+    try:
+        return frozenset(json.loads(RUNTIME_GLOBALS_FILE.read_text("utf-8"))["names"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+RUNTIME_NAMES = _runtime_names()
+GLOBALS = frozenset(_GLOBAL_NAMES.split()) | (RUNTIME_NAMES or frozenset())
 TYPE_CONTEXTS = frozenset(
     {
         "type_annotation",
