@@ -47,6 +47,7 @@ PRESUPPOSES: dict[str, tuple[str, ...]] = {
     "DB-NODES-REGIONS": ("panel",),
     "STRIPE-CATALOG-COVERAGE": ("panel",),
     "STRIPE-PLAN-COUNT": ("panel",),
+    "FE-SIGNUP-NONBLOCKING": ("panel",),  # sign-up must not wait on panel account creation
     # about how a webhook does its job (a missing webhook is STRIPE-WEBHOOK-HANDLES-CHECKOUT's)
     "STRIPE-WEBHOOK-SIGNATURE": ("stripe_webhook",),
     "STRIPE-WEBHOOK-FAILED-PAYMENT": ("stripe_webhook",),
