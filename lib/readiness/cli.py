@@ -206,13 +206,14 @@ def cmd_checks(args: argparse.Namespace) -> int:
         out.print_json(json.dumps([s.to_dict() for s in specs]))
         return 0
     table = Table(title=f"{len(specs)} registered checks")
-    table.add_column("id", no_wrap=True)
-    for col in ("area", "severity", "precision", "sources", "title"):
-        table.add_column(col)
+    for col in ("id", "area", "severity", "precision"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("title (sources)", ratio=1, min_width=24)
     for s in specs:
         p = s.precision
         shown = f"{p.level} {p.value:.0%} n={p.labelled}" if p.measured else "not measured"
-        table.add_row(s.id, str(s.area), str(s.severity), shown, ", ".join(s.sources), s.title)
+        title = f"{s.title} ({', '.join(s.sources)})"
+        table.add_row(s.id, str(s.area), str(s.severity), shown, title)
     out.print(table)
     return 0
 
