@@ -700,8 +700,13 @@ def test_builtin_env_is_not_undocumented_and_injected_is_no_alias(tmp_path, demo
 def test_cors_wildcard_matters_only_with_ambient_credentials_or_open_data(
     tmp_path, demo_config, body, expected
 ):
+    from readiness.checks.registry import REGISTRY
+
     path, text = fn("f", body)
     got = verdicts("CONFIG-CORS-PRIVILEGED", checkout(tmp_path, {path: text}), demo_config)
+    # the rule fails; a measured precision below high turns that into a review warning
+    if expected == "fail" and not REGISTRY["CONFIG-CORS-PRIVILEGED"].precision.may_fail:
+        expected = "warn"
     assert got["function:f"] == expected
 
 
