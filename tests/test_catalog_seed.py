@@ -227,3 +227,30 @@ def test_a_second_plain_insert_of_a_key_replaces_it() -> None:
     rep = replay(_writes(files))
     assert _placeholders(files) == {"a": REAL_4GB}
     assert [u["at"] for u in rep.unknown] == ["supabase/migrations/2_b.sql:2"]
+
+
+def test_drift_compares_the_live_plans_with_what_the_migrations_leave(demo_config) -> None:
+    """A later UPDATE that set the live id is no drift; a plan the UPDATE missed is."""
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from readiness.checks.registry import CheckInput
+
+    files = {
+        "supabase/migrations/1_plans.sql": "insert into public.plans (id, stripe_price_id) "
+        "values ('mc-4', 'price_minecraft_4gb'), ('mc-8', 'price_minecraft_8gb');\n",
+        "supabase/migrations/2_live.sql": f"update public.plans set stripe_price_id = "
+        f"'{REAL_4GB}' where id = 'mc-4';\n",
+    }
+    live = pd.DataFrame({"id": ["mc-4", "mc-8"], "stripe_price_id": [REAL_4GB, REAL_8GB]})
+    inp = CheckInput(
+        tables={"code_catalog_writes": _writes(files), "db_plans": live},
+        config=demo_config,
+        now=datetime.now(UTC),
+    )
+    all_checks()
+    got = {r.resource: r for r in REGISTRY["DB-PLAN-PRICES-MIGRATIONS"].func(inp)}
+    assert set(got) == {"plan:mc-8", "plans"}
+    assert got["plan:mc-8"].location == "supabase/migrations/1_plans.sql:1"
+    assert "leave price_minecraft_8gb" in got["plan:mc-8"].reason

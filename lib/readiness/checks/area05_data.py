@@ -3,7 +3,6 @@ migrations compared with the live plans table."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pandas as pd
@@ -15,6 +14,7 @@ from readiness.checks.registry import (
     failed,
     informed,
     passed,
+    require_columns,
     warned,
 )
 from readiness.findings import Severity
@@ -121,29 +121,33 @@ def nodes_regions(inp: CheckInput) -> Iterator[Result]:
     id="DB-PLAN-PRICES-MIGRATIONS",
     area=5,
     severity=Severity.MEDIUM,
-    title="Price ids seeded by the migrations match the live plans table",
+    title="Price ids the migrations leave match the live plans table",
     sources=["codebase", "database"],
-    tables=["code_migration_inserts", "db_plans"],
+    tables=["code_catalog_writes", "db_plans"],
     rationale="When the repo's catalogue and production disagree, a fresh environment (or a "
     "re-run migration) sells at other prices than production.",
     remediation="Make the catalogue migration the source of truth, or update it from production.",
 )
 def plan_prices_migrations(inp: CheckInput) -> Iterator[Result]:
-    ins = inp["code_migration_inserts"]
-    ins = ins[ins["table"].isin(["public.plans", "plans"])]
+    """Each plan as the migrations leave it (inserts, ON CONFLICT and later UPDATEs
+    replayed in the CLI's order, area01_seed) against its live row."""
+    from readiness.checks.area01_seed import COLUMNS, replay
+
+    writes = require_columns(inp["code_catalog_writes"], "code_catalog_writes", COLUMNS)
+    seeded = inp.shared("catalog_seed_replay", lambda: replay(writes)).rows
+    plans = {**seeded.get("public.plans", {}), **seeded.get("plans", {})}
     live = (
         inp["db_plans"].set_index("id")["stripe_price_id"].to_dict()
         if "id" in inp["db_plans"]
         else {}
     )
     checked = 0
-    for row in ins.itertuples():
-        values = json.loads(row.values)
-        pid, price = values.get("id"), values.get("stripe_price_id")
-        if pid is None or "stripe_price_id" not in values:
+    for row in plans.values():
+        pid, price = row.values.get("id"), row.values.get("stripe_price_id")
+        if pid is None or "stripe_price_id" not in row.values:
             continue
         checked += 1
-        loc = f"{row.path}:{int(row.line)}"
+        loc = row.where.get("stripe_price_id")
         if pid not in live:
             yield warned(
                 f"plan:{pid}", f"Plan {pid} is seeded by a migration but not live.", location=loc
@@ -151,10 +155,10 @@ def plan_prices_migrations(inp: CheckInput) -> Iterator[Result]:
         elif (live[pid] if pd.notna(live[pid]) else None) != price:
             yield warned(
                 f"plan:{pid}",
-                f"Plan {pid}: migration seeds {price}, the live table has {live[pid]}.",
+                f"Plan {pid}: the migrations leave {price}, the live table has {live[pid]}.",
                 location=loc,
             )
     if checked:
         yield passed("plans", f"{checked} seeded plan(s) compared with the live plans table.")
-    if not checked:
+    else:
         yield passed("plans", "The migrations seed no plans with price ids.")
