@@ -891,3 +891,21 @@ def test_without_the_runtime_globals_list_undefined_identifiers_are_not_verified
     result = collect_codebase(tmp_path)
     assert "code_undefined_identifiers" not in result.tables
     assert any("runtime globals list missing" in n for n in result.notes)
+
+
+def test_functions_in_a_file_nothing_imports_are_still_dead(tmp_path, demo_config) -> None:
+    """Reachability drops an unimported file's frontend facts, never its dead code."""
+    from readiness.sources.codebase import collect_codebase
+
+    files = {
+        "index.html": '<div id="root"></div><script type="module" src="/src/main.tsx"></script>\n',
+        "src/main.tsx": "import { App } from './App';\nApp();\n",
+        "src/App.tsx": "export function App() { return null; }\n",
+        "src/legacy/format.ts": "function formatPrice(n: number) { return `$${n}`; }\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    defs = collect_codebase(tmp_path).tables["code_function_defs"]
+    dead = defs[(defs["name"] == "formatPrice")]
+    assert len(dead) == 1 and not bool(dead.iloc[0]["referenced"])

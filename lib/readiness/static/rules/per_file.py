@@ -54,6 +54,11 @@ def collect_static_facts(
     known_ambient = frozenset(ambient)
     for path, pf in parsed.items():
         rows["code_any_types"] += safe("any_types", path, quality.any_types, pf)
+        if kinds.get(path) == "unused":
+            # a file nothing imports still holds functions nothing calls (dead code is
+            # dead whether or not its file is reached); its other rules would only judge
+            # code that never runs
+            rows["code_function_defs"] += safe("function_defs", path, quality.function_defs, pf)
         if kinds.get(path) not in SHIPPED_KINDS:
             continue
         if kinds[path] in {"function", "shared"}:
