@@ -203,7 +203,11 @@ def test_the_bounded_transport_cuts_a_trickle_over_tls(tmp_path, mode):
     with session, TrickleServer(mode, interval_s=0.2, tls=ctx) as server:
         exc, seconds = bounded(lambda: session.get(server.url + "/v1", verify=str(cert)), 15)
     assert isinstance(exc, requests.Timeout), exc
-    assert "no complete answer within 1s" in str(exc) and seconds < 10
+    # the watchdog cuts the trickle at 1s; on a loaded machine a single gap between
+    # trickled bytes can pass the 1s socket timeout first: either way it is cut, bounded
+    said = str(exc)
+    assert "no complete answer within 1s" in said or "timed out" in said, said
+    assert seconds < 10
     with BoundedSession(Deadline("test", 30), 1) as ok, TrickleServer("body", 0, tls=ctx) as fast:
         resp = ok.get(fast.url + "/v1", verify=str(cert))
     assert resp.status_code == 200 and resp.json()["object"] == "list"
