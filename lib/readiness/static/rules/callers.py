@@ -80,22 +80,22 @@ def _is_empty_literal(node: Node | None) -> bool:
     )
 
 
-def _and_chain(node: Node) -> list[Node]:
-    """Operands of the `a && b && ...` expression `node` is part of (excluding node)."""
+def _chain(node: Node, operator: str) -> list[Node]:
+    """Operands of the `a OP b OP ...` expression `node` is part of (excluding node)."""
+
+    def joins(n: Node) -> bool:
+        return n.type == "binary_expression" and text(n.child_by_field_name("operator")) == operator
+
     top = node
     while top.parent is not None and (
-        top.parent.type == "parenthesized_expression"
-        or (
-            top.parent.type == "binary_expression"
-            and text(top.parent.child_by_field_name("operator")) == "&&"
-        )
+        top.parent.type == "parenthesized_expression" or joins(top.parent)
     ):
         top = top.parent
     out: list[Node] = []
 
     def walk(n: Node) -> None:
         n = unwrap(n) or n
-        if n.type == "binary_expression" and text(n.child_by_field_name("operator")) == "&&":
+        if joins(n):
             walk(n.child_by_field_name("left"))
             walk(n.child_by_field_name("right"))
         elif not contains(n, node):
@@ -103,31 +103,14 @@ def _and_chain(node: Node) -> list[Node]:
 
     walk(top)
     return out
+
+
+def _and_chain(node: Node) -> list[Node]:
+    return _chain(node, "&&")
 
 
 def _or_chain(node: Node) -> list[Node]:
-    """Operands of the `a || b || ...` expression `node` is part of (excluding node)."""
-    top = node
-    while top.parent is not None and (
-        top.parent.type == "parenthesized_expression"
-        or (
-            top.parent.type == "binary_expression"
-            and text(top.parent.child_by_field_name("operator")) == "||"
-        )
-    ):
-        top = top.parent
-    out: list[Node] = []
-
-    def walk(n: Node) -> None:
-        n = unwrap(n) or n
-        if n.type == "binary_expression" and text(n.child_by_field_name("operator")) == "||":
-            walk(n.child_by_field_name("left"))
-            walk(n.child_by_field_name("right"))
-        elif not contains(n, node):
-            out.append(n)
-
-    walk(top)
-    return out
+    return _chain(node, "||")
 
 
 def _guarded(pf: ParsedFile, side: Node, at: Node) -> bool:
