@@ -126,6 +126,7 @@ def test_drop_if_exists_before_the_first_create_is_not_destructive(tmp_path) -> 
 
 
 def _run(tmp: Path, files: dict[str, str]):
+    tmp.mkdir(parents=True, exist_ok=True)
     root = tmp / "checkout"
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -254,3 +255,27 @@ def test_drift_compares_the_live_plans_with_what_the_migrations_leave(demo_confi
     assert set(got) == {"plan:mc-8", "plans"}
     assert got["plan:mc-8"].location == "supabase/migrations/1_plans.sql:1"
     assert "leave price_minecraft_8gb" in got["plan:mc-8"].reason
+
+
+def test_catalogue_statements_that_cannot_be_followed_never_pass(tmp_path) -> None:
+    """A broken INSERT into plans may hold placeholders: not verified, never "none left";
+    an UPDATE with a filter the facts cannot follow turns a placeholder claim into review."""
+    broken = {
+        "supabase/migrations/20240101000000_plans.sql": (
+            "create table plans (id text primary key, stripe_price_id text);\n"
+            "insert into plans (id, stripe_price_id) values ('a' 'price_a_monthly');\n"
+        )
+    }
+    found = _run(tmp_path / "broken", broken)["STRIPE-SEED-PLACEHOLDER"]
+    assert [(f.status, f.resource) for f in found] == [(Status.NOT_VERIFIED, "seed")]
+    assert "_plans.sql:2" in found[0].reason
+
+    fixed_maybe = {
+        "supabase/migrations/20240101000000_plans.sql": (
+            "insert into plans (id, stripe_price_id) values ('a', 'price_a_monthly');\n"
+            f"update plans set stripe_price_id = '{REAL_4GB}' where id like 'a%';\n"
+        )
+    }
+    found = _run(tmp_path / "maybe", fixed_maybe)["STRIPE-SEED-PLACEHOLDER"]
+    assert [f.status for f in found] == [Status.WARN]
+    assert found[0].evidence["not_followed"] == ["supabase/migrations/20240101000000_plans.sql:2"]

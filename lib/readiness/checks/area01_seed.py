@@ -27,6 +27,7 @@ from readiness.checks.registry import (
     informed,
     passed,
     require_columns,
+    unverified,
     warned,
 )
 from readiness.findings import Severity
@@ -128,12 +129,15 @@ def replay(writes: pd.DataFrame) -> Replay:
     """Apply the catalogue writes in order; pure, so every check shares one result."""
     out = Replay()
     for w in writes.sort_values("seq").itertuples():
-        table, loc = w.table, f"{w.path}:{int(w.line)}"
+        table, loc = (w.table if isinstance(w.table, str) else "?"), f"{w.path}:{int(w.line)}"
         conflict = w.conflict if isinstance(w.conflict, str) else None
         known = not pd.isna(w.where_known) and bool(w.where_known)
         rows = out.rows.setdefault(table, {})
         values = json.loads(w.values) if isinstance(w.values, str) else {}
         out.columns.setdefault(table, set()).update(values)
+        if w.op == "unparsed":
+            out.unknown.append({"table": None, "at": loc})
+            continue
         if w.op == "create":
             out.created_in.setdefault(table, w.path)
             continue
@@ -212,8 +216,9 @@ def _replayed(inp: CheckInput) -> Replay:
 def seed_placeholders(inp: CheckInput) -> Iterator[Result]:
     """One finding per table: every placeholder row it keeps, each with its location."""
     words = {g.lower() for g in (inp.config.catalog.games if inp.config.catalog else {})}
+    rep = _replayed(inp)
     seen = flagged = 0
-    for table, rows in sorted(_replayed(inp).rows.items()):
+    for table, rows in sorted(rep.rows.items()):
         bad = []
         for key, row in rows.items():
             for col in price_columns(list(row.values)):
@@ -236,14 +241,34 @@ def seed_placeholders(inp: CheckInput) -> Iterator[Result]:
             flagged += len(bad)
             shown = "; ".join(f"{b['row']}: {b['why']}" for b in bad[:5])
             more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
-            yield failed(
+            # a later write the facts cannot follow may have fixed them: review, not fail
+            unknown = [u["at"] for u in rep.unknown if u["table"] in (table, None)]
+            verdict = warned if unknown else failed
+            caveat = (
+                f" ({len(unknown)} statement(s) on it could not be followed: "
+                f"{', '.join(unknown[:3])})"
+                if unknown
+                else ""
+            )
+            yield verdict(
                 f"seed:{table}",
                 f"After the migrations and seed, {len(bad)} price id(s) in {table} are "
-                f"placeholders: {shown}{more}.",
+                f"placeholders: {shown}{more}{caveat}.",
                 location=bad[0]["at"],
-                evidence={"placeholders": bad, "locations": [b["at"] for b in bad]},
+                evidence={
+                    "placeholders": bad,
+                    "locations": [b["at"] for b in bad],
+                    "not_followed": unknown,
+                },
             )
-    if seen == 0:
+    if not flagged and rep.unknown:
+        where = ", ".join(u["at"] for u in rep.unknown[:5])
+        yield unverified(
+            "seed",
+            f"{len(rep.unknown)} catalogue statement(s) could not be followed ({where}): "
+            "what the migrations leave there is unknown.",
+        )
+    elif seen == 0:
         yield passed("seed", "The migrations and seed.sql leave no price ids in any table.")
     elif not flagged:
         yield passed(

@@ -23,7 +23,7 @@ from pglast.parser import ParseError
 
 from ..sql.cli import select_names
 from ..sql.facts import const_value, split_statements
-from .sql import values_row_offsets
+from .sql import type_name, values_row_offsets
 
 S, N, B = "string", "Int64", "boolean"
 TABLES: dict[str, dict[str, str]] = {
@@ -31,7 +31,7 @@ TABLES: dict[str, dict[str, str]] = {
         "path": S,
         "line": N,
         "seq": N,  # position in the CLI's apply order (files, then statements, then rows)
-        "op": S,  # create | insert | update | delete | truncate | drop
+        "op": S,  # create | insert | update | delete | truncate | drop | unparsed
         "table": S,  # schema.table
         "kind": S,  # catalog | orders
         "values": S,  # JSON {column: text or null} the row or SET gives (non-constants left
@@ -47,6 +47,11 @@ TABLES: dict[str, dict[str, str]] = {
 CATALOG_TABLE = re.compile(
     r"(?:^|_)(?:plans?|prices?|pricing|products?|add_?ons?|bundles?|packages?|tiers?|"
     r"offers?|skus?)$",
+    re.IGNORECASE,
+)
+# a catalogue table named anywhere in a statement's text (for statements that do not parse)
+CATALOG_TABLE_WORD = re.compile(
+    r"\b(?:\w+_)?(?:plans?|prices?|pricing|products?|add_?ons?|bundles?|packages?|tiers?)\b",
     re.IGNORECASE,
 )
 ORDER_TABLE = re.compile(r"(?:^|_)(?:orders?|subscriptions?|purchases?)$", re.IGNORECASE)
@@ -202,7 +207,7 @@ def statement_writes(stmt: Any, base: dict, sql: str = "") -> list[dict]:
     columns."""
     if isinstance(stmt, ast.CreateStmt):
         columns = {
-            c.colname: ".".join(getattr(n, "sval", "") for n in c.typeName.names)
+            c.colname: type_name(c.typeName)
             for c in stmt.tableElts or ()
             if isinstance(c, ast.ColumnDef) and c.typeName is not None
         }
@@ -252,7 +257,21 @@ def catalog_writes(files: list[tuple[str, str]]) -> list[dict]:
             try:
                 parsed = parse_sql(st.sql)
             except ParseError:
-                continue  # the replay reports broken statements
+                # the replay reports the broken statement; here it only matters when it may
+                # write a catalogue (what it leaves is then unknown, never "no placeholder")
+                if CATALOG_TABLE_WORD.search(st.sql) or PRICE_ID_COLUMN.search(st.sql):
+                    rows.append(
+                        {
+                            "path": path,
+                            "line": st.line,
+                            "seq": len(rows),
+                            "op": "unparsed",
+                            "table": None,
+                            "kind": "catalog",
+                            "where_known": False,
+                        }
+                    )
+                continue
             for raw in parsed:
                 base = {"path": path, "line": st.line}
                 for row in statement_writes(raw.stmt, base, st.sql if len(parsed) == 1 else ""):

@@ -48,7 +48,7 @@ def _names(items: Any) -> str:
     return ",".join(out)
 
 
-def _type_name(tn: Any) -> str:
+def type_name(tn: Any) -> str:
     names = [getattr(n, "sval", "") for n in (tn.names or ())]
     return ".".join(n for n in names if n != "pg_catalog")
 
@@ -93,7 +93,7 @@ def _create_table(stmt: ast.CreateStmt, base: dict) -> list[dict]:
                     **base,
                     "kind": "column",
                     "columns": elt.colname,
-                    "detail": _type_name(elt.typeName),
+                    "detail": type_name(elt.typeName),
                 }
             )
             for con in elt.constraints or ():
@@ -122,7 +122,7 @@ def _alter_table(stmt: ast.AlterTableStmt, base: dict) -> list[dict]:
                     **base,
                     "kind": "column",
                     "columns": col.colname,
-                    "detail": _type_name(col.typeName),
+                    "detail": type_name(col.typeName),
                 }
             )
             for con in col.constraints or ():

@@ -45,6 +45,20 @@ SYSTEM_SCHEMAS = (
 )
 Query = Callable[[str], pd.DataFrame]
 S, N, B = "string", "Int64", "boolean"
+# who may write (schema_rls_writes) or read (schema_rls_reads) what, per role and column
+RLS_ACCESS = {
+    "schema": S,
+    "table": S,
+    "role": S,
+    "command": S,
+    "column": S,
+    "allowed": B,
+    "scope": S,
+    "policy": S,
+    "how": S,
+    "trusted": B,
+}
+
 COLUMNS: dict[str, dict[str, str]] = {
     "schema_info": {
         "mode": S,
@@ -156,30 +170,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
     "schema_enums": {"schema": S, "name": S, "values": S},
     "schema_grants": {"schema": S, "table": S, "column": S, "grantee": S, "privilege": S},
-    "schema_rls_writes": {
-        "schema": S,
-        "table": S,
-        "role": S,
-        "command": S,
-        "column": S,
-        "allowed": B,
-        "scope": S,
-        "policy": S,
-        "how": S,
-        "trusted": B,
-    },
-    "schema_rls_reads": {
-        "schema": S,
-        "table": S,
-        "role": S,
-        "command": S,
-        "column": S,
-        "allowed": B,
-        "scope": S,
-        "policy": S,
-        "how": S,
-        "trusted": B,
-    },
+    "schema_rls_writes": RLS_ACCESS,
+    "schema_rls_reads": RLS_ACCESS,
 }
 
 _SCHEMAS = "n.nspname NOT LIKE 'pg\\_%%' AND n.nspname <> ALL(ARRAY[{}])".format(

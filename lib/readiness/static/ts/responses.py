@@ -22,6 +22,20 @@ from .syntax import (
 )
 
 
+def _returned(pf: ParsedFile) -> list[tuple[Node, Node]]:
+    """(function, returned value) for every return statement and arrow-function body."""
+    pairs = [
+        (enclosing_function(r), r.named_children[0] if r.named_children else None)
+        for r in pf.nodes("return_statement")
+    ] + [(fn, fn.child_by_field_name("body")) for fn in pf.nodes("arrow_function")]
+    out = []
+    for fn, value in pairs:
+        value = unwrap(value)
+        if fn is not None and value is not None:
+            out.append((fn, value))
+    return out
+
+
 class Responses:
     """HTTP status and JSON-ness of `new Response(...)`, `Response.json` and helpers that
     return one (`jsonResponse(body, 500)`), across every parsed file of the checkout."""
@@ -39,14 +53,11 @@ class Responses:
                         number = _int(item)
                         if key and number is not None:
                             self.constants.setdefault(f"{owner}.{key}", number)
+        # what every function returns (return statements and arrow bodies), read once
+        returns = {pf.path: _returned(pf) for pf in files}
         for pf in files:
-            returned = [
-                (enclosing_function(r), r.named_children[0] if r.named_children else None)
-                for r in pf.nodes("return_statement")
-            ] + [(fn, fn.child_by_field_name("body")) for fn in pf.nodes("arrow_function")]
-            for fn, value in returned:
-                value = unwrap(value)
-                if fn is None or value is None or value.type != "new_expression":
+            for fn, value in returns[pf.path]:
+                if value.type != "new_expression":
                     continue
                 name = _function_name(fn)
                 got = self._new_response(pf, value, fn)
@@ -54,32 +65,23 @@ class Responses:
                     self.helpers.setdefault(name, got)
         for _ in range(2):  # builders that delegate: `errorResponse(m) => json({m}, 500)`
             for pf in files:
-                self._delegating_builders(pf)
+                self._delegating_builders(pf, returns[pf.path])
         # wrappers passing their own status on: `ok = (d, status = 200) => json(d, { status })`
         for pf in files:
-            returned = [
-                (enclosing_function(r), r.named_children[0] if r.named_children else None)
-                for r in pf.nodes("return_statement")
-            ] + [(fn, fn.child_by_field_name("body")) for fn in pf.nodes("arrow_function")]
-            for fn, value in returned:
-                name = _function_name(fn) if fn is not None else None
-                value = unwrap(value)
-                if fn is None or not name or name in self.helpers or value is None:
+            for fn, value in returns[pf.path]:
+                name = _function_name(fn)
+                if not name or name in self.helpers:
                     continue
                 got = self._wrapped_helper(pf, value, fn)
                 if got is not None:
                     self.helpers[name] = got
 
-    def _delegating_builders(self, pf: ParsedFile) -> None:
+    def _delegating_builders(self, pf: ParsedFile, returns: list[tuple[Node, Node]]) -> None:
         """Named functions returning `Response.json(...)` or another known builder's call:
         their status is that call's (a literal, or one of their own parameters)."""
-        for ret in pf.nodes("return_statement"):
-            fn = enclosing_function(ret)
-            value = unwrap(ret.named_children[0]) if ret.named_children else None
-            name = _function_name(fn) if fn is not None else None
-            if not name or name in self.helpers or value is None:
-                continue
-            if value.type != "call_expression":
+        for fn, value in returns:
+            name = _function_name(fn)
+            if not name or name in self.helpers or value.type != "call_expression":
                 continue
             got = self.status_of(pf, value)
             if got is None:
