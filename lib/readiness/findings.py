@@ -1,8 +1,15 @@
-"""The finding model: what a check says about one resource, and how sure it is."""
+"""The finding model: one problem a check found, every place it occurs, and how sure it is.
+
+A check yields one result per occurrence (a file, a row, a policy); results that are the
+same problem (the same committed key, the same env var, the same table and command)
+fold into one finding whose `locations` list every occurrence. A finding's uid is stable
+per problem; each location keeps the uid it had as a finding of its own (schema 1.1), so
+diffs and waivers written against either still match."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -60,6 +67,58 @@ def finding_uid(check_id: str, resource: str) -> str:
     return hashlib.sha256(f"{check_id}\x00{resource}".encode()).hexdigest()[:16]
 
 
+LOCATION_RE = re.compile(r"^(?P<path>.+?):(?P<line>\d+)$")
+
+
+@dataclass
+class Location:
+    """One occurrence of a problem: its own resource, where it is, and what is wrong there."""
+
+    resource: str
+    reason: str
+    status: Status
+    location: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    severity: Severity | None = None
+    waiver: dict[str, Any] | None = None
+
+    def path_line(self) -> tuple[str, int] | None:
+        """`(path, line)` when the location is code (`path:line`), else None."""
+        m = LOCATION_RE.match(self.location or "")
+        return (m["path"], int(m["line"])) if m else None
+
+    def to_dict(self, check_id: str) -> dict[str, Any]:
+        at = self.path_line()
+        out: dict[str, Any] = {
+            "uid": finding_uid(check_id, self.resource),
+            "resource": self.resource,
+            "location": self.location,
+            "path": at[0] if at else None,
+            "line": at[1] if at else None,
+            "status": str(self.status),
+            "reason": self.reason,
+        }
+        if self.severity is not None:
+            out["severity"] = str(self.severity)
+        if self.evidence:
+            out["evidence"] = self.evidence
+        if self.waiver:
+            out["waiver"] = self.waiver
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Location:
+        return cls(
+            resource=d["resource"],
+            reason=d.get("reason", ""),
+            status=Status(d.get("status", "fail")),
+            location=d.get("location"),
+            evidence=d.get("evidence") or {},
+            severity=Severity(d["severity"]) if d.get("severity") else None,
+            waiver=d.get("waiver"),
+        )
+
+
 @dataclass
 class Finding:
     check_id: str
@@ -75,10 +134,33 @@ class Finding:
     waiver: dict[str, Any] | None = None
     # the check's measured precision level (checks.precision), e.g. "high", "not measured"
     precision: str = "not measured"
+    # every occurrence of this problem (at least the finding itself)
+    locations: list[Location] = field(default_factory=list)
+    # how far the problem reaches: {"orders": 12, "plans": 3, "functions": 2, ...}
+    impact: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.locations:
+            self.locations = [
+                Location(self.resource, self.reason, self.status, self.location, {}, None)
+            ]
 
     @property
     def uid(self) -> str:
         return finding_uid(self.check_id, self.resource)
+
+    def resources(self) -> set[str]:
+        """The problem's resource and every location's (what waivers and tests match)."""
+        return {self.resource, *(loc.resource for loc in self.locations)}
+
+    def location_uids(self) -> set[str]:
+        return {finding_uid(self.check_id, loc.resource) for loc in self.locations}
+
+    @property
+    def blast_radius(self) -> int:
+        """How many things the problem touches: the largest impact count, else the
+        number of places it occurs."""
+        return max([len(self.locations), *self.impact.values()])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +177,8 @@ class Finding:
             "remediation": self.remediation,
             "waiver": self.waiver,
             "precision": self.precision,
+            "locations": [loc.to_dict(self.check_id) for loc in self.locations],
+            "impact": self.impact,
         }
 
     @classmethod
@@ -112,6 +196,8 @@ class Finding:
             remediation=d.get("remediation", ""),
             waiver=d.get("waiver"),
             precision=d.get("precision") or "not measured",
+            locations=[Location.from_dict(x) for x in d.get("locations") or []],
+            impact=dict(d.get("impact") or {}),
         )
 
 

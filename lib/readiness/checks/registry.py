@@ -16,7 +16,14 @@ import pandas as pd
 
 from readiness.checks.platform import presupposed_by
 from readiness.checks.precision import Precision, precision_of
-from readiness.findings import Finding, Severity, Status
+from readiness.findings import (
+    SEVERITY_ORDER,
+    STATUS_ORDER,
+    Finding,
+    Location,
+    Severity,
+    Status,
+)
 
 if TYPE_CHECKING:
     from readiness.config import AuditConfig
@@ -46,6 +53,11 @@ class Result:
     location: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     severity: Severity | None = None
+    # what makes occurrences one problem (the same key, env var, table and command…);
+    # results of a check with the same problem fold into one finding. None: the resource.
+    problem: str | None = None
+    # how far it reaches, for ranking: {"orders": 12, "customers": 5}
+    impact: dict[str, int] = field(default_factory=dict)
 
 
 def passed(resource: str, reason: str, **kw: Any) -> Result:
@@ -221,6 +233,61 @@ def _finding(spec: CheckSpec, r: Result) -> Finding:
         evidence=evidence,
         remediation=spec.remediation,
         precision=precision.level or "not measured",
+        impact=dict(r.impact),
+    )
+
+
+def _folded(results: list[Result]) -> list[tuple[str, list[Result]]]:
+    """Results grouped by problem, in first-seen order. A problem never mixes a failing
+    occurrence with a passing one: passes fold among themselves."""
+    groups: dict[tuple[str, bool], list[Result]] = {}
+    for r in results:
+        key = r.problem or r.resource
+        groups.setdefault((key, r.status in PROBLEM_STATUSES), []).append(r)
+    return [(key, rs) for (key, _), rs in groups.items()]
+
+
+PROBLEM_STATUSES = (Status.FAIL, Status.WARN, Status.NOT_VERIFIED)
+
+
+def _problem(spec: CheckSpec, key: str, results: list[Result]) -> Finding:
+    """One finding for one problem: the worst occurrence speaks for it, every occurrence
+    is a location, and the impact counts add up."""
+    occurrences = [_finding(spec, r) for r in results]
+    if len(occurrences) == 1 and key == results[0].resource:
+        return occurrences[0]
+    rank = {s: n for n, s in enumerate(STATUS_ORDER)}
+    sev = {s: n for n, s in enumerate(SEVERITY_ORDER)}
+    lead = min(occurrences, key=lambda f: (rank[f.status], sev[f.severity]))
+    places = [f.location or f.resource for f in occurrences]
+    reason = lead.reason
+    if len(occurrences) > 1:
+        others = [p for p in dict.fromkeys(places) if p != (lead.location or lead.resource)]
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        reason = f"{reason} The same problem occurs at {len(others)} more location(s): {shown}."
+        if not others:
+            reason = f"{lead.reason} ({len(occurrences)} occurrences)"
+    impact: dict[str, int] = {}
+    for f in occurrences:
+        for k, n in f.impact.items():
+            impact[k] = impact.get(k, 0) + n
+    return Finding(
+        check_id=spec.id,
+        status=lead.status,
+        severity=min((f.severity for f in occurrences if f.status == lead.status), key=sev.get),
+        resource=key,
+        reason=reason,
+        area=spec.area,
+        title=spec.title,
+        location=lead.location,
+        evidence=lead.evidence,
+        remediation=spec.remediation,
+        precision=lead.precision,
+        locations=[
+            Location(f.resource, f.reason, f.status, f.location, f.evidence, f.severity)
+            for f in occurrences
+        ],
+        impact=impact,
     )
 
 
@@ -271,7 +338,7 @@ def evaluate_check(
         return [_not_verified(spec, f"check failed to run: {type(exc).__name__}: {exc}")]
     if not results:
         return [_not_verified(spec, "check produced no result")]
-    return [_finding(spec, r) for r in results]
+    return [_problem(spec, key, rs) for key, rs in _folded(results)]
 
 
 def _platform(snapshot: Snapshot, config: AuditConfig, memo: dict[str, Any] | None):

@@ -41,9 +41,38 @@ def load_findings(path: str | Path) -> list[dict]:
     return findings
 
 
+STATUS_RANK = {"fail": 0, "not_verified": 1, "warn": 2, "waived": 3}
+
+
+def problem_uids(*docs: list[dict]) -> dict[str, str]:
+    """Each location's uid → its problem's uid, from every run that lists locations
+    (schema 1.2): a run from before problems were grouped keyed every occurrence by the
+    uid that is now its location's, so both sides can be read as problems."""
+    out: dict[str, str] = {}
+    for findings in docs:
+        for f in findings:
+            for loc in f.get("locations") or []:
+                if isinstance(loc, dict) and loc.get("uid"):
+                    out.setdefault(loc["uid"], f["finding_uid"])
+    return out
+
+
+def by_problem(findings: list[dict], canonical: dict[str, str]) -> dict[str, dict]:
+    """Findings keyed by problem uid; occurrences of one problem (an older run's rows)
+    fold into the worst of them."""
+    out: dict[str, dict] = {}
+    for f in findings:
+        uid = canonical.get(f["finding_uid"], f["finding_uid"])
+        seen = out.get(uid)
+        if seen is None or STATUS_RANK.get(f["status"], 9) < STATUS_RANK.get(seen["status"], 9):
+            out[uid] = f
+    return out
+
+
 def diff_findings(old: list[dict], new: list[dict]) -> pd.DataFrame:
-    before = {f["finding_uid"]: f for f in old}
-    after = {f["finding_uid"]: f for f in new}
+    canonical = problem_uids(new, old)
+    before = by_problem(old, canonical)
+    after = by_problem(new, canonical)
     rows = []
     for uid in sorted(set(before) | set(after)):
         o, n = before.get(uid), after.get(uid)

@@ -5,7 +5,6 @@ system shows every check as a test case."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from readiness.findings import Finding, Status
 from readiness.report.scoring import Verdict, counts_by_status
 from readiness.report.tables import findings_frame
 
-FINDINGS_SCHEMA_VERSION = "1.1"
+FINDINGS_SCHEMA_VERSION = "1.2"
 SARIF_LEVELS = {
     "critical": "error",
     "high": "error",
@@ -26,7 +25,6 @@ SARIF_LEVELS = {
     "low": "note",
     "info": "note",
 }
-LOCATION = re.compile(r"^(?P<path>.+?):(?P<line>\d+)$")
 
 
 def findings_document(
@@ -55,8 +53,14 @@ def write_csv(path: Path, findings: list[Finding]) -> None:
 
 
 def sarif_document(findings: list[Finding], specs: list[CheckSpec]) -> dict[str, Any]:
-    """Findings that point at code (path:line), failing or warning, as SARIF results."""
-    code = [f for f in findings if f.location and f.status in (Status.FAIL, Status.WARN)]
+    """Problems that point at code (path:line), failing or warning, as SARIF results: one
+    result per problem, its first location in `locations`, the others in
+    `relatedLocations`."""
+    code = [
+        f
+        for f in findings
+        if f.status in (Status.FAIL, Status.WARN) and any(loc.location for loc in f.locations)
+    ]
     used = sorted({f.check_id for f in code})
     by_id = {s.id: s for s in specs}
     rules = [
@@ -79,25 +83,21 @@ def sarif_document(findings: list[Finding], specs: list[CheckSpec]) -> dict[str,
     index = {r["id"]: n for n, r in enumerate(rules)}
     results = []
     for f in code:
-        m = LOCATION.match(f.location or "")
-        path, line = (m["path"], int(m["line"])) if m else (f.location, 1)
-        results.append(
-            {
-                "ruleId": f.check_id,
-                "ruleIndex": index.get(f.check_id, 0),
-                "level": SARIF_LEVELS[str(f.severity)] if f.status == Status.FAIL else "warning",
-                "message": {"text": f.reason},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": path, "uriBaseId": "CHECKOUT"},
-                            "region": {"startLine": max(1, line)},
-                        }
-                    }
-                ],
-                "partialFingerprints": {"readinessFindingUid/v1": f.uid},
-            }
-        )
+        places = _sarif_locations(f)
+        result: dict[str, Any] = {
+            "ruleId": f.check_id,
+            "ruleIndex": index.get(f.check_id, 0),
+            "level": SARIF_LEVELS[str(f.severity)] if f.status == Status.FAIL else "warning",
+            "message": {"text": f.reason},
+            "locations": places[:1],
+            "partialFingerprints": {"readinessFindingUid/v1": f.uid},
+            "properties": {"occurrences": len(f.locations)},
+        }
+        if len(places) > 1:
+            result["relatedLocations"] = [
+                {**place, "id": n} for n, place in enumerate(places[1:], start=1)
+            ]
+        results.append(result)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -118,6 +118,27 @@ def sarif_document(findings: list[Finding], specs: list[CheckSpec]) -> dict[str,
             }
         ],
     }
+
+
+def _sarif_locations(f: Finding) -> list[dict[str, Any]]:
+    """Every code location of a problem, the one that speaks for it first."""
+    ordered = sorted(f.locations, key=lambda loc: loc.location != f.location)
+    out = []
+    for loc in ordered:
+        if not loc.location:
+            continue
+        at = loc.path_line()
+        path, line = at if at else (loc.location, 1)
+        out.append(
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": path, "uriBaseId": "CHECKOUT"},
+                    "region": {"startLine": max(1, line)},
+                },
+                "message": {"text": loc.reason},
+            }
+        )
+    return out
 
 
 def write_junit(path: Path, findings: list[Finding], specs: list[CheckSpec]) -> None:

@@ -35,8 +35,19 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
         "location",
         "remediation",
         "precision",
+        "occurrences",
+        "locations",
     ]
-    rows = [{k: v for k, v in f.to_dict().items() if k in cols} for f in findings]
+    rows = [
+        {
+            **{k: v for k, v in f.to_dict().items() if k in cols},
+            "occurrences": len(f.locations),
+            "locations": "; ".join(
+                dict.fromkeys(loc.location or loc.resource for loc in f.locations)
+            ),
+        }
+        for f in findings
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from readiness.config import ConfigError, read_yaml_file
-from readiness.findings import Finding, Status
+from readiness.findings import Finding, Status, worst_status
 from readiness.userfiles import StrictLoader
 
 WAIVABLE = (Status.FAIL, Status.WARN)
@@ -37,15 +37,33 @@ class Waiver(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     check: str = Field(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
-    resource: str | None = Field(None, description="fnmatch pattern; absent = every resource")
+    resource: str | None = Field(
+        None,
+        description="fnmatch pattern on a problem's resource, or on one of its locations "
+        "(its resource or path:line); absent = every problem of the check",
+    )
     reason: str = Field(min_length=3)
     owner: str | None = None
     expires: date | None = None
 
     def matches(self, f: Finding) -> bool:
+        """The whole problem: no pattern, or the problem's resource matches it."""
         return f.check_id == self.check and (
             self.resource is None or fnmatch.fnmatchcase(f.resource, self.resource)
         )
+
+    def matched_locations(self, f: Finding) -> list[int]:
+        """Indexes of the problem's locations the pattern names (by the location's own
+        resource, i.e. a finding's resource before problems were grouped, or its
+        `path:line`)."""
+        if f.check_id != self.check or self.resource is None:
+            return []
+        return [
+            i
+            for i, loc in enumerate(f.locations)
+            if fnmatch.fnmatchcase(loc.resource, self.resource)
+            or (loc.location and fnmatch.fnmatchcase(loc.location, self.resource))
+        ]
 
 
 @dataclass
@@ -90,37 +108,87 @@ def load_waivers(path: Path | None) -> list[Waiver]:
     return waivers
 
 
+def _waiver_info(w: Waiver, status: Status, expired: bool) -> dict[str, Any]:
+    return {
+        "reason": w.reason,
+        "owner": w.owner,
+        "expires": w.expires.isoformat() if w.expires else None,
+        "original_status": str(status),
+        "expired": expired,
+    }
+
+
+def _waive_locations(f: Finding, w: Waiver, idx: list[int], expired: bool) -> Finding | None:
+    """Waive some locations of a problem; the problem is waived once none of its failing
+    or warning locations is left. None when no named location can be waived."""
+    locations = list(f.locations)
+    hit = False
+    for i in idx:
+        loc = locations[i]
+        if loc.status not in WAIVABLE:
+            continue
+        hit = True
+        info = _waiver_info(w, loc.status, expired)
+        locations[i] = replace(loc, waiver=info, status=loc.status if expired else Status.WAIVED)
+    if not hit:
+        return None
+    left = [loc.status for loc in locations if loc.status in WAIVABLE]
+    if expired or left:
+        status = worst_status(left) if left else f.status
+        waived = len([loc for loc in locations if loc.status == Status.WAIVED])
+        note = f" ({waived} of {len(locations)} locations waived)" if waived else ""
+        return replace(f, locations=locations, status=status, reason=f.reason + note)
+    return replace(
+        f, locations=locations, status=Status.WAIVED, waiver=_waiver_info(w, f.status, expired)
+    )
+
+
 def apply_waivers(
     findings: list[Finding], waivers: list[Waiver], today: date
 ) -> tuple[list[Finding], list[WaiverOutcome]]:
-    """Mark waived findings; report each waiver as applied, expired or stale."""
+    """Mark waived problems (or some of their locations); report each waiver as applied,
+    expired or stale."""
     out = list(findings)
     outcomes = []
     for w in waivers:
-        hits = [i for i, f in enumerate(out) if w.matches(f) and f.status in WAIVABLE]
         expired = w.expires is not None and w.expires < today
-        for i in hits:
-            f = out[i]
-            info = {
-                "reason": w.reason,
-                "owner": w.owner,
-                "expires": w.expires.isoformat() if w.expires else None,
-                "original_status": str(f.status),
-                "expired": expired,
-            }
-            out[i] = (
-                replace(f, waiver=info)
-                if expired
-                else replace(f, status=Status.WAIVED, waiver=info)
-            )
-        unverified = [f for f in out if w.matches(f) and f.status == Status.NOT_VERIFIED]
+        matched = 0
+        for i, f in enumerate(out):
+            if f.status not in WAIVABLE:
+                continue
+            if w.matches(f):
+                matched += 1
+                info = _waiver_info(w, f.status, expired)
+                out[i] = (
+                    replace(f, waiver=info)
+                    if expired
+                    else replace(
+                        f,
+                        status=Status.WAIVED,
+                        waiver=info,
+                        locations=[
+                            replace(loc, status=Status.WAIVED) if loc.status in WAIVABLE else loc
+                            for loc in f.locations
+                        ],
+                    )
+                )
+            elif idx := w.matched_locations(f):
+                changed = _waive_locations(f, w, idx, expired)
+                if changed is not None:
+                    matched += 1
+                    out[i] = changed
+        unverified = [
+            f
+            for f in out
+            if f.status == Status.NOT_VERIFIED and (w.matches(f) or w.matched_locations(f))
+        ]
         detail = ""
-        if hits:
+        if matched:
             state = "expired" if expired else "applied"
         elif unverified:
             state = "does not apply"
             detail = f"does not apply: not verified ({unverified[0].reason})"
         else:
             state = "stale"
-        outcomes.append(WaiverOutcome(w, state, len(hits), detail))
+        outcomes.append(WaiverOutcome(w, state, matched, detail))
     return out, outcomes
