@@ -72,9 +72,15 @@ def _print_result(result) -> None:  # noqa: ANN001 - RunResult, imported lazily
     else:
         out.print(f"\nOutputs: {result.folder} ({', '.join(result.files())})")
     out.print(f"Verdict: [bold {color}]{v.verdict}[/]  score {v.score:.1f}/10")
-    out.print("Findings: " + ", ".join(f"{k} {n}" for k, n in result.counts.items() if n))
+    counts = ", ".join(f"{k} {n}" for k, n in result.counts.items() if n)
+    where = f" ({result.locations} locations failing or warning)" if result.locations else ""
+    out.print(f"Problems: {counts}{where}")
     for cap in v.caps:
         out.print(f"  - {cap}")
+    if result.top_blockers:
+        out.print("What blocks launch (top 5):")
+        for line in result.top_blockers:
+            out.print(f"  {line}", markup=False, overflow="ellipsis", no_wrap=True)
     for name, state in result.sources.items():
         if state.status == "error":
             out.print(f"  - source {name} failed: {state.reason}", markup=False)

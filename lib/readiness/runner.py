@@ -17,13 +17,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 from readiness import __version__
 from readiness.config import AuditConfig
+from readiness.findings import Status
 from readiness.notebook_exec import (
     KERNEL_DIR_PREFIX,
     REPORT_NAME,
@@ -35,7 +36,7 @@ from readiness.notebook_exec import (
 )
 from readiness.owners import abandoned
 from readiness.redact import SCAN_MIN, sensitive_values
-from readiness.report import exports, scoring
+from readiness.report import exports, ranking, scoring
 from readiness.report.waivers import load_waivers
 from readiness.snapshot import Snapshot, SourceState, collect
 from readiness.workbook import Audit
@@ -65,6 +66,9 @@ class RunResult:
     counts: dict[str, int]
     seconds: float
     sources: dict[str, SourceState]
+    # the top blockers, one line each, for the console
+    top_blockers: list[str] = field(default_factory=list)
+    locations: int = 0
 
     @property
     def report_html(self) -> Path:
@@ -259,4 +263,14 @@ def run_audit(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return RunResult(folder, verdict, counts, time.monotonic() - started, snapshot.sources)
+    top = ranking.console_lines(findings, audit.specs, config.verdict.fail_on)
+    problems = [f for f in findings if f.status in (Status.FAIL, Status.WARN)]
+    return RunResult(
+        folder,
+        verdict,
+        counts,
+        time.monotonic() - started,
+        snapshot.sources,
+        top,
+        sum(len(f.locations) for f in problems),
+    )
