@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -138,6 +138,11 @@ class Finding:
     locations: list[Location] = field(default_factory=list)
     # how far the problem reaches: {"orders": 12, "plans": 3, "functions": 2, ...}
     impact: dict[str, int] = field(default_factory=dict)
+    # what the check says this may be a consequence of: (check_id, resource of a problem
+    # or of one of its locations) candidates, first found wins; `cause` is set when one
+    # of those problems was found too
+    cause_ref: tuple[tuple[str, str], ...] | None = None
+    cause: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.locations:
@@ -179,6 +184,7 @@ class Finding:
             "precision": self.precision,
             "locations": [loc.to_dict(self.check_id) for loc in self.locations],
             "impact": self.impact,
+            "cause": self.cause,
         }
 
     @classmethod
@@ -198,6 +204,7 @@ class Finding:
             precision=d.get("precision") or "not measured",
             locations=[Location.from_dict(x) for x in d.get("locations") or []],
             impact=dict(d.get("impact") or {}),
+            cause=d.get("cause"),
         )
 
 
@@ -207,3 +214,65 @@ def worst_status(statuses: list[Status]) -> Status:
         if s in statuses:
             return s
     return Status.NOT_VERIFIED
+
+
+PROBLEM_STATUSES = (Status.FAIL, Status.WARN, Status.NOT_VERIFIED)
+
+
+def is_problem(f: Finding) -> bool:
+    """A problem of its own: failing, warning or not verified, and not a consequence of
+    another problem (that one is where it is counted and fixed)."""
+    return f.status in PROBLEM_STATUSES and f.cause is None
+
+
+def link_causes(findings: list[Finding]) -> list[Finding]:
+    """Fold consequences into their cause: a finding whose check names the problem it
+    follows from (a price missing in Stripe because its id is a placeholder) points at
+    that problem when it was found, and the cause takes the worst severity of what it
+    leads to. Statuses are untouched (every check still says what it saw); only counting
+    and ranking read a consequence as part of its cause. A failure never hides under a
+    cause that only warns."""
+    sev = {s: n for n, s in enumerate(SEVERITY_ORDER)}
+    index: dict[tuple[str, str], int] = {}
+    for i, f in enumerate(findings):
+        if f.status in (Status.FAIL, Status.WARN):
+            for res in f.resources():
+                index.setdefault((f.check_id, res), i)
+    out = list(findings)
+
+    def parent(i: int) -> int | None:
+        for ref in out[i].cause_ref or ():
+            j = index.get(ref)
+            if j is not None and j != i:
+                return j
+        return None
+
+    def root(i: int) -> int:
+        seen = {i}
+        while (j := parent(i)) is not None and j not in seen:
+            seen.add(j)
+            i = j
+        return i
+
+    for i, f in enumerate(findings):
+        if f.cause_ref is None or f.status not in (Status.FAIL, Status.WARN):
+            continue
+        r = root(i)
+        target = out[r]
+        if r == i or (f.status == Status.FAIL and target.status != Status.FAIL):
+            continue
+        out[i] = replace(
+            out[i],
+            cause={
+                "finding_uid": target.uid,
+                "check_id": target.check_id,
+                "resource": target.resource,
+            },
+        )
+        if f.status == target.status and sev[f.severity] < sev[target.severity]:
+            out[r] = replace(target, severity=f.severity)
+    return out
+
+
+def consequences_of(findings: list[Finding], f: Finding) -> list[Finding]:
+    return [c for c in findings if c.cause and c.cause["finding_uid"] == f.uid]

@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from readiness.checks.registry import AREAS, CheckInput, CheckSpec, all_checks, evaluate
+from readiness.checks.registry import (
+    AREAS,
+    REGISTRY,
+    CheckInput,
+    CheckSpec,
+    all_checks,
+    evaluate,
+)
 from readiness.config import AuditConfig, load_config
-from readiness.findings import Finding
+from readiness.findings import Finding, link_causes
 from readiness.report import scoring, tables
 from readiness.report.waivers import WaiverOutcome, apply_waivers, load_waivers
 from readiness.snapshot import Snapshot, collect, source_summary
@@ -27,9 +34,25 @@ class Audit:
     _areas: dict[int, list[Finding]] = field(default_factory=dict, repr=False)
 
     def _judge(self, areas: list[int] | None = None) -> tuple[list[Finding], list[WaiverOutcome]]:
+        """Judge, waive, then fold consequences into their causes. An area judged alone
+        also judges the areas its findings name causes in, so a consequence folds the
+        same way as in the whole audit."""
         waivers = load_waivers(self.config.waivers_file)
         found = evaluate(self.snapshot, self.config, areas)
-        return apply_waivers(found, waivers, self.snapshot.now.date())
+        if areas is not None:
+            wanted, judged = set(areas), set(areas)
+            while named := {
+                REGISTRY[check].area
+                for f in found
+                for check, _ in f.cause_ref or ()
+                if check in REGISTRY
+            } - judged:
+                found += evaluate(self.snapshot, self.config, sorted(named))
+                judged |= named
+            waived, outcomes = apply_waivers(found, waivers, self.snapshot.now.date())
+            return [f for f in link_causes(waived) if f.area in wanted], outcomes
+        waived, outcomes = apply_waivers(found, waivers, self.snapshot.now.date())
+        return link_causes(waived), outcomes
 
     @cached_property
     def _judged(self) -> tuple[list[Finding], list[WaiverOutcome]]:

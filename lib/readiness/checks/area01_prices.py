@@ -99,7 +99,12 @@ def price_placeholder(inp: CheckInput) -> Iterator[Result]:
     for plan in plans.itertuples():
         why = placeholder_reason(plan.stripe_price_id, words)
         if why:
-            yield failed(f"plan:{plan.id}", f"Plan {plan.id} {why}.")
+            # the migrations left it there: that problem is where it gets fixed
+            yield failed(
+                f"plan:{plan.id}",
+                f"Plan {plan.id} {why}.",
+                cause=("STRIPE-SEED-PLACEHOLDER", f"price:{plan.stripe_price_id}"),
+            )
         else:
             yield passed(f"plan:{plan.id}", f"Plan {plan.id} has a Stripe-shaped price id.")
 
@@ -161,10 +166,13 @@ def price_live(inp: CheckInput) -> Iterator[Result]:
                 if pid in test_ids
                 else "was not found in the live Stripe account"
             )
+            placeholder = not pd.isna(pid) and placeholder_reason(pid, set()) is not None
             yield failed(
                 res,
                 f"Price {pid} of plan {row.id} {where}.",
                 evidence={"price_id": None if pd.isna(pid) else pid},
+                # a placeholder id is never in Stripe: STRIPE-PRICE-PLACEHOLDER's problem
+                cause=("STRIPE-PRICE-PLACEHOLDER", res) if placeholder else None,
             )
         elif not bool(row.price_livemode):
             yield failed(res, f"Price {pid} of plan {row.id} is not a live-mode price.")

@@ -30,7 +30,7 @@ from readiness.checks.registry import (
     unverified,
     warned,
 )
-from readiness.findings import Severity
+from readiness.findings import Location, Severity, Status
 from readiness.static.rules.catalog_seed import price_columns
 
 KEY_COLUMNS = ("id", "slug", "code", "sku", "lookup_key", "key", "name")
@@ -255,6 +255,17 @@ def seed_placeholders(inp: CheckInput) -> Iterator[Result]:
                 f"After the migrations and seed, {len(bad)} price id(s) in {table} are "
                 f"placeholders: {shown}{more}{caveat}.",
                 location=bad[0]["at"],
+                # each placeholder by its value, so the live data's finding for the same
+                # id (STRIPE-PRICE-PLACEHOLDER) folds into this one
+                locations=[
+                    Location(
+                        f"price:{b['value']}",
+                        f"{b['row']}: {b['why']}",
+                        Status.FAIL if verdict is failed else Status.WARN,
+                        b["at"],
+                    )
+                    for b in bad
+                ],
                 evidence={
                     "placeholders": bad,
                     "locations": [b["at"] for b in bad],

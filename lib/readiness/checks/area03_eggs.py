@@ -168,7 +168,15 @@ def egg_map(inp: CheckInput) -> Iterator[Result]:
         location = next((loc for w, _, loc in sources if loc), None)
         res = f"game:{game}"
         if problems:
-            yield failed(res, f"{game}: {'; '.join(dict.fromkeys(problems))}.", location=location)
+            # the expected egg itself is missing from the panel: PANEL-EGG-IDS's problem
+            missing = game in expected and expected[game] not in eggs
+            same = all(egg == expected.get(game) for _, egg, _ in sources) and not rows.empty
+            yield failed(
+                res,
+                f"{game}: {'; '.join(dict.fromkeys(problems))}.",
+                location=location,
+                cause=("PANEL-EGG-IDS", res) if missing and same else None,
+            )
         elif sources:
             yield passed(
                 res,
@@ -227,6 +235,7 @@ def egg_variables(inp: CheckInput) -> Iterator[Result]:
                 f"Egg {egg} for {game} is not in the panel; variables not "
                 "compared (see PANEL-EGG-MAP).",
                 location=loc,
+                cause=("PANEL-EGG-MAP", res),
             )
             continue
         egg_vars = variables[variables["egg_id"] == egg]
@@ -277,7 +286,10 @@ def egg_image(inp: CheckInput) -> Iterator[Result]:
             yield warned(res, f"The image sent for {game} is not a literal.", location=loc)
         elif egg not in eggs:
             yield warned(
-                res, f"Egg {egg} for {game} is not in the panel; image not compared.", location=loc
+                res,
+                f"Egg {egg} for {game} is not in the panel; image not compared.",
+                location=loc,
+                cause=("PANEL-EGG-MAP", res),
             )
         else:
             offered = [str(i) for i in (eggs[egg]["docker_images"] or [])]

@@ -17,6 +17,7 @@ import pandas as pd
 from readiness.checks.platform import presupposed_by
 from readiness.checks.precision import Precision, precision_of
 from readiness.findings import (
+    PROBLEM_STATUSES,
     SEVERITY_ORDER,
     STATUS_ORDER,
     Finding,
@@ -58,6 +59,11 @@ class Result:
     problem: str | None = None
     # how far it reaches, for ranking: {"orders": 12, "customers": 5}
     impact: dict[str, int] = field(default_factory=dict)
+    # (check_id, resource): another check's problem this one follows from, e.g. a live
+    # price missing because the plan's id is a placeholder (findings.link_causes)
+    cause: tuple[str, str] | list[tuple[str, str]] | None = None
+    # the occurrences, when the check already gathered them into this one result
+    locations: list[Location] = field(default_factory=list)
 
 
 def passed(resource: str, reason: str, **kw: Any) -> Result:
@@ -234,7 +240,15 @@ def _finding(spec: CheckSpec, r: Result) -> Finding:
         remediation=spec.remediation,
         precision=precision.level or "not measured",
         impact=dict(r.impact),
+        cause_ref=_causes(r.cause),
+        locations=list(r.locations),
     )
+
+
+def _causes(cause: tuple[str, str] | list[tuple[str, str]] | None) -> tuple | None:
+    if not cause:
+        return None
+    return (cause,) if isinstance(cause[0], str) else tuple(cause)  # type: ignore[arg-type]
 
 
 def _folded(results: list[Result]) -> list[tuple[str, list[Result]]]:
@@ -245,9 +259,6 @@ def _folded(results: list[Result]) -> list[tuple[str, list[Result]]]:
         key = r.problem or r.resource
         groups.setdefault((key, r.status in PROBLEM_STATUSES), []).append(r)
     return [(key, rs) for (key, _), rs in groups.items()]
-
-
-PROBLEM_STATUSES = (Status.FAIL, Status.WARN, Status.NOT_VERIFIED)
 
 
 def _problem(spec: CheckSpec, key: str, results: list[Result]) -> Finding:
@@ -284,10 +295,16 @@ def _problem(spec: CheckSpec, key: str, results: list[Result]) -> Finding:
         remediation=spec.remediation,
         precision=lead.precision,
         locations=[
-            Location(f.resource, f.reason, f.status, f.location, f.evidence, f.severity)
+            loc
             for f in occurrences
+            for loc in (
+                f.locations
+                if len(f.locations) > 1 or f.locations[0].resource != f.resource
+                else [Location(f.resource, f.reason, f.status, f.location, f.evidence, f.severity)]
+            )
         ],
         impact=impact,
+        cause_ref=lead.cause_ref,
     )
 
 

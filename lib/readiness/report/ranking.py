@@ -74,12 +74,17 @@ def rank(
     """Problems with one of `statuses`, riskiest first. The verdict's blockers (unwaived
     failures at or above `fail_on`) always come before the rest."""
     by_id = {s.id: s for s in specs}
+    followers: dict[str, int] = {}
+    for f in findings:
+        if f.cause:
+            followers[f.cause["finding_uid"]] = followers.get(f.cause["finding_uid"], 0) + 1
     out = []
     for f in findings:
-        if f.status not in statuses:
+        if f.status not in statuses or f.cause is not None:
             continue
         p = precision_value(by_id.get(f.check_id))
-        score = WEIGHTS[f.severity] * p * (1 + math.log10(max(1, f.blast_radius)))
+        reach = f.blast_radius + followers.get(f.uid, 0)
+        score = WEIGHTS[f.severity] * p * (1 + math.log10(max(1, reach)))
         blocking = f.status == Status.FAIL and at_or_above(str(f.severity), fail_on)
         out.append(Ranked(f, round(score, 3), p, blocking))
     return sorted(

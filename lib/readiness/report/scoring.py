@@ -106,7 +106,9 @@ def decide(findings: list[Finding], specs: list[CheckSpec], fail_on: str = "crit
     )
     score, caps, verdict = uncapped, [], "GO"
     blocking = [
-        f for f in findings if f.status == Status.FAIL and _at_or_above(str(f.severity), fail_on)
+        f
+        for f in findings
+        if f.status == Status.FAIL and f.cause is None and _at_or_above(str(f.severity), fail_on)
     ]
     implemented = {s.area for s in specs}
     missing_areas = [a for a in AREAS if a != 10 and a not in implemented]
@@ -115,7 +117,7 @@ def decide(findings: list[Finding], specs: list[CheckSpec], fail_on: str = "crit
         verdict = "NO-GO"
         score = min(score, NO_GO_CAP)
         caps.append(
-            f"{len(blocking)} unwaived failing finding(s) at severity ≥ {fail_on} "
+            f"{len(blocking)} unwaived failing problem(s) at severity ≥ {fail_on} "
             f"→ NO-GO, score capped at {NO_GO_CAP}"
         )
     if len(unverified) or missing_areas:
@@ -136,7 +138,9 @@ def decide(findings: list[Finding], specs: list[CheckSpec], fail_on: str = "crit
 
 
 def counts_by_status(findings: list[Finding]) -> dict[str, int]:
+    """Problems per status: a consequence counts under its cause, not on its own."""
     counts = {str(s): 0 for s in Status}
     for f in findings:
-        counts[str(f.status)] += 1
+        if f.cause is None:
+            counts[str(f.status)] += 1
     return counts
