@@ -23,11 +23,14 @@ def snap(tables: dict[str, pd.DataFrame], api: bool = True) -> Snapshot:
 
 
 def run(check_id: str, snapshot: Snapshot, config) -> dict[str, tuple[str, str | None]]:
+    """Status and location by resource: each problem's, and each of its locations'."""
     all_checks()
-    return {
-        f.resource: (f.status.value, f.location)
-        for f in evaluate_check(REGISTRY[check_id], snapshot, config)
-    }
+    out: dict[str, tuple[str, str | None]] = {}
+    for f in evaluate_check(REGISTRY[check_id], snapshot, config):
+        for loc in f.locations:
+            out.setdefault(loc.resource, (loc.status.value, loc.location))
+        out[f.resource] = (f.status.value, f.location)
+    return out
 
 
 FUNCS = frame(
@@ -202,10 +205,54 @@ def test_hardcoded_secret_severity_and_anon_keys(demo_config):
             REGISTRY["CONFIG-HARDCODED-SECRET"], snap({"code_secrets": rows}), demo_config
         )
     }
-    assert set(found) == {"secret:stripe-secret-key:s.sh", "secret:supabase-jwt:k.ts"}
-    assert str(found["secret:stripe-secret-key:s.sh"].severity) == "high"
-    assert str(found["secret:supabase-jwt:k.ts"].severity) == "critical"
-    assert "bbb" in found["secret:supabase-jwt:k.ts"].reason
+    # one problem per key (by fingerprint); the file is its location
+    assert set(found) == {"secret:stripe-secret-key:aaa", "secret:supabase-jwt:bbb"}
+    assert str(found["secret:stripe-secret-key:aaa"].severity) == "high"
+    assert str(found["secret:supabase-jwt:bbb"].severity) == "critical"
+    assert "bbb" in found["secret:supabase-jwt:bbb"].reason
+    assert [loc.resource for loc in found["secret:supabase-jwt:bbb"].locations] == [
+        "secret:supabase-jwt:k.ts"
+    ]
+
+
+def test_one_key_committed_in_several_files_is_one_problem(demo_config):
+    """The same key in a script, a doc and an env example is one key to rotate: one
+    finding, each file a location; a different key of the same kind stays apart."""
+
+    def leak(path: str, line: int, fingerprint: str) -> dict:
+        return {
+            "path": path,
+            "line": line,
+            "kind": "stripe-secret-key",
+            "fingerprint": fingerprint,
+            "is_live": True,
+        }
+
+    rows = frame(
+        "code_secrets",
+        [
+            leak("scripts/seed.sh", 4, "f1"),
+            leak("docs/setup.md", 12, "f1"),
+            leak("docs/setup.md", 30, "f1"),
+            leak(".env.example", 2, "f1"),
+            leak("scripts/other.sh", 1, "f2"),
+        ],
+    )
+    all_checks()
+    found = evaluate_check(
+        REGISTRY["CONFIG-HARDCODED-SECRET"], snap({"code_secrets": rows}), demo_config
+    )
+    by = {f.resource: f for f in found}
+    assert set(by) == {"secret:stripe-secret-key:f1", "secret:stripe-secret-key:f2"}
+    key = by["secret:stripe-secret-key:f1"]
+    assert key.status.value == "fail" and str(key.severity) == "critical"
+    assert sorted(loc.location for loc in key.locations) == [
+        ".env.example:2",
+        "docs/setup.md:12",
+        "scripts/seed.sh:4",
+    ]
+    assert "2 more location(s)" in key.reason
+    assert len(by["secret:stripe-secret-key:f2"].locations) == 1
 
 
 # --- the demo platform -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
 from readiness.snapshot import Snapshot, SourceState
 from readiness.sources import schema
 from readiness.static.rules import audit
+from tests.problems import statuses
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MY_PREFIXES = ("SEC-RLS-", "DB-", "ERR-", "FE-", "CODE-MIGRATIONS-")
@@ -31,10 +32,6 @@ def run(check_id: str, config, tables: dict, failed: dict | None = None):
         for n in ("database", "codebase", "schema")
     }
     return evaluate_check(REGISTRY[check_id], Snapshot(NOW, states, tables), config)
-
-
-def statuses(findings) -> dict[str, str]:
-    return {f.resource: str(f.status) for f in findings}
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ import pytest
 from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
 from readiness.sources.codebase import collect_codebase
 from tests.conftest import make_snapshot
+from tests.problems import statuses
 
 FN = "supabase/functions"
 
@@ -33,7 +34,7 @@ def tables(root: Path, files: dict[str, str]) -> dict[str, pd.DataFrame]:
 def verdicts(check_id: str, config, t: dict[str, pd.DataFrame]) -> dict[str, str]:
     """{resource: status} of one check's findings."""
     found = evaluate_check(REGISTRY[check_id], make_snapshot(t), config)
-    return {f.resource: str(f.status) for f in found}
+    return statuses(found)
 
 
 def findings(check_id: str, config, t: dict[str, pd.DataFrame]):

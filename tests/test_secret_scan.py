@@ -311,7 +311,12 @@ FILES = frame(
 
 def judge(check_id: str, tables: dict[str, pd.DataFrame], config) -> dict[str, object]:
     all_checks()
-    return {f.resource: f for f in evaluate_check(REGISTRY[check_id], snap(tables), config)}
+    """Findings by resource: each problem's, and each of its locations'."""
+    out: dict[str, object] = {}
+    for f in evaluate_check(REGISTRY[check_id], snap(tables), config):
+        out.update({loc.resource: f for loc in f.locations})
+        out[f.resource] = f
+    return out
 
 
 def test_hardcoded_secret_check_fails_on_a_key_and_never_passes_an_unscanned_file(
@@ -324,6 +329,7 @@ def test_hardcoded_secret_check_fails_on_a_key_and_never_passes_an_unscanned_fil
     got = judge("CONFIG-HARDCODED-SECRET", both, demo_config)
     assert {r: f.status for r, f in got.items()} == {
         "secret:stripe-secret-key:.env.production": Status.FAIL,
+        "secret:stripe-secret-key:f00d": Status.FAIL,
         "public/huge.js": Status.NOT_VERIFIED,
     }
     assert "scan limit" in got["public/huge.js"].reason

@@ -168,7 +168,17 @@ def verify_jwt_drift(inp: CheckInput) -> Iterator[Result]:
         res, where = f"function:{row.slug}", code_location(row.path, 1)
         declared = row.verify_jwt_effective
         if row.slug not in deployed.index:
-            yield warned(res, f"{row.slug} is in the repository but not deployed.", location=where)
+            if pd.isna(row.path):  # a config.toml section without code
+                yield warned(
+                    res,
+                    f"{row.slug} is configured in config.toml, has no code and is not deployed.",
+                    location="supabase/config.toml",
+                    cause=("QUALITY-FUNCTION-FOLDERS", res),
+                )
+            else:
+                yield warned(
+                    res, f"{row.slug} is in the repository but not deployed.", location=where
+                )
             continue
         live = deployed.loc[row.slug, "verify_jwt"]
         if pd.isna(live) or pd.isna(declared):
@@ -345,11 +355,15 @@ def ownership(inp: CheckInput) -> Iterator[Result]:
                 f"{slug} loads {tables} by a client-supplied id and checks the owner.",
                 location=first_location(group),
             )
+        res = f"function:{slug}"
         return failed(
-            f"function:{slug}",
+            res,
             f"{slug} loads {tables} by an id from the request "
             "and never checks that the caller owns it.",
             location=first_location(group),
+            # with no caller authenticated at all there is no owner to compare: that
+            # missing check is the problem to fix first
+            cause=[("AUTH-PRIVILEGED-CALLER", res), ("AUTH-NOJWT-SERVICE-ROLE", res)],
         )
 
     return per_function(

@@ -177,6 +177,7 @@ def anon_writes(inp: CheckInput) -> Iterator[Result]:
         cmds = sorted(set(group["command"]))
         reason = f"An anonymous caller can {'/'.join(cmds)} {schema}.{table} ({_how(group)})."
         kwargs = {
+            "cause": _anon_causes(schema, table, policy),
             "location": policy_location(
                 inp, schema, table, str(policy.iloc[0]) if not policy.empty else None
             ),
@@ -201,6 +202,16 @@ def anon_writes(inp: CheckInput) -> Iterator[Result]:
             yield failed(f"table:{schema}.{table}", reason, **kwargs)
     if allowed.empty:
         yield passed("rls:anon", "No table can be written by an anonymous caller.")
+
+
+def _anon_causes(schema: str, table: str, policies: pd.Series) -> list[tuple[str, str]]:
+    """Anonymous writes follow from RLS being off on the table, or from the one policy
+    that lets them in testing `auth.uid() IS NULL` (several policies: no single cause)."""
+    causes = [("DB-RLS-ENABLED", f"table:{schema}.{table}")]
+    names = sorted(set(policies.astype(str)))
+    if len(names) == 1:
+        causes.append(("SEC-RLS-NULL-UID", f"policy:{schema}.{table}:{names[0]}"))
+    return causes
 
 
 @check(

@@ -17,7 +17,7 @@ from readiness.checks.registry import (
     unverified,
     warned,
 )
-from readiness.findings import Severity
+from readiness.findings import Location, Severity, Status
 
 FAILURE_STATUSES = frozenset({"error", "failed", "provision_failed", "provisioning_failed"})
 
@@ -130,6 +130,7 @@ def empty_catch(inp: CheckInput) -> Iterator[Result]:
             f"({_lines(lines)}).",
             location=code_location(path, lines[0]),
             evidence={"lines": lines},
+            locations=_catch_locations(path, lines, "Empty catch with no comment.", Status.FAIL),
         )
     for path, group in review.sort_values(["path", "line"]).groupby("path", sort=True):
         lines = [int(v) for v in group["line"]]
@@ -140,6 +141,9 @@ def empty_catch(inp: CheckInput) -> Iterator[Result]:
             location=code_location(path, lines[0]),
             evidence={"lines": lines},
             severity=Severity.LOW,
+            locations=_catch_locations(
+                path, lines, "Commented empty catch around a service call.", Status.WARN
+            ),
         )
     if silent.empty and review.empty:
         yield passed(
@@ -147,6 +151,13 @@ def empty_catch(inp: CheckInput) -> Iterator[Result]:
             f"None of {len(catches)} catch blocks is silently empty "
             f"({int(noted.sum() + idiom.sum())} deliberate ignore(s) say why).",
         )
+
+
+def _catch_locations(path: str, lines: list[int], why: str, status: Status) -> list[Location]:
+    """Each catch by its own `catch:path:line`, the resource ERR-CATCH-LOGS names it by."""
+    return [
+        Location(f"catch:{path}:{n}", why, status, code_location(path, n)) for n in lines
+    ]
 
 
 def _count(lines: list[int], what: str) -> str:
@@ -184,11 +195,17 @@ def catch_logs(inp: CheckInput) -> Iterator[Result]:
         local & (_flag(catches, "commented") | _flag(catches, "returns"))
     )
     silent = catches[~traced & ~deliberate]
-    for row in silent.itertuples():
+    empty = _flag(silent, "empty")
+    for row, is_empty in zip(silent.itertuples(), empty, strict=True):
+        res = f"catch:{row.path}:{row.line}"
         yield failed(
-            f"catch:{row.path}:{row.line}",
+            res,
             "This catch neither logs nor rethrows the error.",
             location=code_location(row.path, row.line),
+            # an empty catch is ERR-EMPTY-CATCH's problem; the other silent catches of a
+            # file are one problem: add logging there
+            problem=res if is_empty else f"catch-logs:{row.path}",
+            cause=("ERR-EMPTY-CATCH", res) if is_empty else None,
         )
     if silent.empty:
         yield passed("catches", f"All {len(catches)} catch blocks in functions log or rethrow.")

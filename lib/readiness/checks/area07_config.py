@@ -28,7 +28,7 @@ from readiness.checks.registry import (
     unverified,
     warned,
 )
-from readiness.findings import Severity
+from readiness.findings import Location, Severity, Status
 
 # Set by Supabase in every hosted project (and by `supabase start` locally).
 PLATFORM_ENV = frozenset(
@@ -117,6 +117,8 @@ def env_set(inp: CheckInput) -> Iterator[Result]:
                 f"{name} is read by the functions but not set as a project secret.",
                 location=where,
                 evidence={"read_at": [code_location(r.path, r.line) for r in group.itertuples()]},
+                # read under a second name for a setting that is set: the alias is the fix
+                cause=("CONFIG-ENV-ALIASES", f"env:{name}"),
             )
     if reads.empty:
         yield passed("env", "The functions read no environment variables.")
@@ -148,9 +150,20 @@ def env_documented(inp: CheckInput) -> Iterator[Result]:
                 f"env:{name}",
                 f"{name} is read by the code but documented in no .env example file or README.",
                 location=where,
+                cause=_undocumented_causes(str(name), group),
             )
     if reads.empty:
         yield passed("env", "The code reads no environment variables.")
+
+
+def _undocumented_causes(name: str, reads: pd.DataFrame) -> list[tuple[str, str]]:
+    """What an undocumented variable may follow from: an alias of a documented setting,
+    a variable nobody set at all (one problem: configure it), or a secret the frontend
+    should never read (AUTH-FRONTEND-KEYS on the file reading it)."""
+    causes = [("CONFIG-ENV-ALIASES", f"env:{name}"), ("CONFIG-ENV-SET", f"env:{name}")]
+    if SECRETISH.search(name):
+        causes += [("AUTH-FRONTEND-KEYS", f"file:{p}") for p in sorted(set(reads["path"]))]
+    return causes
 
 
 @check(
@@ -178,6 +191,16 @@ def env_aliases(inp: CheckInput) -> Iterator[Result]:
             f"setting:{','.join(names)}",
             f"One setting is read as {' and '.join(names)}.",
             location=code_location(first["path"], first["line"]),
+            locations=[
+                Location(
+                    f"env:{n}",
+                    f"{n} is read at {code_location(r.path, r.line)}.",
+                    Status.FAIL,
+                    code_location(r.path, r.line),
+                )
+                for n in names
+                for r in rows[rows["name"] == n].head(1).itertuples()
+            ],
             evidence={
                 "read_at": {
                     n: [code_location(r.path, r.line) for r in rows[rows["name"] == n].itertuples()]
@@ -210,7 +233,10 @@ def hardcoded_secret(inp: CheckInput) -> Iterator[Result]:
     )
     # anon/authenticated Supabase keys are public by design
     found = found[~found["role"].fillna("").isin(["anon", "authenticated"])]
-    for (kind, path), group in found.groupby(["kind", "path"], sort=True):
+    # one key is one problem, wherever it was committed: every file is a location
+    for (kind, fingerprint, path), group in found.groupby(
+        ["kind", "fingerprint", "path"], sort=True
+    ):
         first = group.sort_values("line").iloc[0]
         live = first["is_live"]
         service_role = not pd.isna(first["role"]) and first["role"] == "service_role"
@@ -219,8 +245,8 @@ def hardcoded_secret(inp: CheckInput) -> Iterator[Result]:
         reason = (
             f"{path} holds {label}"
             + (" (critical: treat it as a live credential)" if critical else "")
-            + f" — fingerprint {first['fingerprint']}; lines "
-            + ", ".join(str(int(x)) for x in group["line"])
+            + f" — fingerprint {fingerprint}; lines "
+            + ", ".join(str(int(x)) for x in sorted(group["line"]))
             + "."
         )
         yield failed(
@@ -228,7 +254,8 @@ def hardcoded_secret(inp: CheckInput) -> Iterator[Result]:
             reason,
             location=code_location(path, first["line"]),
             severity=None if critical else Severity.HIGH,
-            evidence={"fingerprints": sorted(set(group["fingerprint"]))},
+            evidence={"fingerprints": [fingerprint]},
+            problem=f"secret:{kind}:{fingerprint}",
         )
     unscanned = require_columns(
         inp["code_unscanned"], "code_unscanned", ["path", "size_bytes", "reason"]
@@ -290,10 +317,16 @@ def env_fallback(inp: CheckInput) -> Iterator[Result]:
                 f"{name} falls back to a literal ({len(value)} chars) when "
                 "unset: a missing secret is silently replaced.",
                 location=where,
+                problem=f"env-fallback:{name}",  # one variable, one fix, every file
             )
         elif URLISH.search(name) and value and RISKY_URL.search(value):
             risky += 1
-            yield warned(res, f"{name} falls back to {value!r} when unset.", location=where)
+            yield warned(
+                res,
+                f"{name} falls back to {value!r} when unset.",
+                location=where,
+                problem=f"env-fallback:{name}",
+            )
     if not risky:
         yield passed("env", "No secret or URL falls back to a risky literal.")
 

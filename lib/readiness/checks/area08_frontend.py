@@ -54,6 +54,8 @@ def redirect_origin(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"{row.key} is built from the request ({row.expr}): open redirect.",
                 location=loc,
+                # success and cancel URLs of one session share the base: one fix
+                problem=f"url:{row.function_slug}:request-origin",
             )
         else:
             yield warned(
@@ -156,6 +158,7 @@ def hook_errors(inp: CheckInput) -> Iterator[Result]:
             + ": the user never sees the error.",
             location=code_location(row.path, row.line),
             evidence={"checkout_call": row.checkout_via},
+            problem=f"hook-errors:{row.path}",  # one hook, one error state to add
         )
     if handled.all():
         yield passed(

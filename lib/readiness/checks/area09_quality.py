@@ -7,6 +7,7 @@ dead functions, `any`-heavy files, and config.toml versus the function folders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from readiness.checks.common import code_location
@@ -19,7 +20,7 @@ from readiness.checks.registry import (
     require_columns,
     warned,
 )
-from readiness.findings import Severity
+from readiness.findings import Location, Severity, Status
 
 ANY_WARN = 5  # `any` annotations in one file before it counts as any-heavy
 MIN_DUPLICATE_CHARS = 80  # normalised body size below which copies are trivial
@@ -157,6 +158,10 @@ def duplicate_functions(inp: CheckInput) -> Iterator[Result]:
         yield passed("code", f"No duplicated function among {len(big)} non-trivial ones.")
 
 
+FUNCTION_FOLDER = re.compile(r"^supabase/functions/([^/_][^/]*)/")
+PROVISION_NAME = re.compile(r"provision", re.IGNORECASE)
+
+
 @check(
     id="QUALITY-DEAD-FUNCTIONS",
     area=9,
@@ -180,10 +185,18 @@ def dead_functions(inp: CheckInput) -> Iterator[Result]:
         & ~defs["referenced"].fillna(True).astype(bool)
     ]
     for row in dead.itertuples():
+        folder = FUNCTION_FOLDER.match(str(row.path))
+        # a provisioning helper the webhook no longer calls is why it never provisions
+        cause = (
+            ("FLOW-WEBHOOK-PROVISION", f"function:{folder[1]}")
+            if folder and PROVISION_NAME.search(str(row.name))
+            else None
+        )
         yield warned(
             f"function-def:{row.path}:{row.name}",
             f"{row.name} in {row.path} is never called nor exported.",
             location=code_location(row.path, row.line),
+            cause=cause,
         )
     if dead.empty:
         yield passed("code", "Every top-level function is used or exported.")
@@ -265,6 +278,15 @@ def function_folders(inp: CheckInput) -> Iterator[Result]:
             f"<slug>/ entry point: {slugs}.",
             location="supabase/config.toml",
             evidence={"functions": list(orphans["slug"])},
+            locations=[
+                Location(
+                    f"function:{slug}",
+                    f"[functions.{slug}] has no supabase/functions/{slug}/ entry point.",
+                    Status.FAIL,
+                    "supabase/config.toml",
+                )
+                for slug in orphans["slug"]
+            ],
         )
     loose = fns[has_code & ~in_config]
     if not loose.empty:
@@ -277,6 +299,15 @@ def function_folders(inp: CheckInput) -> Iterator[Result]:
             location=locations[0],
             evidence={"functions": list(loose["slug"]), "locations": locations},
             severity=Severity.LOW,
+            locations=[
+                Location(
+                    f"function:{slug}",
+                    f"{slug} has no [functions.{slug}] section.",
+                    Status.WARN,
+                    where,
+                )
+                for slug, where in zip(loose["slug"], locations, strict=True)
+            ],
         )
     if orphans.empty and loose.empty:
         yield passed("functions", f"All {len(fns)} function(s) are configured and have code.")
