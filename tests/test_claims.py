@@ -265,3 +265,25 @@ def test_claims_html_escapes_everything_from_data(tmp_path) -> None:
 
 def test_the_shipped_file_is_the_default() -> None:
     assert load_claims(None, SPECS) == load_claims(CLAIMS_FILE, SPECS)
+
+
+def test_a_location_waived_alone_is_still_counter_evidence() -> None:
+    problem = f(
+        "AUTH-PRIVILEGED-CALLER",
+        "fail",
+        "problem",
+        "lead",
+        locations=[
+            Location("fn:a", "a is open", Status.FAIL, "a.ts:1"),
+            Location("fn:b", "b is open", Status.FAIL, "b.ts:2"),
+        ],
+    )
+    waiver = Waiver(check="AUTH-PRIVILEGED-CALLER", resource="fn:a", reason="internal only")
+    waived, _ = apply_waivers([f("AUTH-VERIFY-JWT-DRIFT", "pass"), problem], [waiver], _today())
+    assert [loc.status for loc in waived[1].locations] == [Status.WAIVED, Status.FAIL]
+    r = decide(JWT, waived, SPECS)
+    assert r.verdict == Verdict.REFUTED
+    assert [(e.where, e.status, e.waived) for e in r.counter_evidence] == [
+        ("a.ts:1", Status.FAIL, True),
+        ("b.ts:2", Status.FAIL, False),
+    ]

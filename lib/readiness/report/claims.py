@@ -29,7 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from readiness.checks.registry import CheckSpec
 from readiness.config import ConfigError, one_line_errors, read_yaml_file
-from readiness.findings import SEVERITY_ORDER, Finding, Location, Severity, Status
+from readiness.findings import (
+    SEVERITY_ORDER,
+    Finding,
+    Location,
+    Severity,
+    Status,
+    locations_as_found,
+)
 from readiness.report import prices
 from readiness.report.tables import item_checks
 
@@ -168,7 +175,7 @@ def _concerns(patterns: list[str], resource: str, location: str | None = None) -
 def _occurrences(f: Finding, patterns: list[str]) -> list[tuple[Location, Status]]:
     return [
         (loc, status)
-        for loc, status in prices.location_facts(f)
+        for loc, status in locations_as_found(f)
         if _concerns(patterns, loc.resource, loc.location)
     ]
 
@@ -190,7 +197,8 @@ def _grouped(evidence: list[Evidence]) -> str:
     unreachable source)."""
     by_reason: dict[str, list[str]] = {}
     for e in evidence:
-        by_reason.setdefault(e.reason.rstrip("."), []).append(e.check_id)
+        # a reason may list several causes with "; ", the separator between groups here
+        by_reason.setdefault(e.reason.rstrip(".").replace("; ", " and "), []).append(e.check_id)
     items = [
         f"{_names(list(dict.fromkeys(i for i in ids if i)))}: {reason}" if any(ids) else reason
         for reason, ids in by_reason.items()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from readiness.findings import Finding, Location, Status
+from readiness.findings import Finding, Location, Status, as_found, locations_as_found
 
 PLACEHOLDER = "STRIPE-PRICE-PLACEHOLDER"
 LIVE = "STRIPE-PRICE-LIVE"
@@ -36,26 +36,6 @@ PLAN_PROBLEMS = [
 STRIPE_CHECKS = (LIVE, ACTIVE, PRODUCT, TERMS)
 PROBLEMS = (Status.FAIL, Status.WARN)
 SHOWN = 5
-
-
-def fact(status: Status, waiver: dict | None) -> Status:
-    """What was found, waived or not: a waiver accepts a risk, it does not undo a fact."""
-    if status == Status.WAIVED and waiver and waiver.get("original_status"):
-        return Status(waiver["original_status"])
-    return status
-
-
-def location_facts(f: Finding) -> list[tuple[Location, Status]]:
-    """Each occurrence with its status as found (a problem waived as a whole keeps its
-    locations' statuses in the problem's waiver)."""
-    whole = fact(f.status, f.waiver)
-    out = []
-    for loc in f.locations:
-        if loc.waiver:
-            out.append((loc, fact(loc.status, loc.waiver)))
-        else:
-            out.append((loc, whole if loc.status == Status.WAIVED else loc.status))
-    return out
 
 
 def _unread(findings: list[Finding], ids: tuple[str, ...]) -> str | None:
@@ -126,7 +106,7 @@ def price_counts(findings: list[Finding], claimed: int | None = None) -> PriceCo
     bad: dict[str, tuple[str, str]] = {}  # plan -> (category, detail)
     for check_id, category in PLAN_PROBLEMS:
         for f in by_check.get(check_id, []):
-            for loc, status in location_facts(f):
+            for loc, status in locations_as_found(f):
                 plan = _plan(loc.resource)
                 if status in PROBLEMS and loc.resource.startswith("plan:") and plan not in bad:
                     bad[plan] = (category, _detail(check_id, f, loc, status))
@@ -136,24 +116,24 @@ def price_counts(findings: list[Finding], claimed: int | None = None) -> PriceCo
         live = {
             _plan(loc.resource)
             for f in by_check.get(LIVE, [])
-            for loc, status in location_facts(f)
+            for loc, status in locations_as_found(f)
             if status == Status.PASS
         }
         out.correct = len(live - set(bad))
     for f in by_check.get(SHARED, []):
-        if fact(f.status, f.waiver) in PROBLEMS:
+        if as_found(f.status, f.waiver) in PROBLEMS:
             out.shared.append([str(p) for p in f.evidence.get("plans", [])])
     for f in by_check.get(COVERAGE, []):
-        for loc, status in location_facts(f):
+        for loc, status in locations_as_found(f):
             if status == Status.FAIL and loc.resource.startswith("catalog:"):
                 out.not_sold.append(loc.resource.removeprefix("catalog:"))
     for f in by_check.get(DRIFT, []):
-        for loc, status in location_facts(f):
+        for loc, status in locations_as_found(f):
             if status in PROBLEMS and loc.resource.startswith("plan:"):
                 out.drift.append(_plan(loc.resource))
     seed = by_check.get(SEED, [])
     if seed and not any(f.status == Status.NOT_VERIFIED for f in seed):
-        flagged = [f for f in seed if fact(f.status, f.waiver) in PROBLEMS]
+        flagged = [f for f in seed if as_found(f.status, f.waiver) in PROBLEMS]
         out.seed_placeholders = sum(len(f.evidence.get("placeholders") or [{}]) for f in flagged)
         out.seed_tables = [f.resource.removeprefix("seed:") for f in flagged]
     return out
