@@ -112,6 +112,7 @@ def audit(tree: Path) -> dict[str, Any]:
     """Collect and judge one tree in-process; every fail/warn finding, problems, timings."""
     from readiness.checks.registry import evaluate
     from readiness.config import load_config, write_static_params
+    from readiness.findings import link_causes
     from readiness.snapshot import collect
 
     with tempfile.TemporaryDirectory(prefix="precision-") as tmp:
@@ -122,7 +123,7 @@ def audit(tree: Path) -> dict[str, Any]:
         t0 = time.monotonic()
         snapshot = collect(config)
         t1 = time.monotonic()
-        findings = evaluate(snapshot, config)
+        findings = link_causes(evaluate(snapshot, config))
         t2 = time.monotonic()
     problems: list[str] = []
     for name, state in snapshot.sources.items():
@@ -147,6 +148,8 @@ def audit(tree: Path) -> dict[str, Any]:
                 "location": f.location,
                 "reason": f.reason,
                 "evidence": f.evidence,
+                "occurrences": len(f.locations),
+                "cause": f.cause,
             }
         )
     sources = {
@@ -302,7 +305,18 @@ def print_report(
 
     con = Console(highlight=False, markup=False, width=160, soft_wrap=True)
     t = Table(title="fail/warn findings per project (static audit)")
-    for col in ["project", "files", *SEVERITIES, "total", "collect s", "judge s", "problems"]:
+    cols = [
+        "project",
+        "files",
+        *SEVERITIES,
+        "total",
+        "own",
+        "occurrences",
+        "collect s",
+        "judge s",
+        "errors",
+    ]
+    for col in cols:
         t.add_column(col, justify="left" if col == "project" else "right")
     totals: Counter = Counter()
     for r in results:
@@ -315,6 +329,8 @@ def print_report(
             str(r["files"]),
             *cells,
             str(len(r["findings"])),
+            str(sum(1 for f in r["findings"] if not f.get("cause"))),
+            str(sum(f.get("occurrences", 1) for f in r["findings"])),
             f"{s['collect']:.1f}",
             f"{s['evaluate']:.1f}",
             str(len(r["problems"])),
@@ -324,6 +340,8 @@ def print_report(
         "",
         *[str(totals[x]) for x in SEVERITIES],
         str(sum(totals.values())),
+        str(sum(1 for r in results for f in r["findings"] if not f.get("cause"))),
+        str(sum(f.get("occurrences", 1) for r in results for f in r["findings"])),
         f"{sum(r['seconds']['collect'] for r in results):.1f}",
         f"{sum(r['seconds']['evaluate'] for r in results):.1f}",
         "",

@@ -192,7 +192,8 @@ def test_the_price_question_states_the_live_rows_and_the_migrations() -> None:
     def f(check, status, resource, reason="r", evidence=None):
         return Finding(check, Status(status), "high", resource, reason, 1, evidence=evidence or {})
 
-    live_ok = [f("STRIPE-PRICE-LIVE", "pass", "plan:mc-4")]
+    plans_ok = [f("STRIPE-PRICE-PLACEHOLDER", "pass", "plan:mc-4")]
+    live_ok = [f(c, "pass", "plan:mc-4") for c in STRIPE] + plans_ok
     seed_bad = [
         f(
             "STRIPE-SEED-PLACEHOLDER",
@@ -202,17 +203,28 @@ def test_the_price_question_states_the_live_rows_and_the_migrations() -> None:
         )
     ]
     seed_ok = [f("STRIPE-SEED-PLACEHOLDER", "pass", "seed", "The migrations seed no price ids.")]
-    unread = [f("STRIPE-PRICE-LIVE", "not_verified", "check:STRIPE-PRICE-LIVE")]
+    unread = [
+        f(c, "not_verified", f"check:{c}", "source 'stripe' is disabled in params") for c in STRIPE
+    ] + plans_ok
 
-    ok, text = prices_confirmation(SimpleNamespace(findings=live_ok + seed_bad))
-    assert ok is False and "leave 2 placeholder price id(s) (public.plans)" in text
-    ok, text = prices_confirmation(SimpleNamespace(findings=live_ok + seed_ok))
-    assert ok is True and text.startswith("Yes: Every sold plan") and "seed no price ids" in text
+    def ask(findings):
+        return prices_confirmation(
+            SimpleNamespace(findings=findings, config=SimpleNamespace(catalog=None))
+        )
+
+    ok, text = ask(live_ok + seed_bad)
+    assert ok is False and "2 in the migrations (public.plans)" in text
+    ok, text = ask(live_ok + seed_ok)
+    assert ok is True and text.startswith("Yes: of 1 plan sold, all have a correct live price")
+    assert "no placeholder in the live data or the migrations" in text
     # live unreadable: the static half still answers "no" when the migrations are wrong
-    ok, text = prices_confirmation(SimpleNamespace(findings=unread + seed_bad))
-    assert ok is False and "could not be read" in text
-    ok, text = prices_confirmation(SimpleNamespace(findings=unread + seed_ok))
+    ok, text = ask(unread + seed_bad)
+    assert ok is False and "cannot be checked (source 'stripe' is disabled in params)" in text
+    ok, text = ask(unread + seed_ok)
     assert ok is None and text.startswith("Cannot confirm")
+
+
+STRIPE = ["STRIPE-PRICE-LIVE", "STRIPE-PRICE-ACTIVE", "STRIPE-PRODUCT-ACTIVE", "STRIPE-PRICE-TERMS"]
 
 
 def test_a_second_plain_insert_of_a_key_replaces_it() -> None:

@@ -91,3 +91,23 @@ def test_relative_paths_resolve_against_params_file(tmp_path):
     )
     assert cfg.env_file == tmp_path / "e.env"
     assert cfg.sources.codebase.path == (tmp_path.parent / "platform").resolve()
+
+
+def test_claims_file_resolves_against_params_file_and_defaults_to_the_seeds(tmp_path):
+    from readiness.checks.registry import all_checks
+    from readiness.report.claims import CLAIMS_FILE, load_claims
+
+    cfg = load_config(write(tmp_path, {"catalog_file": "cat.yaml", "claims_file": "c/ours.yaml"}))
+    assert cfg.claims_file == tmp_path / "c" / "ours.yaml"
+    default = load_config(write(tmp_path, {"catalog_file": "cat.yaml"}))
+    assert default.claims_file is None
+    # absent: the seed's claims shipped in the package, which the demo uses
+    assert CLAIMS_FILE.is_file()
+    seed = load_claims(default.claims_file, all_checks())
+    assert "all-plans-live" in {c.id for c in seed}
+    assert load_config(REPO / "params" / "demo.yaml").claims_file is None
+
+
+def test_claims_file_key_is_validated_strictly(tmp_path):
+    with pytest.raises(ConfigError, match="claims_fil: unknown key"):
+        load_config(write(tmp_path, {"catalog_file": "cat.yaml", "claims_fil": "x.yaml"}))

@@ -1,4 +1,4 @@
-"""A broken params, catalogue or waivers file is reported as file:line:column and the
+"""A broken params, catalogue, waivers or claims file is reported as file:line:column and the
 parser's problem, never with the offending line: a key pasted on that line would
 otherwise reach stderr and CI logs."""
 
@@ -31,6 +31,7 @@ BASES = {
     "params": "catalog_file: cat.yaml\n" + STATIC_ONLY,
     "catalogue": "games:\n  minecraft:\n    ram_gb: [1, 2]\n",
     "waivers": "waivers:\n  - check: CODE-A\n    reason: accepted for now\n",
+    "claims": "claims:\n  - {id: a, claim: All live, checks: [STRIPE-PRICE-LIVE]}\n",
 }
 S = SECRET
 # (kind, fragment appended at the top level, line of the problem counted from the fragment)
@@ -51,18 +52,24 @@ BROKEN = [
 def _files(tmp_path: Path, broken: str, fragment: str) -> tuple[Path, Path]:
     """(params file, the file holding the broken fragment)."""
     texts = {
-        "params": BASES["params"] + "waivers_file: waivers.yaml\n",
+        "params": BASES["params"] + "waivers_file: waivers.yaml\nclaims_file: claims.yaml\n",
         "catalogue": BASES["catalogue"],
         "waivers": BASES["waivers"],
+        "claims": BASES["claims"],
     }
     texts[broken] += fragment
-    names = {"params": "params.yaml", "catalogue": "cat.yaml", "waivers": "waivers.yaml"}
+    names = {
+        "params": "params.yaml",
+        "catalogue": "cat.yaml",
+        "waivers": "waivers.yaml",
+        "claims": "claims.yaml",
+    }
     for kind, text in texts.items():
         (tmp_path / names[kind]).write_text(text)
     return tmp_path / "params.yaml", tmp_path / names[broken]
 
 
-@pytest.mark.parametrize("where", ["params", "catalogue", "waivers"])
+@pytest.mark.parametrize("where", ["params", "catalogue", "waivers", "claims"])
 @pytest.mark.parametrize("case,fragment,line", BROKEN, ids=[b[0] for b in BROKEN])
 def test_broken_file_names_the_place_not_the_line(tmp_path, capsys, where, case, fragment, line):
     params, broken = _files(tmp_path, where, fragment)
@@ -71,7 +78,7 @@ def test_broken_file_names_the_place_not_the_line(tmp_path, capsys, where, case,
     assert code == 2
     lines = [x for x in err.splitlines() if x.strip()]
     assert len(lines) == 1, err
-    expected_line = BASES[where].count("\n") + line + (1 if where == "params" else 0)
+    expected_line = BASES[where].count("\n") + line + (2 if where == "params" else 0)
     assert re.search(rf"{re.escape(broken.name)}:{expected_line}:\d+: not valid YAML: \w", err), err
     for text in (out, err):
         assert SECRET not in text

@@ -234,7 +234,9 @@ def test_a_waiver_targets_the_problem_or_one_location():
 
 
 def test_an_expired_location_waiver_leaves_the_location_failing():
-    old = Waiver(check="CONFIG-KEY", resource="secret:k:.env", reason="ok now", expires=date(2020, 1, 1))
+    old = Waiver(
+        check="CONFIG-KEY", resource="secret:k:.env", reason="ok now", expires=date(2020, 1, 1)
+    )
     (f,), (o,) = apply_waivers([problem_with_three_locations()], [old], date(2026, 11, 26))
     assert f.status == Status.FAIL and o.state == "expired"
     assert f.locations[2].status == Status.FAIL and f.locations[2].waiver["expired"] is True

@@ -90,6 +90,8 @@ def _one_clear_line(err: str, needle: str) -> None:
         ("env-file-missing", "env_file not found"),
         ("waiver-impossible-date", "waiver #1 is invalid: expires"),
         ("waiver-not-utf8", "not valid UTF-8"),
+        ("claims-unknown-check", "unknown check id(s): STRIPE-PRICE-LIVEE (claim prices)"),
+        ("claims-not-yaml", "claims.yaml:3:1: not valid YAML"),
     ],
 )
 def test_usage_mistakes_exit_2_before_collecting(workspace, capsys, mistake, needle):
@@ -105,6 +107,16 @@ def test_usage_mistakes_exit_2_before_collecting(workspace, capsys, mistake, nee
     elif mistake == "env-file-missing":
         p.write_text("env_file: secrets/prod.env\n" + params)
         needle = str(tmp_path / "secrets" / "prod.env")
+    elif mistake.startswith("claims-"):
+        claims = tmp_path / "claims.yaml"
+        if mistake == "claims-unknown-check":
+            claims.write_text(
+                "claims:\n  - id: prices\n    claim: All prices are live\n"
+                "    checks: [STRIPE-PRICE-LIVEE]\n"
+            )
+        else:
+            claims.write_text("claims:\n  - id: [unclosed\n")
+        p.write_text("claims_file: claims.yaml\n" + params)
     else:
         waivers = tmp_path / "waivers.yaml"
         if mistake == "waiver-impossible-date":

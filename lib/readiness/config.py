@@ -188,6 +188,8 @@ class AuditConfig(Strict):
     env_file: Path | None = None
     catalog_file: Path = Path("expected_catalog.yaml")
     waivers_file: Path | None = None
+    # the owners' claims the report confirms or refutes; None: the seed's (report/claims.yaml)
+    claims_file: Path | None = None
     sources: Sources = Sources()
     supabase: Supabase = Supabase()
     thresholds: Thresholds = Thresholds()
@@ -266,6 +268,18 @@ def _format_validation(path: Path, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def one_line_errors(err: ValidationError) -> str:
+    """A pydantic error as `loc: problem; loc: problem` for a one-line ConfigError about
+    one entry of a user file (a waiver, a claim); never the offending value."""
+    problems = []
+    for e in err.errors(include_input=False, include_url=False):
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = msg.removeprefix("Value error, ")  # a validator's own sentence
+        loc = ".".join(map(str, e["loc"]))
+        problems.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(problems)
+
+
 def read_yaml_file(path: Path, what: str, loader: type[StrictLoader] = StrictLoader) -> Any:
     """A user's YAML file; a ConfigError names file:line:column, never the line's text."""
     try:
@@ -320,6 +334,7 @@ def load_config(params_path: str | Path) -> AuditConfig:
             "env_file": _resolve(base, cfg.env_file),
             "catalog_file": catalog_path,
             "waivers_file": _resolve(base, cfg.waivers_file),
+            "claims_file": _resolve(base, cfg.claims_file),
             "catalog": catalog,
             "sources": sources,
         }

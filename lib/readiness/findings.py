@@ -208,6 +208,26 @@ class Finding:
         )
 
 
+def as_found(status: Status, waiver: dict[str, Any] | None) -> Status:
+    """The status a check gave, before any waiver: a waiver accepts a risk, it does not
+    undo a fact (claims and counts report what was found)."""
+    if status == Status.WAIVED and waiver and waiver.get("original_status"):
+        return Status(waiver["original_status"])
+    return status
+
+
+def locations_as_found(f: Finding) -> list[tuple[Location, Status]]:
+    """Each occurrence with its status as found; a problem waived as a whole keeps the
+    status it had in its own waiver, a location waived alone in the location's."""
+    whole = as_found(f.status, f.waiver)
+    return [
+        (loc, as_found(loc.status, loc.waiver) if loc.waiver else whole)
+        if loc.status == Status.WAIVED
+        else (loc, loc.status)
+        for loc in f.locations
+    ]
+
+
 def worst_status(statuses: list[Status]) -> Status:
     """The status that decides a check: the worst among its findings."""
     for s in STATUS_ORDER:

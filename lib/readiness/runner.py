@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 from readiness import __version__
+from readiness.checks.registry import all_checks
 from readiness.config import AuditConfig
 from readiness.findings import Status
 from readiness.notebook_exec import (
@@ -37,6 +38,7 @@ from readiness.notebook_exec import (
 from readiness.owners import abandoned
 from readiness.redact import SCAN_MIN, sensitive_values
 from readiness.report import exports, ranking, scoring
+from readiness.report.claims import load_claims
 from readiness.report.waivers import load_waivers
 from readiness.snapshot import Snapshot, SourceState, collect
 from readiness.workbook import Audit
@@ -184,6 +186,7 @@ def run_audit(
     # usage mistakes are exit 2 before anything is collected or written
     config.check_env_file()
     load_waivers(config.waivers_file)
+    load_claims(config.claims_file, all_checks())
     output_root = Path(os.path.abspath(output_root))
     staging = prepare_output_root(output_root)
     try:

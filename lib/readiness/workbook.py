@@ -21,7 +21,7 @@ from readiness.checks.registry import (
 )
 from readiness.config import AuditConfig, load_config
 from readiness.findings import Finding, link_causes
-from readiness.report import scoring, tables
+from readiness.report import prices, scoring, tables
 from readiness.report.waivers import WaiverOutcome, apply_waivers, load_waivers
 from readiness.snapshot import Snapshot, collect, source_summary
 
@@ -156,47 +156,16 @@ def headline_html(audit: Audit) -> str:
     )
 
 
+def price_counts(audit: Audit) -> prices.PriceCounts:
+    """The price checks' findings counted per sold plan (report/prices.py)."""
+    catalog = audit.config.catalog
+    return prices.price_counts(audit.findings, catalog.claimed_plan_count if catalog else None)
+
+
 def prices_confirmation(audit: Audit) -> tuple[bool | None, str]:
-    """The seed's 'confirm all Stripe prices are live': yes, no, or cannot say."""
-    ids = [
-        "STRIPE-PRICE-PLACEHOLDER",
-        "STRIPE-PRICE-LIVE",
-        "STRIPE-PRICE-ACTIVE",
-        "STRIPE-PRODUCT-ACTIVE",
-        "STRIPE-PRICE-TERMS",
-    ]
-    fs = [f for f in audit.findings if f.check_id in ids]
-    live_ok: bool | None
-    if any(f.status == "not_verified" for f in fs) or not fs:
-        live_ok, live = None, "the live plans and Stripe prices could not be read"
-    else:
-        bad = sorted({f.resource.removeprefix("plan:") for f in fs if f.status == "fail"})
-        live_ok = not bad
-        live = (
-            f"{len(bad)} live plan(s) do not have a correct live price: {', '.join(bad)}"
-            if bad
-            else "every sold plan has an active live price matching its term and amount"
-        )
-    seed_ok, seed = _seed_prices(audit)
-    both = f"{live[0].upper()}{live[1:]}; {seed}."
-    if live_ok is False or seed_ok is False:
-        return False, f"No: {both}"
-    if live_ok is None:
-        return None, f"Cannot confirm: {both}"
-    return True, f"Yes: {both}"
-
-
-def _seed_prices(audit: Audit) -> tuple[bool | None, str]:
-    """What the migrations and seed.sql leave (STRIPE-SEED-PLACEHOLDER), in words."""
-    fs = [f for f in audit.findings if f.check_id == "STRIPE-SEED-PLACEHOLDER"]
-    if not fs or any(f.status == "not_verified" for f in fs):
-        return None, "the migrations could not be read"
-    bad = [f for f in fs if f.status in ("fail", "warn")]
-    if bad:
-        n = sum(len(f.evidence.get("placeholders", [])) for f in bad)
-        where = ", ".join(f.resource.removeprefix("seed:") for f in bad)
-        return False, f"the migrations leave {n} placeholder price id(s) ({where})"
-    return True, f"the migrations: {fs[0].reason[0].lower()}{fs[0].reason[1:].rstrip('.')}"
+    """The seed's 'confirm all Stripe prices are live and correct': yes, no, or cannot
+    say, with the counts (plans sold, correct live prices, placeholders, mismatches)."""
+    return prices.confirmation(price_counts(audit))
 
 
 def prices_confirmation_html(audit: Audit) -> str:

@@ -161,6 +161,7 @@ def price_live(inp: CheckInput) -> Iterator[Result]:
     for row in joined.itertuples():
         res, pid = f"plan:{row.id}", row.stripe_price_id
         if pd.isna(row.price_id):
+            why = "test mode only" if pid in test_ids else "not in live Stripe"
             where = (
                 "exists only in Stripe test mode"
                 if pid in test_ids
@@ -170,12 +171,16 @@ def price_live(inp: CheckInput) -> Iterator[Result]:
             yield failed(
                 res,
                 f"Price {pid} of plan {row.id} {where}.",
-                evidence={"price_id": None if pd.isna(pid) else pid},
+                evidence={"price_id": None if pd.isna(pid) else pid, "why": why},
                 # a placeholder id is never in Stripe: STRIPE-PRICE-PLACEHOLDER's problem
                 cause=("STRIPE-PRICE-PLACEHOLDER", res) if placeholder else None,
             )
         elif not bool(row.price_livemode):
-            yield failed(res, f"Price {pid} of plan {row.id} is not a live-mode price.")
+            yield failed(
+                res,
+                f"Price {pid} of plan {row.id} is not a live-mode price.",
+                evidence={"price_id": pid, "why": "not live mode"},
+            )
         else:
             yield passed(res, f"Price {pid} of plan {row.id} is live.")
 
@@ -224,24 +229,29 @@ def product_active(inp: CheckInput) -> Iterator[Result]:
             )
 
 
-def term_mismatches(row: pd.Series, inp: CheckInput) -> list[str]:
-    """What differs between the plan (and the catalogue) and its live Stripe price."""
+def term_mismatches(row: pd.Series, inp: CheckInput) -> list[tuple[str, str]]:
+    """What differs between the plan (and the catalogue) and its live Stripe price, as
+    (kind, description); kind is type, term, currency or amount (the counts in the price
+    confirmation sentence group by it)."""
     catalog = inp.config.catalog
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     term = str(row.get("term", "monthly") if not pd.isna(row.get("term")) else "monthly")
     spec = catalog.terms.get(term) if catalog else None
     if row["price_type"] != "recurring":
-        problems.append(f"price type is {row['price_type']}, expected recurring")
+        problems.append(("type", f"price type is {row['price_type']}, expected recurring"))
     elif spec is None:
-        problems.append(f"plan term '{term}' is not in the catalogue's terms")
+        problems.append(("term", f"plan term '{term}' is not in the catalogue's terms"))
     elif (row["price_recurring_interval"], int(row["price_recurring_interval_count"] or 1)) != (
         spec.interval,
         spec.interval_count,
     ):
         problems.append(
-            f"bills every {row['price_recurring_interval_count']} "
-            f"{row['price_recurring_interval']}, plan term '{term}' expects "
-            f"{spec.interval_count} {spec.interval}"
+            (
+                "term",
+                f"bills every {row['price_recurring_interval_count']} "
+                f"{row['price_recurring_interval']}, plan term '{term}' expects "
+                f"{spec.interval_count} {spec.interval}",
+            )
         )
     currency = str(row["price_currency"]).lower()
     if (
@@ -249,16 +259,18 @@ def term_mismatches(row: pd.Series, inp: CheckInput) -> list[str]:
         and not pd.isna(row["currency"])
         and currency != str(row["currency"]).lower()
     ):
-        problems.append(f"currency {currency} but plan says {row['currency']}")
+        problems.append(("currency", f"currency {currency} but plan says {row['currency']}"))
     elif catalog and currency != catalog.currency.lower():
-        problems.append(f"currency {currency}, catalogue expects {catalog.currency}")
+        problems.append(("currency", f"currency {currency}, catalogue expects {catalog.currency}"))
     amount = row["price_unit_amount"]
     if "price_cents" in row and not pd.isna(row["price_cents"]) and amount != row["price_cents"]:
-        problems.append(f"charges {amount} cents but plans.price_cents is {row['price_cents']}")
+        problems.append(
+            ("amount", f"charges {amount} cents but plans.price_cents is {row['price_cents']}")
+        )
     if catalog and not pd.isna(row.get("game")) and row["game"] in catalog.games:
         expected = catalog.games[row["game"]].amount_cents.get(int(row["ram_gb"]))
         if expected is not None and amount != expected:
-            problems.append(f"charges {amount} cents, catalogue expects {expected}")
+            problems.append(("amount", f"charges {amount} cents, catalogue expects {expected}"))
     return problems
 
 
@@ -279,8 +291,13 @@ def price_terms(inp: CheckInput) -> Iterator[Result]:
         res = f"plan:{row['id']}"
         problems = term_mismatches(row, inp)
         if problems:
+            kinds = list(dict.fromkeys(kind for kind, _ in problems))
             yield failed(
-                res, f"Price {row['price_id']} of plan {row['id']}: " + "; ".join(problems) + "."
+                res,
+                f"Price {row['price_id']} of plan {row['id']}: "
+                + "; ".join(text for _, text in problems)
+                + ".",
+                evidence={"mismatches": kinds},
             )
         else:
             yield passed(res, f"Price {row['price_id']} matches the plan's term and amount.")

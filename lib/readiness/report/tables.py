@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -85,34 +88,57 @@ def area_checklist(findings: list[Finding], specs: list[CheckSpec]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class ItemChecks:
+    """The checks that decide one mapped item (a checklist item or an owners' claim)."""
+
+    ids: list[str]
+    missing: list[str]  # named but not registered
+    empty_areas: list[int]  # named areas that have no checks
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.missing or self.empty_areas)
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.empty_areas:
+            notes.append(f"areas {', '.join(map(str, self.empty_areas))} not implemented yet")
+        if self.missing:
+            notes.append(f"checks not implemented: {', '.join(self.missing)}")
+        return notes
+
+
+def item_checks(item: Mapping[str, Any], specs: list[CheckSpec]) -> ItemChecks:
+    """Resolve an item's `checks`, `areas` and `severity` (which narrows the areas to one
+    severity) to check ids, the way checklist.yaml and claims.yaml both spell them."""
+    known = {s.id: s for s in specs}
+    ids = [c for c in item.get("checks") or [] if c in known]
+    missing = [c for c in item.get("checks") or [] if c not in known]
+    empty_areas = []
+    for area in item.get("areas") or []:
+        area_ids = [s.id for s in specs if s.area == area]
+        if not area_ids:
+            empty_areas.append(area)
+        if item.get("severity"):
+            area_ids = [i for i in area_ids if str(known[i].severity) == str(item["severity"])]
+        ids += [i for i in area_ids if i not in ids]
+    return ItemChecks(ids, missing, empty_areas)
+
+
 def seed_checklist(findings: list[Finding], specs: list[CheckSpec]) -> pd.DataFrame:
     """The seed's section-10 checklist; the item→check mapping is data (checklist.yaml)."""
     items = yaml.safe_load(CHECKLIST_FILE.read_text())
-    known = {s.id: s for s in specs}
     rows = []
     for item in items:
-        ids = [c for c in item.get("checks", []) if c in known]
-        missing = [c for c in item.get("checks", []) if c not in known]
-        empty_areas = []
-        for area in item.get("areas", []):
-            area_ids = [s.id for s in specs if s.area == area]
-            if item.get("severity"):
-                area_ids = [i for i in area_ids if str(known[i].severity) == item["severity"]]
-            if not [s for s in specs if s.area == area]:
-                empty_areas.append(area)
-            ids += area_ids
-        status = _status_of(ids, findings, missing=bool(missing or empty_areas))
-        notes = []
-        if empty_areas:
-            notes.append(f"areas {', '.join(map(str, empty_areas))} not implemented yet")
-        if missing:
-            notes.append(f"checks not implemented: {', '.join(missing)}")
+        resolved = item_checks(item, specs)
+        status = _status_of(resolved.ids, findings, missing=resolved.incomplete)
         rows.append(
             {
                 "item": item["item"],
                 "result": VERDICT_LABELS[status],
-                "checks": ", ".join(sorted(set(ids))),
-                "note": "; ".join(notes),
+                "checks": ", ".join(sorted(set(resolved.ids))),
+                "note": "; ".join(resolved.notes()),
             }
         )
     return pd.DataFrame(rows)

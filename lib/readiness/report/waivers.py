@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from readiness.config import ConfigError, read_yaml_file
+from readiness.config import ConfigError, one_line_errors, read_yaml_file
 from readiness.findings import Finding, Status, worst_status
 from readiness.userfiles import StrictLoader
 
@@ -99,12 +99,7 @@ def load_waivers(path: Path | None) -> list[Waiver]:
         try:
             waivers.append(Waiver.model_validate(item))
         except ValidationError as err:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'entry'}: "
-                f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
-                for e in err.errors(include_input=False, include_url=False)
-            )
-            raise ConfigError(f"{path}: waiver #{n} is invalid: {problems}") from None
+            raise ConfigError(f"{path}: waiver #{n} is invalid: {one_line_errors(err)}") from None
     return waivers
 
 
