@@ -279,6 +279,7 @@ def test_cell_text_is_never_read_as_rich_markup(tmp_path, capsys):
         [{**row("A-B", "r"), "status": ["fail"]}],
         [{**row("A-B", "r"), "locations": "a.ts:1"}],
         [{**row("A-B", "r"), "locations": [{"resource": "no uid"}]}],
+        [{**row("A-B", "r"), "locations": [{"uid": "u", "status": {"fail": 1}}]}],
     ],
 )
 def test_a_findings_file_of_the_wrong_shape_is_a_one_line_usage_error(tmp_path, capsys, findings):

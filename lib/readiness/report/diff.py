@@ -54,7 +54,12 @@ def _check_finding(p: Path, n: int, f: object) -> None:
     locs = f.get("locations")
     if locs is not None and not (
         isinstance(locs, list)
-        and all(isinstance(loc, dict) and isinstance(loc.get("uid"), str) for loc in locs)
+        and all(
+            isinstance(loc, dict)
+            and isinstance(loc.get("uid"), str)
+            and isinstance(loc.get("status", ""), str)
+            for loc in locs
+        )
     ):
         raise _not_findings(
             p, f"finding #{n} has locations that are not a list of objects with a uid"
