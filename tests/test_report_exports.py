@@ -227,7 +227,7 @@ def test_diff_cli(tmp_path, capsys):
             json.dumps({"findings": _doc(("u1", "A-B", "r1", status, "high"))})
         )
     assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
-    assert "resolved: 1" in capsys.readouterr().out
+    assert "Resolved (1)" in capsys.readouterr().out
     assert main(["diff", str(tmp_path / "a"), str(tmp_path / "missing")]) == 2
 
 

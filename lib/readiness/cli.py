@@ -182,25 +182,20 @@ def cmd_sandbox_up(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from readiness.report.diff import diff_findings, load_findings
+    """A change report: counts by kind, then new, resolved and changed problems."""
+    from readiness.report.diff import compare, load_findings
+    from readiness.report.diff_render import render_table, to_json_doc, to_markdown
 
     try:
-        changes = diff_findings(load_findings(args.old), load_findings(args.new))
+        report = compare(load_findings(args.old), load_findings(args.new))
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    if args.format == "json":
-        out.print_json(changes.to_json(orient="records"))
-        return 0
-    table = Table(title=f"{len(changes)} changes")
-    for col in ("change", "check_id", "resource", "was", "now", "severity"):
-        table.add_column(col)
-    for row in changes.itertuples():
-        table.add_row(
-            row.change, row.check_id, row.resource, str(row.was), str(row.now), row.severity
-        )
-    out.print(table)
-    summary = changes["change"].value_counts().to_dict()
-    out.print(", ".join(f"{k}: {v}" for k, v in summary.items()) or "no changes")
+    if args.format == "json":  # plain stdout: rich would wrap or highlight it
+        sys.stdout.write(json.dumps(to_json_doc(report, show_all=args.all), indent=2) + "\n")
+    elif args.format == "markdown":
+        sys.stdout.write(to_markdown(report, show_all=args.all, old=args.old, new=args.new))
+    else:
+        out.print(render_table(report, show_all=args.all))
     return 0
 
 
@@ -287,7 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("diff", help="what changed between two runs (folders or findings.json)")
     diff.add_argument("old")
     diff.add_argument("new")
-    diff.add_argument("--format", choices=["table", "json"], default="table")
+    diff.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+    diff.add_argument(
+        "--all", action="store_true", help="list the problems that are still there too"
+    )
     diff.set_defaults(func=cmd_diff)
 
     checks = sub.add_parser("checks", help="list the registered checks")

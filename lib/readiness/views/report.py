@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from readiness.findings import Status
-from readiness.report.diff import diff_findings, previous_runs
+from readiness.report.diff import ChangeReport, compare, load_findings, previous_runs
+from readiness.report.diff_render import cells
 from readiness.workbook import Audit
 
 
@@ -25,14 +26,35 @@ def _earlier(history_dir: str | Path | None) -> list[Path]:
     return previous_runs(Path(history_dir), before=Path.cwd())
 
 
-def changes_since_last_run(audit: Audit, history_dir: str | Path | None) -> pd.DataFrame | None:
-    """Diff against the newest earlier run in `history_dir`; None when there is none."""
+def _last_change_report(audit: Audit, history_dir: str | Path | None) -> ChangeReport | None:
     runs = _earlier(history_dir)
     if not runs:
         return None
-    old = json.loads((runs[-1] / "findings.json").read_text())["findings"]
-    new = [f.to_dict() for f in audit.findings]
-    return diff_findings(old, new).drop(columns=["finding_uid"])
+    return compare(load_findings(runs[-1]), [f.to_dict() for f in audit.findings])
+
+
+CHANGE_COLUMNS = ["change", "check_id", "resource", "status", "severity", "locations", "reason"]
+
+
+def changes_since_last_run(audit: Audit, history_dir: str | Path | None) -> pd.DataFrame | None:
+    """The new, resolved and changed problems since the newest earlier run in
+    `history_dir` (the ones still there are counted by `changes_summary`), with a
+    missing side shown as "–"; None when there is no earlier run."""
+    report = _last_change_report(audit, history_dir)
+    if report is None:
+        return None
+    rows = [[r["change"], *cells(r)] for r in report.changes()]
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+
+
+def changes_summary(audit: Audit, history_dir: str | Path | None) -> pd.DataFrame | None:
+    """Problems by kind of change since the last run (every kind, zeros too, so "0 new"
+    is said rather than left out); None when there is no earlier run."""
+    report = _last_change_report(audit, history_dir)
+    if report is None:
+        return None
+    counts = report.counts
+    return pd.DataFrame({"kind": list(counts), "problems": list(counts.values())})
 
 
 PROBLEM_COLUMNS = ["fail", "not_verified", "warn", "waived"]
