@@ -26,3 +26,14 @@ def by_resource(findings: Iterable[Finding]) -> dict[str, Finding]:
             out.setdefault(loc.resource, f)
         out[f.resource] = f
     return out
+
+
+def found_keys(findings: Iterable[dict]) -> set[tuple[str, str]]:
+    """(check, resource) of every failing or warning problem of a findings.json and of
+    each of its locations."""
+    return {
+        (f["check_id"], r)
+        for f in findings
+        if f["status"] in ("fail", "warn")
+        for r in [f["resource"], *(loc["resource"] for loc in f.get("locations") or [])]
+    }

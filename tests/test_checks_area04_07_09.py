@@ -12,6 +12,7 @@ from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
 from readiness.findings import Status
 from readiness.snapshot import Snapshot, SourceState
 from readiness.static.rules.tables import TABLES, frame
+from tests.problems import found_keys
 
 
 def snap(tables: dict[str, pd.DataFrame], api: bool = True) -> Snapshot:
@@ -267,9 +268,7 @@ def _mine(check_id: str) -> bool:
 @pytest.mark.integration
 @pytest.mark.xdist_group("sandbox")
 def test_every_planted_area_4_7_9_defect_is_found(defects_sandbox, defects_findings):
-    found = {
-        (f["check_id"], f["resource"]) for f in defects_findings if f["status"] in ("fail", "warn")
-    }
+    found = found_keys(defects_findings)
     planted = [d for d in defects_sandbox.manifest()["defects"] if _mine(d["check_id"])]
     assert len(planted) >= 27
     missed = [

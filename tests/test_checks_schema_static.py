@@ -13,7 +13,7 @@ from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
 from readiness.snapshot import Snapshot, SourceState
 from readiness.sources import schema
 from readiness.static.rules import audit
-from tests.problems import statuses
+from tests.problems import found_keys, statuses
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MY_PREFIXES = ("SEC-RLS-", "DB-", "ERR-", "FE-", "CODE-MIGRATIONS-")
@@ -241,9 +241,7 @@ def test_migrations_replay(demo_config):
 @pytest.mark.integration
 @pytest.mark.xdist_group("sandbox")
 def test_every_planted_static_defect_of_these_areas_is_found(defects_sandbox, defects_findings):
-    found = {
-        (f["check_id"], f["resource"]) for f in defects_findings if f["status"] in ("fail", "warn")
-    }
+    found = found_keys(defects_findings)
     planted = [
         d for d in defects_sandbox.manifest()["defects"] if d["check_id"].startswith(MY_PREFIXES)
     ]

@@ -12,14 +12,13 @@ from readiness.config import load_config
 from readiness.findings import Status
 from readiness.sandbox.runtime import Sandbox
 from readiness.snapshot import collect
+from tests.problems import found_keys
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sandbox")]
 
 
 def test_every_planted_area1_defect_is_found(defects_sandbox, defects_findings):
-    found = {
-        (f["check_id"], f["resource"]) for f in defects_findings if f["status"] in ("fail", "warn")
-    }
+    found = found_keys(defects_findings)
     area1 = {c.id for c in all_checks([1])}
     planted = [d for d in defects_sandbox.manifest()["defects"] if d["check_id"] in area1]
     assert len(planted) >= 12
@@ -205,15 +204,48 @@ def test_second_run_same_day_gets_its_own_folder_and_a_diff(defects_sandbox, def
 
 def test_every_planted_defect_of_every_area_is_found(defects_sandbox, defects_findings):
     """The whole manifest: data, static, deployed-state and database defects alike."""
-    found = {
-        (f["check_id"], f["resource"]) for f in defects_findings if f["status"] in ("fail", "warn")
-    }
+    found = found_keys(defects_findings)
     planted = defects_sandbox.manifest()["defects"]
     missed = [d for d in planted if (d["check_id"], d["resource"]) not in found]
     assert not missed, missed
     areas = {f["area"] for f in defects_findings for d in planted if f["check_id"] == d["check_id"]}
     assert areas == set(range(1, 10))
     print(f"\nplanted defects found: {len(planted) - len(missed)}/{len(planted)}")
+
+
+def test_the_demo_reports_one_problem_per_planted_cause(defects_sandbox, defects_findings):
+    """One problem is one finding: every failing or warning problem the audit reports on
+    its own (not as a consequence of another) is one planted cause, and every planted
+    cause is exactly one such problem, its consequences folded under it."""
+    planted = defects_sandbox.manifest()["defects"]
+    ids = {d["defect_id"] for d in planted}
+    cause_of = {}
+    for d in planted:
+        cause = d.get("cause", d["defect_id"])
+        assert cause in ids, d
+        cause_of[(d["check_id"], d["resource"])] = cause
+    causes = set(cause_of.values())
+    problems = [f for f in defects_findings if f["status"] in ("fail", "warn")]
+    roots = [f for f in problems if not f["cause"]]
+    follows: dict[str, list[dict]] = {}
+    for f in problems:
+        if f["cause"]:
+            follows.setdefault(f["cause"]["finding_uid"], []).append(f)
+    explained: dict[str, list[str]] = {}
+    unplanted = []
+    for root in roots:
+        keys = found_keys([root, *follows.get(root["finding_uid"], [])])
+        hits = {cause_of[k] for k in keys if k in cause_of}
+        if not hits:
+            unplanted.append((root["check_id"], root["resource"], root["reason"][:120]))
+        for cause in hits:
+            explained.setdefault(cause, []).append(f"{root['check_id']} {root['resource']}")
+    assert not unplanted, unplanted
+    twice = {c: where for c, where in explained.items() if len(where) > 1}
+    assert not twice, twice
+    assert set(explained) == causes
+    assert len(roots) == len(causes)
+    print(f"\nproblems {len(roots)} = planted causes {len(causes)} ({len(problems)} findings)")
 
 
 def test_clean_profile_is_a_go(clean_audit):

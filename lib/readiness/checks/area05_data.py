@@ -50,6 +50,7 @@ def fk_index(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"Foreign key {row.name} {row.table}({row.columns}) → {row.ref_table} "
                 "has no index.",
+                problem=f"fk-index:{row.schema}",  # one indexing migration fixes them all
             )
     if fks.empty:
         yield passed("foreign-keys", "No foreign keys.")

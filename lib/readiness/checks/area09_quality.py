@@ -153,6 +153,7 @@ def duplicate_functions(inp: CheckInput) -> Iterator[Result]:
             f"duplicate:{first['name']}@{first['path']}",
             f"The same function body appears {len(group)} times: {', '.join(places)}.",
             location=code_location(first["path"], first["line"]),
+            problem="duplicates:code",  # one refactoring: share the copies
         )
     if dupes.empty:
         yield passed("code", f"No duplicated function among {len(big)} non-trivial ones.")
@@ -223,6 +224,7 @@ def any_types(inp: CheckInput) -> Iterator[Result]:
             f"file:{row.path}",
             f"{row.path} has {int(row.any_count)} `any` annotations.",
             location=code_location(row.path, row.first_line),
+            problem="any-types:code",  # one task: generate and use the types
         )
     if heavy.empty:
         total = int(rows["any_count"].sum()) if not rows.empty else 0

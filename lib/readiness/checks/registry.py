@@ -272,7 +272,9 @@ def _problem(spec: CheckSpec, key: str, results: list[Result]) -> Finding:
     lead = min(occurrences, key=lambda f: (rank[f.status], sev[f.severity]))
     places = [f.location or f.resource for f in occurrences]
     reason = lead.reason
-    if len(occurrences) > 1:
+    if len(occurrences) > 1 and lead.status not in PROBLEM_STATUSES:
+        reason = f"{lead.reason} ({len(occurrences)} alike)"
+    elif len(occurrences) > 1:
         others = [p for p in dict.fromkeys(places) if p != (lead.location or lead.resource)]
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         reason = f"{reason} The same problem occurs at {len(others)} more location(s): {shown}."

@@ -30,7 +30,14 @@ def planted_static_defects(platform_dir: Path = PLATFORM_DIR) -> list[dict]:
             raise ValueError(f"defects.yaml entry {entry!r} lacks {', '.join(missing)}")
         if not (platform_dir / "defects" / entry["path"]).is_file():
             raise ValueError(f"defect {entry['defect_id']}: no overlay file {entry['path']}")
-        defects.append({f: str(entry[f]).strip() for f in DEFECT_FIELDS})
+        defect = {f: str(entry[f]).strip() for f in DEFECT_FIELDS}
+        if entry.get("cause"):
+            defect["cause"] = str(entry["cause"]).strip()
+        defects.append(defect)
+    ids = {d["defect_id"] for d in defects}
+    unknown = [d["defect_id"] for d in defects if d.get("cause", d["defect_id"]) not in ids]
+    if unknown:
+        raise ValueError(f"defects.yaml: cause names no defect in {', '.join(unknown)}")
     return defects
 
 
