@@ -285,4 +285,4 @@ def test_ranking_puts_blockers_first_then_severity_precision_and_reach():
     assert ranked[0].where == "scripts/a.sh:3 and 2 more location(s)"
     assert ranked[0].sentence().endswith("Fix: Fix it.")
     lines = ranking.console_lines([high, one, many], specs, "critical")
-    assert len(lines) == 2 and lines[0].startswith("1. [critical] CONFIG-KEY at scripts/a.sh:3")
+    assert len(lines) == 2 and lines[0].startswith("1. [critical] k in 3 files — CONFIG-KEY at")

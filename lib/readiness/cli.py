@@ -80,7 +80,7 @@ def _print_result(result) -> None:  # noqa: ANN001 - RunResult, imported lazily
     if result.top_blockers:
         out.print("What blocks launch (top 5):")
         for line in result.top_blockers:
-            out.print(f"  {line}", markup=False, overflow="ellipsis", no_wrap=True)
+            out.print(f"  {line}", markup=False, highlight=False)
     for name, state in result.sources.items():
         if state.status == "error":
             out.print(f"  - source {name} failed: {state.reason}", markup=False)

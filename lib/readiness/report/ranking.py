@@ -101,11 +101,12 @@ def blockers(findings: list[Finding], specs: list[CheckSpec], fail_on: str) -> l
 def console_lines(
     findings: list[Finding], specs: list[CheckSpec], fail_on: str, limit: int = 5
 ) -> list[str]:
-    """The top blockers for `readiness run`, one line each."""
+    """The top blockers for `readiness run`, one line each: what is wrong first (cut at
+    a sentence's length), then the check and where."""
     lines = []
     for n, r in enumerate(blockers(findings, specs, fail_on)[:limit], start=1):
         reason = " ".join(r.finding.reason.split())
-        if len(reason) > 110:
-            reason = reason[:109].rstrip() + "…"
-        lines.append(f"{n}. [{r.finding.severity}] {r.finding.check_id} at {r.where}: {reason}")
+        if len(reason) > 100:
+            reason = reason[:99].rstrip() + "…"
+        lines.append(f"{n}. [{r.finding.severity}] {reason} — {r.finding.check_id} at {r.where}")
     return lines
