@@ -60,6 +60,17 @@ def defects_run(defects_sandbox, tmp_path_factory):
     return run_audit(config, tmp_path_factory.mktemp("outputs"))
 
 
+def found_problems(findings: list[dict]) -> set[tuple[str, str]]:
+    """(check_id, resource) of every failing/warning problem and each of its locations:
+    a planted defect may be one occurrence of a folded problem (findings schema 1.2)."""
+    return {
+        (f["check_id"], res)
+        for f in findings
+        if f["status"] in ("fail", "warn")
+        for res in [f["resource"], *(loc["resource"] for loc in f.get("locations") or [])]
+    }
+
+
 @pytest.fixture(scope="session")
 def defects_findings(defects_run) -> list[dict]:
     import json

@@ -12,14 +12,13 @@ from readiness.config import load_config
 from readiness.findings import Status
 from readiness.sandbox.runtime import Sandbox
 from readiness.snapshot import collect
+from tests.conftest import found_problems
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sandbox")]
 
 
 def test_every_planted_area1_defect_is_found(defects_sandbox, defects_findings):
-    found = {
-        (f["check_id"], f["resource"]) for f in defects_findings if f["status"] in ("fail", "warn")
-    }
+    found = found_problems(defects_findings)
     area1 = {c.id for c in all_checks([1])}
     planted = [d for d in defects_sandbox.manifest()["defects"] if d["check_id"] in area1]
     assert len(planted) >= 12
@@ -205,9 +204,7 @@ def test_second_run_same_day_gets_its_own_folder_and_a_diff(defects_sandbox, def
 
 def test_every_planted_defect_of_every_area_is_found(defects_sandbox, defects_findings):
     """The whole manifest: data, static, deployed-state and database defects alike."""
-    found = {
-        (f["check_id"], f["resource"]) for f in defects_findings if f["status"] in ("fail", "warn")
-    }
+    found = found_problems(defects_findings)
     planted = defects_sandbox.manifest()["defects"]
     missed = [d for d in planted if (d["check_id"], d["resource"]) not in found]
     assert not missed, missed

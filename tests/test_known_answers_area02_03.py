@@ -7,6 +7,7 @@ import pytest
 
 from readiness.checks.registry import all_checks
 from readiness.findings import Status
+from tests.conftest import found_problems
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sandbox")]
 
@@ -16,9 +17,7 @@ def _area_ids(*areas: int) -> set[str]:
 
 
 def test_every_planted_area2_area3_defect_is_found(defects_sandbox, defects_findings):
-    found = {
-        (f["check_id"], f["resource"]) for f in defects_findings if f["status"] in ("fail", "warn")
-    }
+    found = found_problems(defects_findings)
     ids = _area_ids(2, 3)
     planted = [d for d in defects_sandbox.manifest()["defects"] if d["check_id"] in ids]
     assert len(planted) >= 35

@@ -41,12 +41,15 @@ class Audit:
         found = evaluate(self.snapshot, self.config, areas)
         if areas is not None:
             wanted, judged = set(areas), set(areas)
-            while named := {
-                REGISTRY[check].area
-                for f in found
-                for check, _ in f.cause_ref or ()
-                if check in REGISTRY
-            } - judged:
+            while (
+                named := {
+                    REGISTRY[check].area
+                    for f in found
+                    for check, _ in f.cause_ref or ()
+                    if check in REGISTRY
+                }
+                - judged
+            ):
                 found += evaluate(self.snapshot, self.config, sorted(named))
                 judged |= named
             waived, outcomes = apply_waivers(found, waivers, self.snapshot.now.date())
@@ -170,7 +173,16 @@ def prices_confirmation(audit: Audit) -> tuple[bool | None, str]:
     if any(f.status == "not_verified" for f in fs) or not fs:
         live_ok, live = None, "the live plans and Stripe prices could not be read"
     else:
-        bad = sorted({f.resource.removeprefix("plan:") for f in fs if f.status == "fail"})
+        # plans of one archived product / price are one problem: each plan is a location
+        bad = sorted(
+            {
+                loc.resource.removeprefix("plan:")
+                for f in fs
+                if f.status == "fail"
+                for loc in f.locations
+                if loc.resource.startswith("plan:") and loc.status == "fail"
+            }
+        )
         live_ok = not bad
         live = (
             f"{len(bad)} live plan(s) do not have a correct live price: {', '.join(bad)}"
