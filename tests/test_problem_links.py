@@ -327,6 +327,41 @@ def test_an_order_in_error_follows_its_customer_without_panel_account(demo_confi
     assert problem(fs, "FLOW-ORDER-ERROR", "order:d").cause is None
 
 
+def test_paid_checkouts_without_order_follow_the_missing_webhook_endpoint(demo_config):
+    from tests.test_checks_area01 import code_tables, endpoints
+
+    tables = {
+        **code_tables(),
+        "db_orders": orders(order("a")),
+        "stripe_checkout_sessions": sessions(("cs_a", "sub_a"), ("cs_x", "sub_x")),
+        "stripe_webhook_endpoints": endpoints({"status": "disabled"}),
+    }
+    fs = judged(demo_config, tables, areas=(1, 2))
+    endpoint = problem(fs, "STRIPE-WEBHOOK-ENDPOINT", "stripe:webhook_endpoint")
+    assert linked(problem(fs, "FLOW-PAID-NO-ORDER", "checkout_session:cs_x"), endpoint)
+    # the endpoint is there and sends checkouts: the lost order is its own problem
+    fs = judged(demo_config, {**tables, "stripe_webhook_endpoints": endpoints({})}, areas=(1, 2))
+    assert problem(fs, "FLOW-PAID-NO-ORDER", "checkout_session:cs_x").cause is None
+
+
+def test_a_canceled_subscription_still_served_follows_the_endpoint_not_sending_it(demo_config):
+    from tests.test_checks_area01 import code_tables, endpoints
+
+    tables = {
+        **code_tables(),
+        "db_orders": orders(order("a"), order("b")),
+        "stripe_subscriptions": subs(("sub_a", "canceled"), ("sub_b", "unpaid")),
+        "stripe_webhook_endpoints": endpoints({"enabled_events": ["checkout.session.completed"]}),
+    }
+    fs = judged(demo_config, tables, areas=(1, 2))
+    deaf = problem(fs, "STRIPE-WEBHOOK-EVENTS", "webhook_endpoint:we_1")
+    assert linked(problem(fs, "FLOW-SUBSCRIPTION-LAPSED", "order:a"), deaf)
+    # unpaid is an update, not the deletion the endpoint leaves out
+    assert problem(fs, "FLOW-SUBSCRIPTION-LAPSED", "order:b").cause is None
+    fs = judged(demo_config, {**tables, "stripe_webhook_endpoints": endpoints({})}, areas=(1, 2))
+    assert problem(fs, "FLOW-SUBSCRIPTION-LAPSED", "order:a").cause is None
+
+
 PLANS = pd.DataFrame(
     [
         {"id": "mc-2", "game": "minecraft", "ram_gb": 2, "egg_id": 39, "active": True},

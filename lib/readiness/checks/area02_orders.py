@@ -75,6 +75,21 @@ def recorded_twice(orders: pd.DataFrame) -> set[tuple[str, str]]:
     return out
 
 
+def endpoints_without(inp: CheckInput, event: str) -> list[str]:
+    """Ids of the enabled live webhook endpoints that do not send `event` (when
+    collected): what happens in Stripe of that kind never reaches the platform."""
+    eps = inp.tables.get("stripe_webhook_endpoints")
+    if eps is None or not {"id", "status", "enabled_events"} <= set(eps.columns):
+        return []
+    live = eps["livemode"].fillna(False).astype(bool) if "livemode" in eps else True
+    eps = eps[(eps["status"] == "enabled") & live]
+    return [
+        str(ep.id)
+        for ep in eps.itertuples()
+        if not {event, "*"} & set(ep.enabled_events if ep.enabled_events is not None else [])
+    ]
+
+
 def paid_sessions(inp: CheckInput) -> pd.DataFrame:
     """Live, completed, paid checkout sessions inside the look-back window."""
     sessions = require_columns(
@@ -99,6 +114,7 @@ def paid_sessions(inp: CheckInput) -> pd.DataFrame:
     title="Every paid checkout has an order (money taken, nothing delivered)",
     sources=["stripe", "database"],
     tables=["stripe_checkout_sessions", "db_orders"],
+    optional_tables=["stripe_webhook_endpoints"],
     rationale="A completed, paid Checkout Session without an order means the customer was "
     "charged and nothing will ever be provisioned for them.",
     remediation="Create the order from the session (or refund it), then find why the webhook "
@@ -112,6 +128,14 @@ def paid_no_order(inp: CheckInput) -> Iterator[Result]:
     known_sessions = ids(orders["stripe_checkout_session_id"])
     known_subs = ids(orders["stripe_subscription_id"])
     grace = timedelta(minutes=inp.config.thresholds.order_sla_minutes)
+    # no endpoint delivers checkouts to the webhook (STRIPE-WEBHOOK-ENDPOINT's problem,
+    # its resource when none is enabled) or the endpoint does not send the event
+    deaf = [("STRIPE-WEBHOOK-ENDPOINT", "stripe:webhook_endpoint")]
+    if "stripe_webhook_endpoints" in inp.tables:
+        deaf += [
+            ("STRIPE-WEBHOOK-EVENTS", f"webhook_endpoint:{ep}")
+            for ep in endpoints_without(inp, "checkout.session.completed")
+        ]
     missing = 0
     for s in rows(sessions):
         if s.id in known_sessions or (present(s.subscription) and s.subscription in known_subs):
@@ -132,6 +156,7 @@ def paid_no_order(inp: CheckInput) -> Iterator[Result]:
                 f"Session {s.id} was paid {age_text(inp.now - s.created)} ago and "
                 "no order records it.",
                 evidence=evidence,
+                cause=deaf,
             )
     if not missing:
         days = inp.config.thresholds.checkout_lookback_days

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pandas as pd
 
-from readiness.checks.area02_orders import CLOSED, present_mask
+from readiness.checks.area02_orders import CLOSED, endpoints_without, present_mask
 from readiness.checks.common import rows
 from readiness.checks.registry import (
     CheckInput,
@@ -38,6 +38,7 @@ def _subscriptions(inp: CheckInput) -> pd.DataFrame:
     title="No active order runs on a canceled or unpaid subscription (serving for free)",
     sources=["database", "stripe"],
     tables=["db_orders", "stripe_subscriptions"],
+    optional_tables=["stripe_webhook_endpoints"],
     rationale="When Stripe stops charging but the order stays active, the server runs for "
     "free; usually a missed customer.subscription.* event.",
     remediation="Suspend or cancel the listed orders and make the webhook handle "
@@ -53,6 +54,10 @@ def subscription_lapsed(inp: CheckInput) -> Iterator[Result]:
         orders["status"].isin(inp.config.active_statuses)
         & present_mask(orders["stripe_subscription_id"])
     ]
+    deaf = [
+        ("STRIPE-WEBHOOK-EVENTS", f"webhook_endpoint:{ep}")
+        for ep in endpoints_without(inp, "customer.subscription.deleted")
+    ]
     bad = 0
     for o in rows(active):
         status = subs.get(str(o.stripe_subscription_id))
@@ -62,6 +67,9 @@ def subscription_lapsed(inp: CheckInput) -> Iterator[Result]:
                 f"order:{o.id}",
                 f"Order {o.id} is '{o.status}' but its subscription "
                 f"{o.stripe_subscription_id} is {status} in Stripe.",
+                # the webhook never hears of a cancellation the endpoint does not send:
+                # STRIPE-WEBHOOK-EVENTS' problem for that endpoint
+                cause=deaf if status == "canceled" else None,
             )
         elif status is None:
             bad += 1
