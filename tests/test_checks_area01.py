@@ -65,6 +65,11 @@ def statuses(findings) -> dict[str, str]:
     return {f.resource: str(f.status) for f in findings}
 
 
+def located(findings) -> dict[str, str]:
+    """Status per occurrence (a folded problem's locations, else the finding itself)."""
+    return {loc.resource: str(loc.status) for f in findings for loc in f.locations}
+
+
 @pytest.fixture(autouse=True)
 def _registry():
     all_checks()
@@ -199,7 +204,7 @@ def test_price_active_and_product_active(demo_config):
         "plan:minecraft-1gb": "fail",
         "plan:minecraft-2gb": "pass",
     }
-    assert statuses(run("STRIPE-PRODUCT-ACTIVE", demo_config, tables)) == {
+    assert located(run("STRIPE-PRODUCT-ACTIVE", demo_config, tables)) == {
         "plan:minecraft-1gb": "pass",
         "plan:minecraft-2gb": "fail",
     }
@@ -232,7 +237,7 @@ def test_shared_price(demo_config):
 
 def test_catalog_coverage_and_count(demo_config):
     fs = run("STRIPE-CATALOG-COVERAGE", demo_config, {"db_plans": TWO_PLANS})
-    got = statuses(fs)
+    got = located(fs)
     assert got["catalog:rust-12gb"] == "fail"
     assert "catalog:minecraft-1gb" not in got
     assert len([s for s in got.values() if s == "fail"]) == 35

@@ -41,12 +41,15 @@ class Audit:
         found = evaluate(self.snapshot, self.config, areas)
         if areas is not None:
             wanted, judged = set(areas), set(areas)
-            while named := {
-                REGISTRY[check].area
-                for f in found
-                for check, _ in f.cause_ref or ()
-                if check in REGISTRY
-            } - judged:
+            while (
+                named := {
+                    REGISTRY[check].area
+                    for f in found
+                    for check, _ in f.cause_ref or ()
+                    if check in REGISTRY
+                }
+                - judged
+            ):
                 found += evaluate(self.snapshot, self.config, sorted(named))
                 judged |= named
             waived, outcomes = apply_waivers(found, waivers, self.snapshot.now.date())

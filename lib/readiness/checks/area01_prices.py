@@ -74,6 +74,12 @@ def placeholder_reason(price_id: object, words: set[str]) -> str | None:
     return None
 
 
+def shared_price_ids(inp: CheckInput) -> set[str]:
+    """Price ids more than one sold plan uses (STRIPE-PRICE-SHARED's problems)."""
+    ids = sold_plans(inp["db_plans"])["stripe_price_id"].dropna().astype(str)
+    return set(ids[ids.duplicated(keep=False)])
+
+
 def plans_with_prices(inp: CheckInput) -> pd.DataFrame:
     """Sold plans left-joined with the live prices (one row per plan)."""
     plans = sold_plans(inp["db_plans"])
@@ -158,6 +164,7 @@ def price_live(inp: CheckInput) -> Iterator[Result]:
     joined = plans_with_prices(inp)
     test = inp.tables.get("stripe_test_prices")
     test_ids = set(test["id"]) if test is not None else set()
+    shared = shared_price_ids(inp)
     for row in joined.itertuples():
         res, pid = f"plan:{row.id}", row.stripe_price_id
         if pd.isna(row.price_id):
@@ -172,6 +179,8 @@ def price_live(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"Price {pid} of plan {row.id} {where}.",
                 evidence={"price_id": None if pd.isna(pid) else pid, "why": why},
+                # plans on one missing price: one price to create
+                problem=f"price:{pid}" if str(pid) in shared else None,
                 # a placeholder id is never in Stripe: STRIPE-PRICE-PLACEHOLDER's problem
                 cause=("STRIPE-PRICE-PLACEHOLDER", res) if placeholder else None,
             )
@@ -196,12 +205,18 @@ def price_live(inp: CheckInput) -> Iterator[Result]:
     remediation="Reactivate the price in Stripe or point the plan at the active price.",
 )
 def price_active(inp: CheckInput) -> Iterator[Result]:
+    shared = shared_price_ids(inp)
     for row in plans_with_prices(inp).dropna(subset=["price_id"]).itertuples():
         res = f"plan:{row.id}"
         if bool(row.price_active):
             yield passed(res, f"Price {row.price_id} is active.")
         else:
-            yield failed(res, f"Price {row.price_id} of plan {row.id} is archived (active=false).")
+            # plans on one archived price: one price to reactivate (or replace)
+            yield failed(
+                res,
+                f"Price {row.price_id} of plan {row.id} is archived (active=false).",
+                problem=f"price:{row.price_id}" if row.price_id in shared else None,
+            )
 
 
 @check(
@@ -215,10 +230,16 @@ def price_active(inp: CheckInput) -> Iterator[Result]:
     remediation="Reactivate the product in Stripe, or move the price to an active product.",
 )
 def product_active(inp: CheckInput) -> Iterator[Result]:
+    """One problem per product: archiving a product stops every plan sold under it, and
+    reactivating it is one fix."""
     for row in plans_with_prices(inp).dropna(subset=["price_id"]).itertuples():
-        res = f"plan:{row.id}"
+        res, product = f"plan:{row.id}", f"product:{row.price_product_id}"
         if pd.isna(row.price_product_active):
-            yield warned(res, f"Product {row.price_product_id} of {row.price_id} was not returned.")
+            yield warned(
+                res,
+                f"Product {row.price_product_id} of {row.price_id} was not returned.",
+                problem=product,
+            )
         elif bool(row.price_product_active):
             yield passed(res, f"Product {row.price_product_id} is active.")
         else:
@@ -226,6 +247,7 @@ def product_active(inp: CheckInput) -> Iterator[Result]:
                 res,
                 f"Product {row.price_product_id} ({row.price_product_name}) of plan "
                 f"{row.id} is archived.",
+                problem=product,
             )
 
 
@@ -287,17 +309,21 @@ def term_mismatches(row: pd.Series, inp: CheckInput) -> list[tuple[str, str]]:
     "plan at it (Stripe prices are immutable).",
 )
 def price_terms(inp: CheckInput) -> Iterator[Result]:
+    shared = shared_price_ids(inp)
     for _, row in plans_with_prices(inp).dropna(subset=["price_id"]).iterrows():
         res = f"plan:{row['id']}"
         problems = term_mismatches(row, inp)
         if problems:
+            pid = row["price_id"]
             kinds = list(dict.fromkeys(kind for kind, _ in problems))
             yield failed(
                 res,
-                f"Price {row['price_id']} of plan {row['id']}: "
+                f"Price {pid} of plan {row['id']}: "
                 + "; ".join(text for _, text in problems)
                 + ".",
                 evidence={"mismatches": kinds},
+                # one price cannot match two plans' amounts: STRIPE-PRICE-SHARED's problem
+                cause=("STRIPE-PRICE-SHARED", f"price:{pid}") if pid in shared else None,
             )
         else:
             yield passed(res, f"Price {row['price_id']} matches the plan's term and amount.")
@@ -326,70 +352,6 @@ def price_shared(inp: CheckInput) -> Iterator[Result]:
         )
     if shared.empty:
         yield passed("plans", f"All {len(plans)} plans have their own price.")
-
-
-@check(
-    id="STRIPE-CATALOG-COVERAGE",
-    area=1,
-    severity=Severity.HIGH,
-    title="Every expected game x RAM plan exists",
-    sources=["database"],
-    tables=["db_plans"],
-    rationale="A tier shown on the site without a plan row cannot be bought.",
-    remediation="Add the missing plans (with live prices) in a catalogue migration, or "
-    "remove them from the expected catalogue if they are not sold.",
-)
-def catalog_coverage(inp: CheckInput) -> Iterator[Result]:
-    plans = require_columns(sold_plans(inp["db_plans"]), "db_plans", ["game", "ram_gb"])
-    catalog = inp.config.catalog
-    have = {
-        (str(g), int(r))
-        for g, r in zip(plans["game"], plans["ram_gb"], strict=True)
-        if not pd.isna(g) and not pd.isna(r)
-    }
-    expected = set(catalog.expected_plans) if catalog else set()
-    for game, ram in sorted(expected - have):
-        yield failed(f"catalog:{game}-{ram}gb", f"No active plan for {game} {ram} GB.")
-    for game, ram in sorted(have - expected):
-        yield warned(
-            f"catalog:{game}-{ram}gb",
-            f"Plan {game} {ram} GB is sold but not in the expected catalogue.",
-        )
-    if expected and not expected - have:
-        yield passed("catalog", f"All {len(expected)} expected game x RAM plans exist.")
-
-
-@check(
-    id="STRIPE-PLAN-COUNT",
-    area=1,
-    severity=Severity.MEDIUM,
-    title="Plan count matches the claimed catalogue",
-    sources=["database"],
-    tables=["db_plans"],
-    rationale="The launch checklist claims a number of plans; the audit reports what is "
-    "actually in the database.",
-    remediation="Reconcile the plans table with the catalogue you intend to sell.",
-)
-def plan_count(inp: CheckInput) -> Iterator[Result]:
-    plans = sold_plans(inp["db_plans"])
-    claimed = inp.config.catalog.claimed_plan_count if inp.config.catalog else None
-    evidence = {
-        "actual": len(plans),
-        "claimed": claimed,
-        "per_game": plans.groupby("game").size().to_dict() if "game" in plans else {},
-    }
-    if claimed is None:
-        yield informed("plans:count", f"{len(plans)} active game plans.", evidence=evidence)
-    elif len(plans) == claimed:
-        yield passed(
-            "plans:count", f"{len(plans)} active game plans, as claimed.", evidence=evidence
-        )
-    else:
-        yield warned(
-            "plans:count",
-            f"{len(plans)} active game plans in the database; {claimed} were claimed.",
-            evidence=evidence,
-        )
 
 
 __all__ = ["plans_with_prices", "records", "sold_plans"]

@@ -321,6 +321,8 @@ def seed_catalog(inp: CheckInput) -> Iterator[Result]:
                     f"{len(owners)} rows of {table} share the price id {price}: "
                     f"{'; '.join(owners)}.",
                     evidence={"rows": owners},
+                    # the live plans on that price are STRIPE-PRICE-SHARED's problem
+                    cause=("STRIPE-PRICE-SHARED", f"price:{price}"),
                 )
     destructive = [
         d

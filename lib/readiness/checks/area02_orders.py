@@ -57,6 +57,39 @@ def age_text(delta: timedelta) -> str:
     return f"{hours} h" if hours < 48 else f"{hours // 24} days"
 
 
+# what one payment must be recorded by once: column, and the resource kind it is reported as
+DUPLICATE_KEYS = (
+    ("stripe_checkout_session_id", "checkout_session"),
+    ("stripe_subscription_id", "subscription"),
+)
+
+
+def recorded_twice(orders: pd.DataFrame) -> set[tuple[str, str]]:
+    """(kind, key) of every checkout session / subscription more than one order records
+    (FLOW-ORDER-DUPLICATE's problems)."""
+    out: set[tuple[str, str]] = set()
+    for column, kind in DUPLICATE_KEYS:
+        if column in orders:
+            keyed = orders.loc[present_mask(orders[column]), column].astype(str)
+            out |= {(kind, k) for k in keyed[keyed.duplicated(keep=False)]}
+    return out
+
+
+def endpoints_without(inp: CheckInput, event: str) -> list[str]:
+    """Ids of the enabled live webhook endpoints that do not send `event` (when
+    collected): what happens in Stripe of that kind never reaches the platform."""
+    eps = inp.tables.get("stripe_webhook_endpoints")
+    if eps is None or not {"id", "status", "enabled_events"} <= set(eps.columns):
+        return []
+    live = eps["livemode"].fillna(False).astype(bool) if "livemode" in eps else True
+    eps = eps[(eps["status"] == "enabled") & live]
+    return [
+        str(ep.id)
+        for ep in eps.itertuples()
+        if not {event, "*"} & set(ep.enabled_events if ep.enabled_events is not None else [])
+    ]
+
+
 def paid_sessions(inp: CheckInput) -> pd.DataFrame:
     """Live, completed, paid checkout sessions inside the look-back window."""
     sessions = require_columns(
@@ -81,6 +114,7 @@ def paid_sessions(inp: CheckInput) -> pd.DataFrame:
     title="Every paid checkout has an order (money taken, nothing delivered)",
     sources=["stripe", "database"],
     tables=["stripe_checkout_sessions", "db_orders"],
+    optional_tables=["stripe_webhook_endpoints"],
     rationale="A completed, paid Checkout Session without an order means the customer was "
     "charged and nothing will ever be provisioned for them.",
     remediation="Create the order from the session (or refund it), then find why the webhook "
@@ -94,6 +128,14 @@ def paid_no_order(inp: CheckInput) -> Iterator[Result]:
     known_sessions = ids(orders["stripe_checkout_session_id"])
     known_subs = ids(orders["stripe_subscription_id"])
     grace = timedelta(minutes=inp.config.thresholds.order_sla_minutes)
+    # no endpoint delivers checkouts to the webhook (STRIPE-WEBHOOK-ENDPOINT's problem,
+    # its resource when none is enabled) or the endpoint does not send the event
+    deaf = [("STRIPE-WEBHOOK-ENDPOINT", "stripe:webhook_endpoint")]
+    if "stripe_webhook_endpoints" in inp.tables:
+        deaf += [
+            ("STRIPE-WEBHOOK-EVENTS", f"webhook_endpoint:{ep}")
+            for ep in endpoints_without(inp, "checkout.session.completed")
+        ]
     missing = 0
     for s in rows(sessions):
         if s.id in known_sessions or (present(s.subscription) and s.subscription in known_subs):
@@ -114,6 +156,7 @@ def paid_no_order(inp: CheckInput) -> Iterator[Result]:
                 f"Session {s.id} was paid {age_text(inp.now - s.created)} ago and "
                 "no order records it.",
                 evidence=evidence,
+                cause=deaf,
             )
     if not missing:
         days = inp.config.thresholds.checkout_lookback_days
@@ -139,17 +182,21 @@ def order_stuck(inp: CheckInput) -> Iterator[Result]:
     orders = require_columns(inp["db_orders"], "db_orders", ORDER_COLS)
     sla = timedelta(minutes=inp.config.thresholds.order_sla_minutes)
     moving = orders[orders["status"].isin(IN_FLIGHT)]
+    twice = recorded_twice(orders)
     stuck = 0
     for o in moving.itertuples():
         since = o.updated_at if "updated_at" in orders and present(o.updated_at) else o.created_at
         if inp.now - since <= sla:
             continue
         stuck += 1
+        # a second order for one payment is left behind by design: FLOW-ORDER-DUPLICATE's
+        keys = [(kind, str(getattr(o, col, None))) for col, kind in DUPLICATE_KEYS]
         yield failed(
             f"order:{o.id}",
             f"Order {o.id} ({o.plan_id}) has been '{o.status}' for "
             f"{age_text(inp.now - since)} (SLA {age_text(sla)}).",
             evidence={"status": o.status, "since": since.isoformat(), "plan": o.plan_id},
+            cause=[("FLOW-ORDER-DUPLICATE", f"{k}:{v}") for k, v in keys if (k, v) in twice],
         )
     if not stuck:
         yield passed("orders:in_flight", f"{len(moving)} order(s) in flight, none past the SLA.")
@@ -176,6 +223,12 @@ def order_error(inp: CheckInput) -> Iterator[Result]:
             f"Order {o.id} ({o.plan_id}) failed "
             f"{age_text(inp.now - o.created_at)} after purchase: {message}.",
             evidence={"plan": o.plan_id, "created_at": o.created_at.isoformat()},
+            # provisioning creates the server for the customer's panel user: a customer
+            # without one (or mapped to one that is gone) fails there
+            cause=[
+                ("PANEL-ACCOUNT-MAPPED", f"user:{o.user_id}"),
+                ("PANEL-ACCOUNT-EXISTS", f"user:{o.user_id}"),
+            ],
         )
     if errors.empty:
         yield passed("orders:error", "No order is in 'error'.")
@@ -200,10 +253,7 @@ def order_duplicate(inp: CheckInput) -> Iterator[Result]:
         ["id", "stripe_checkout_session_id", "stripe_subscription_id"],
     )
     dupes = 0
-    for column, kind in (
-        ("stripe_checkout_session_id", "checkout_session"),
-        ("stripe_subscription_id", "subscription"),
-    ):
+    for column, kind in DUPLICATE_KEYS:
         keyed = orders[present_mask(orders[column])]
         # only the duplicated keys are grouped: iterating 200,000 singleton groups is slow
         repeated = keyed[keyed.duplicated(column, keep=False)]

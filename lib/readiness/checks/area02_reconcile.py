@@ -1,13 +1,11 @@
-"""Area 2 — delivered orders against the panel and Stripe: the server each order paid for
-(exists, right owner, node, egg, memory), subscriptions that lapsed while the server still
-runs, subscriptions that charge for nothing, and servers nobody paid for."""
+"""Area 2 — delivered orders against the panel: the server each order paid for (exists,
+right owner, node, egg, memory) and servers nobody paid for (subscriptions against orders
+are area02_subscriptions)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
-
-import pandas as pd
 
 from readiness.checks.area02_orders import CLOSED, ids, present, present_mask
 from readiness.checks.common import rows
@@ -23,8 +21,6 @@ from readiness.checks.registry import (
 from readiness.findings import Severity
 
 DELIVERED = ("installing", "provisioned", "active")
-LAPSED = ("canceled", "unpaid", "incomplete_expired")
-CHARGING = ("active", "trialing", "past_due")
 SERVER_TABLES = ["db_orders", "db_plans", "db_external_accounts", "db_ptero_nodes", "panel_servers"]
 
 
@@ -134,7 +130,36 @@ def _memory(r: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _judge(inp: CheckInput, aspect: Aspect | None, what: str) -> Iterator[Result]:
+# what another check's problem an aspect's finding on one delivered order may follow from
+Because = Callable[[CheckInput, dict[str, Any]], list[tuple[str, str]]]
+
+
+def _no_cause(_inp: CheckInput, _r: dict[str, Any]) -> list[tuple[str, str]]:
+    return []
+
+
+def _unmapped(_inp: CheckInput, r: dict[str, Any]) -> list[tuple[str, str]]:
+    """No panel user to compare the owner with: PANEL-ACCOUNT-MAPPED's customer."""
+    return [] if r["mapped"] else [("PANEL-ACCOUNT-MAPPED", f"user:{r['order'].user_id}")]
+
+
+def _egg_mapped(inp: CheckInput, r: dict[str, Any]) -> list[tuple[str, str]]:
+    """The server runs exactly the egg the code's egg map sends for its game: the map is
+    wrong (PANEL-EGG-MAP's problem for that game), not this one server."""
+    code = inp.tables.get("code_flow_egg_map")
+    game = getattr(r["plan"], "game", None)
+    if code is None or not present(game) or code.empty:
+        return []
+    mine = code[code["game"].isin([str(game), "*"])]["egg_id"].dropna()
+    sent = _int(mine.iloc[0]) if not mine.empty else None
+    if sent is None or sent != _int(r["server"].egg_id):
+        return []
+    return [("PANEL-EGG-MAP", f"game:{game}")]
+
+
+def _judge(
+    inp: CheckInput, aspect: Aspect | None, what: str, because: Because | None = None
+) -> Iterator[Result]:
     rows = inp.shared("delivered_orders", lambda: delivered_orders(inp))
     bad = 0
     for r in rows:
@@ -161,14 +186,23 @@ def _judge(inp: CheckInput, aspect: Aspect | None, what: str) -> Iterator[Result
                 f"order:{o.id}",
                 f"Order {o.id}: {verdict[1]}.",
                 evidence={"server": _int(r["server"].id)},
+                cause=(because or _no_cause)(inp, r),
             )
     if not bad:
         yield passed("orders:delivered", f"All {len(rows)} delivered orders: {what}.")
 
 
-def _server_check(id: str, title: str, aspect: Aspect | None, what: str, why: str) -> None:
+def _server_check(
+    id: str,
+    title: str,
+    aspect: Aspect | None,
+    what: str,
+    why: str,
+    because: Because | None = None,
+    optional: tuple[str, ...] = (),
+) -> None:
     def run(inp: CheckInput) -> Iterator[Result]:
-        yield from _judge(inp, aspect, what)
+        yield from _judge(inp, aspect, what, because)
 
     run.__name__ = id.lower().replace("-", "_")
     check(
@@ -178,6 +212,7 @@ def _server_check(id: str, title: str, aspect: Aspect | None, what: str, why: st
         title=title,
         sources=["database", "pterodactyl"],
         tables=SERVER_TABLES,
+        optional_tables=optional,
         rationale=why,
         remediation="Reconcile the order with the panel: create or fix the server (owner, "
         "node, egg, limits) or correct the order, then find the step that diverged.",
@@ -197,6 +232,7 @@ _server_check(
     _owner,
     "servers belong to the customer's panel user",
     "A server owned by another panel account is invisible to its buyer and visible to a stranger.",
+    _unmapped,
 )
 _server_check(
     "FLOW-SERVER-NODE",
@@ -211,6 +247,8 @@ _server_check(
     _egg,
     "servers run the plan's egg",
     "A server built from another egg is another game.",
+    _egg_mapped,
+    ("code_flow_egg_map",),
 )
 _server_check(
     "FLOW-SERVER-MEMORY",
@@ -220,107 +258,6 @@ _server_check(
     "Less RAM than sold short-changes the "
     "customer; more gives capacity away and oversells the node.",
 )
-
-
-def _subscriptions(inp: CheckInput) -> pd.DataFrame:
-    subs = require_columns(
-        inp["stripe_subscriptions"], "stripe_subscriptions", ["id", "status", "livemode"]
-    )
-    return subs[subs["livemode"].fillna(False).astype(bool)]
-
-
-@check(
-    id="FLOW-SUBSCRIPTION-LAPSED",
-    area=2,
-    severity=Severity.CRITICAL,
-    title="No active order runs on a canceled or unpaid subscription (serving for free)",
-    sources=["database", "stripe"],
-    tables=["db_orders", "stripe_subscriptions"],
-    rationale="When Stripe stops charging but the order stays active, the server runs for "
-    "free; usually a missed customer.subscription.* event.",
-    remediation="Suspend or cancel the listed orders and make the webhook handle "
-    "customer.subscription.updated/deleted.",
-)
-def subscription_lapsed(inp: CheckInput) -> Iterator[Result]:
-    orders = require_columns(
-        inp["db_orders"], "db_orders", ["id", "status", "stripe_subscription_id"]
-    )
-    live = _subscriptions(inp)
-    subs = dict(zip(live["id"].astype(str), live["status"].astype(str), strict=True))
-    active = orders[
-        orders["status"].isin(inp.config.active_statuses)
-        & present_mask(orders["stripe_subscription_id"])
-    ]
-    bad = 0
-    for o in rows(active):
-        status = subs.get(str(o.stripe_subscription_id))
-        if status in LAPSED:
-            bad += 1
-            yield failed(
-                f"order:{o.id}",
-                f"Order {o.id} is '{o.status}' but its subscription "
-                f"{o.stripe_subscription_id} is {status} in Stripe.",
-            )
-        elif status is None:
-            bad += 1
-            yield warned(
-                f"order:{o.id}",
-                f"Order {o.id} is '{o.status}' but its subscription "
-                f"{o.stripe_subscription_id} is not in live Stripe.",
-            )
-    if not bad:
-        yield passed(
-            "orders:subscriptions",
-            f"All {len(active)} active orders have a live subscription that is still billing.",
-        )
-
-
-@check(
-    id="FLOW-SUBSCRIPTION-ORPHAN",
-    area=2,
-    severity=Severity.CRITICAL,
-    title="No billing subscription without a live order (charging for nothing)",
-    sources=["database", "stripe"],
-    tables=["db_orders", "stripe_subscriptions"],
-    rationale="A subscription Stripe keeps charging whose order is canceled or missing bills "
-    "a customer for a server they do not have: refunds and chargebacks.",
-    remediation="Cancel (and refund) the subscription, or restore the order it pays for.",
-)
-def subscription_orphan(inp: CheckInput) -> Iterator[Result]:
-    orders = require_columns(
-        inp["db_orders"], "db_orders", ["id", "status", "stripe_subscription_id"]
-    )
-    linked = orders[present_mask(orders["stripe_subscription_id"])]
-    by_sub = {
-        str(o.stripe_subscription_id): o
-        for o in rows(linked[["id", "status", "stripe_subscription_id"]], index=False)
-    }
-    charging = _subscriptions(inp)
-    charging = charging[charging["status"].isin(CHARGING)]
-    bad = 0
-    for s in rows(charging[["id", "status"]], index=False):
-        order = by_sub.get(str(s.id))
-        res = f"subscription:{s.id}"
-        if order is None:
-            bad += 1
-            yield failed(
-                res, f"Subscription {s.id} is {s.status} in Stripe and no order records it."
-            )
-        elif order.status in CLOSED:
-            bad += 1
-            yield failed(
-                res, f"Subscription {s.id} is {s.status} but order {order.id} is {order.status}."
-            )
-        elif order.status == "error":
-            bad += 1
-            yield warned(
-                res,
-                f"Subscription {s.id} bills for order {order.id}, which is in error (no server).",
-            )
-    if not bad:
-        yield passed(
-            "subscriptions", f"All {len(charging)} billing subscriptions pay for a live order."
-        )
 
 
 @check(

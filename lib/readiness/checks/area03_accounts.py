@@ -111,9 +111,11 @@ def account_email(inp: CheckInput) -> Iterator[Result]:
         panel_email = str(users[panel_id].email)
         if panel_email.strip().casefold() != emails[user].strip().casefold():
             bad += 1
+            # one panel account claimed by two customers has one of their emails at most
             yield failed(
                 f"user:{user}",
                 f"Customer {user}'s panel user {panel_id} has another email than the customer.",
+                cause=("PANEL-ACCOUNT-SHARED", f"panel_user:{panel_id}"),
             )
     if not bad:
         yield passed("external_accounts", "Every mapped panel user has the customer's email.")

@@ -205,6 +205,7 @@ def node_memory(inp: CheckInput) -> Iterator[Result]:
     title="RAM committed per node fits, and matches what the panel has allocated",
     sources=["database", "pterodactyl"],
     tables=CAPACITY_TABLES,
+    optional_tables=["panel_servers"],
     rationale="Orders in the active statuses hold RAM; beyond max − headroom a node is "
     "oversold. A panel allocation that differs from the orders means servers the platform "
     "does not count (or orders without servers).",
@@ -235,9 +236,35 @@ def capacity_node(inp: CheckInput) -> Iterator[Result]:
                 f"{text}, but the panel has {r.panel_allocated_mb / 1024:.0f} GB "
                 "allocated to servers on it.",
                 evidence=evidence,
+                cause=disagreement_causes(inp, r.node, r.panel_node_id),
             )
         else:
             yield passed(res, f"{text}; the panel agrees.", evidence=evidence)
+
+
+def disagreement_causes(inp: CheckInput, node: int, panel_node: object) -> list[tuple[str, str]]:
+    """Why the panel's allocation on a node may differ from what its orders commit: a
+    server no order accounts for sits there, an order's server is missing, sits on
+    another node or has other RAM (the FLOW-SERVER-* problems, by their resources)."""
+    out: list[tuple[str, str]] = []
+    servers = inp.tables.get("panel_servers")
+    if servers is not None and {"id", "node_id"} <= set(servers.columns) and present(panel_node):
+        here = servers[servers["node_id"].astype("Int64") == int(panel_node)]  # type: ignore[arg-type]
+        out += [("FLOW-SERVER-ORPHAN", f"server:{sid}") for sid in here["id"]]
+        if "external_id" in here:
+            ext = here["external_id"][here["external_id"].map(present)]
+            out += [("FLOW-SERVER-NODE", f"order:{o}") for o in ext]
+    orders = inp["db_orders"]
+    mine = orders[
+        orders["status"].isin(inp.config.active_statuses)
+        & (orders["node_id"].astype("Int64") == node).fillna(False)
+    ]
+    for oid in mine["id"]:
+        out += [(c, f"order:{oid}") for c in SERVER_CHECKS]
+    return list(dict.fromkeys(out))
+
+
+SERVER_CHECKS = ("FLOW-SERVER-MISSING", "FLOW-SERVER-NODE", "FLOW-SERVER-MEMORY")
 
 
 @check(
