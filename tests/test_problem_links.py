@@ -187,12 +187,10 @@ def test_plans_of_one_archived_product_are_one_problem(demo_config):
         "product:prod_r": ["plan:rust-8gb"],
     }
     # the price question still names every plan of the folded product
-    from types import SimpleNamespace
+    from readiness.report import prices as price_answer
 
-    from readiness.workbook import prices_confirmation
-
-    ok, text = prices_confirmation(SimpleNamespace(findings=fs))
-    assert ok is False and "3 live plan(s)" in text and "mindustry-2gb" in text
+    ok, text = price_answer.confirmation(price_answer.price_counts(fs, None))
+    assert ok is False and "3 archived" in text and "mindustry-2gb" in text
     assert "minecraft-1gb" not in text
 
 
