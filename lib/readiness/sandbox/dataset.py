@@ -52,6 +52,8 @@ class Defect:
     check_id: str
     resource: str
     description: str
+    # another planted defect this one follows from (the audit reports it under that one)
+    cause: str | None = None
 
 
 @dataclass
@@ -80,7 +82,9 @@ class Dataset:
                     for k, v in self.panel.items()
                 },
             },
-            "defects": [asdict(d) for d in self.defects],
+            "defects": [
+                {k: v for k, v in asdict(d).items() if k != "cause" or v} for d in self.defects
+            ],
         }
 
 
@@ -194,8 +198,10 @@ def _plans(ids: Ids, plant: bool, defects: list[Defect]) -> list[dict[str, Any]]
     def plan(pid: str) -> dict[str, Any]:
         return next(p for p in plans if p["id"] == pid)
 
-    def add(defect_id: str, check_id: str, resource: str, description: str) -> None:
-        defects.append(Defect(defect_id, check_id, resource, description))
+    def add(
+        defect_id: str, check_id: str, resource: str, description: str, cause: str | None = None
+    ) -> None:
+        defects.append(Defect(defect_id, check_id, resource, description, cause))
 
     plans.remove(plan("rust-12gb"))
     add(

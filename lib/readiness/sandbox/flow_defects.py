@@ -30,8 +30,10 @@ def plant_flow(
     that disagree across the database, Stripe and the panel (Areas 2 and 3)."""
     from readiness.sandbox.dataset import Defect
 
-    def add(defect_id: str, check_id: str, resource: str, description: str) -> None:
-        defects.append(Defect(defect_id, check_id, resource, description))
+    def add(
+        defect_id: str, check_id: str, resource: str, description: str, cause: str | None = None
+    ) -> None:
+        defects.append(Defect(defect_id, check_id, resource, description, cause))
 
     live = [p for p in plans if p["_price"] == "live" and p["active"]]
     template = orders[0]
@@ -114,6 +116,8 @@ def plant_flow(
             "FLOW-SUBSCRIPTION-LAPSED",
             f"order:{o['id']}",
             f"an active order whose Stripe subscription is {sub_status}",
+            # the endpoint never sends customer.subscription.deleted (stripe_data.py)
+            "webhook-missing-event" if sub_status == "canceled" else None,
         )
     rest[2]["term"] = "weekly"
     add("order-bad-term", "FLOW-ORDER-FIELDS", f"order:{rest[2]['id']}", "order term 'weekly'")
@@ -186,6 +190,7 @@ def plant_flow(
         "FLOW-SUBSCRIPTION-ORPHAN",
         f"subscription:{ghost['stripe_subscription_id']}",
         "an active subscription with no order (charging for nothing)",
+        "paid-no-order",  # the same checkout: its order was never recorded
     )
     _plant_accounts(ids, users, accounts, now, new_order, add)
 
@@ -223,6 +228,7 @@ def _plant_accounts(ids, users, accounts, now, new_order, add) -> None:  # noqa:
         "FLOW-ORDER-ERROR",
         f"order:{failed['id']}",
         "a paid order whose provisioning failed",
+        "unmapped-payer",  # it failed because its customer has no panel account
     )
     add(
         "unmapped-payer",

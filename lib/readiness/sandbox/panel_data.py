@@ -133,9 +133,11 @@ def build(
     overrides (set by the dataset's planting) that make the panel disagree on purpose."""
     from readiness.sandbox.dataset import Defect
 
-    def add(defect_id: str, check_id: str, resource: str, description: str) -> None:
+    def add(
+        defect_id: str, check_id: str, resource: str, description: str, cause: str | None = None
+    ) -> None:
         if defects is not None:
-            defects.append(Defect(defect_id, check_id, resource, description))
+            defects.append(Defect(defect_id, check_id, resource, description, cause))
 
     created = _iso(now - timedelta(days=200))
     locations = [
@@ -334,6 +336,7 @@ def build(
             "PANEL-CAPACITY-NODE",
             f"node:{nodes[0]['id']}",
             "the panel allocates more RAM on the node than its orders commit (the orphan server)",
+            "orphan-server",
         )
         allocations[panel_node_of[no_ports]] = [
             a for a in allocations[panel_node_of[no_ports]] if a["assigned"]
