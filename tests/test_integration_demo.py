@@ -88,19 +88,17 @@ def test_clean_profile_has_no_area1_failure(clean_audit):
     assert len(area1) > 100
 
 
-def test_report_html_renders_in_chromium(defects_run, tmp_path):
-    """The reader HTML opened in a real headless Chromium: the verdict is in the rendered
-    DOM and a screenshot is produced."""
+def _chromium(tmp_path):
     import os
     import shutil
-    import subprocess
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed (.ci/run installs it)")
         pytest.skip("chromium not installed")
-    flags = [
+    return [
+        chromium,
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -111,22 +109,114 @@ def test_report_html_renders_in_chromium(defects_run, tmp_path):
         "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}",
     ]
+
+
+def test_report_html_renders_in_chromium(defects_run, tmp_path):
+    """The reader HTML opened in a real headless Chromium: the verdict is in the rendered
+    DOM and a screenshot is produced."""
+    import subprocess
+
+    browser = _chromium(tmp_path)
     for name in ("readiness-report.html", "readiness-report.analyst.html"):
         page = (defects_run.folder / name).as_uri()
         dom = subprocess.run(
-            [chromium, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120
+            [*browser, "--dump-dom", page], capture_output=True, text=True, timeout=120
         )
         assert "Verdict: NO-GO" in dom.stdout, name
-        assert "Critical blockers" in dom.stdout, name
+        assert "What blocks launch" in dom.stdout and "All problems" in dom.stdout, name
     assert "open_audit" in dom.stdout  # the analyst rendering shows the code
     url = (defects_run.folder / "readiness-report.html").as_uri()
     shot = tmp_path / "report.png"
     subprocess.run(
-        [chromium, *flags, f"--screenshot={shot}", "--window-size=1280,1600", url],
+        [*browser, f"--screenshot={shot}", "--window-size=1280,1600", url],
         capture_output=True,
         timeout=120,
     )
     assert shot.is_file() and shot.stat().st_size > 20_000
+
+
+# Measures the laid-out page before touching it, then writes the figures into the DOM
+# (which --dump-dom prints): the page's width against the window's, where the verdict and
+# the first blocker end, and elements sticking out of the window (not inside a box that
+# scrolls), to say why when it fails.
+LAYOUT_PROBE = """<script>
+addEventListener("load", () => {
+  const de = document.documentElement;
+  const anchor = document.getElementById("blockers");
+  const ol = [...document.querySelectorAll("ol")].find(
+    (o) => anchor.compareDocumentPosition(o) & Node.DOCUMENT_POSITION_FOLLOWING);
+  const clipped = (e) => {  // inside a box that scrolls or clips its overflow
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
+      if (getComputedStyle(a).overflowX !== "visible") return true;
+    return false;
+  };
+  const out = [...document.body.querySelectorAll("*")].filter(
+    (e) => e.getBoundingClientRect().right > innerWidth + 1 && !clipped(e));
+  const probe = {
+    scrollWidth: de.scrollWidth, innerWidth: innerWidth, innerHeight: innerHeight,
+    verdictBottom: document.querySelector(".rp-verdict").getBoundingClientRect().bottom,
+    blockersTop: ol.getBoundingClientRect().top,
+    firstBlockerBottom: ol.querySelector("li").getBoundingClientRect().bottom,
+    outside: out.slice(0, 3).map((e) => e.tagName + "." + e.className),
+  };
+  const pre = document.createElement("pre");
+  pre.id = "layout-probe";
+  pre.textContent = JSON.stringify(probe);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def test_report_reads_on_a_1280_screen(defects_run, tmp_path):
+    """At 1280x800 the reader report never scrolls sideways (wide tables scroll in their
+    own box) and its first screen holds the verdict and the top blocker."""
+    import html
+    import re
+    import subprocess
+
+    page = tmp_path / "report.html"
+    text = (defects_run.folder / "readiness-report.html").read_text()
+    page.write_text(text.replace("</body>", LAYOUT_PROBE + "</body>"))
+    dom = subprocess.run(
+        [
+            *_chromium(tmp_path),
+            "--window-size=1280,800",
+            "--hide-scrollbars",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = re.search(r'<pre id="layout-probe">(.*?)</pre>', dom.stdout, re.S)
+    assert found, dom.stderr[-2000:]
+    probe = json.loads(html.unescape(found[1]))
+    # the viewport of a 1280x800 window (headless keeps room for the browser's frame)
+    assert probe["innerWidth"] == 1280 and 500 < probe["innerHeight"] <= 800, probe
+    assert probe["scrollWidth"] <= probe["innerWidth"], probe
+    assert not probe["outside"], probe
+    assert probe["verdictBottom"] < probe["blockersTop"], probe
+    assert probe["firstBlockerBottom"] < probe["innerHeight"], probe
+
+
+def test_report_html_is_small_offline_and_its_contents_resolve(defects_run):
+    """The reader HTML loads nothing from the network, every table-of-contents link
+    lands on an element of the page, and it stays well under 5 MB for the demo."""
+    from reporthtml import links
+
+    text = (defects_run.folder / "readiness-report.html").read_text()
+    parsed = links(text)
+    assert parsed.scripts == 0 and not parsed.external, parsed.external
+    assert len(parsed.fragments) >= 10
+    assert not [f for f in parsed.fragments if f not in parsed.ids]
+    assert "all-problems" in parsed.ids and "blockers" in parsed.ids
+    analyst = links((defects_run.folder / "readiness-report.analyst.html").read_text())
+    assert not analyst.external and analyst.scripts == 0
+    size = len(text.encode())
+    print(f"reader HTML {size / 1e6:.2f} MB")
+    assert size < 1_500_000, size
 
 
 def test_area_notebook_collects_live_when_opened_alone(defects_sandbox, tmp_path):

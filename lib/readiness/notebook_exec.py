@@ -182,17 +182,24 @@ class QuietIPCKernelManager(_kernel_manager_base()):  # type: ignore[misc]
     cleanup_resources = _async_cleanup_resources
 
 
+TEMPLATES = Path(__file__).parent / "report" / "templates"
+
+
 def render_html(executed: Path) -> None:
     """Analyst HTML (with code) for area notebooks; the report also gets a reader HTML
-    without code cells for people who never open Python."""
+    without code cells for people who never open Python. Both open offline: the
+    templates (report/templates) drop the CDN scripts, and the reader swaps JupyterLab's
+    stylesheet for a small one that keeps the page within the window."""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
     stem = executed.with_suffix("")
+    dirs = [str(TEMPLATES)]
     if executed.stem == REPORT_NAME:
         reader = HTMLExporter(
-            template_name="lab",
+            template_name="reader",
+            extra_template_basedirs=dirs,
             exclude_input=True,
             exclude_input_prompt=True,
             exclude_output_prompt=True,
@@ -201,6 +208,5 @@ def render_html(executed: Path) -> None:
         analyst = stem.with_name(stem.name + ".analyst.html")
     else:
         analyst = stem.with_suffix(".html")
-    analyst.write_text(
-        HTMLExporter(template_name="lab").from_notebook_node(nb)[0], encoding="utf-8"
-    )
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=dirs)
+    analyst.write_text(exporter.from_notebook_node(nb)[0], encoding="utf-8")

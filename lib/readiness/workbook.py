@@ -127,12 +127,20 @@ def open_audit(params_file: str | Path, snapshot_dir: str | Path | None = None) 
 def show(df: pd.DataFrame, max_rows: int = 60):  # noqa: ANN201 - a pandas Styler
     """A readable table for the report: no index column, text left-aligned, at most
     `max_rows` rows (the full data stays in evidence/), every value HTML-escaped."""
+    from pandas.io.formats.style import Styler
+
     shown = df.head(max_rows)
     styler = (
-        shown.style.hide(axis="index")
+        Styler(shown, cell_ids=False)
+        .hide(axis="index")
         .format(escape="html", na_rep="", precision=2)
-        .set_properties(**{"text-align": "left", "vertical-align": "top"})
-        .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+        # one rule for the table, not one per cell: the report stays small
+        .set_table_styles(
+            [
+                {"selector": "th", "props": [("text-align", "left")]},
+                {"selector": "td", "props": [("text-align", "left"), ("vertical-align", "top")]},
+            ]
+        )
     )
     if len(df) > max_rows:
         styler = styler.set_caption(
@@ -142,20 +150,24 @@ def show(df: pd.DataFrame, max_rows: int = 60):  # noqa: ANN201 - a pandas Style
 
 
 def headline_html(audit: Audit) -> str:
-    """The verdict banner; every value that came from data is escaped."""
+    """The verdict banner, a few lines high so the blockers stay on the first screen;
+    every value that came from data is escaped."""
     v = audit.verdict
     color = {"GO": "#1a7f37", "NO-GO": "#cf222e", "CANNOT CONFIRM": "#9a6700"}[v.verdict]
     counts = scoring.counts_by_status(audit.findings)
     caps = "".join(f"<li>{html.escape(c)}</li>" for c in v.caps)
+    tally = " · ".join(f"{html.escape(k)} {n}" for k, n in counts.items() if n)
     return (
-        f'<div style="border-left:8px solid {color};padding:8px 16px;">'
-        f'<h2 style="margin:0;color:{color}">Verdict: {html.escape(v.verdict)}</h2>'
-        f"<p><b>Score {v.score:.1f} / 10</b> (before caps {v.uncapped:.1f}) · "
-        f"audit of <b>{html.escape(audit.config.name)}</b> "
+        f'<div class="rp-verdict" style="border-left:8px solid {color};padding:4px 12px;'
+        'margin:4px 0">'
+        f'<h2 style="margin:0 0 2px;color:{color};font-size:1.5em">Verdict: '
+        f"{html.escape(v.verdict)} <span style='font-size:.75em'>· score {v.score:.1f} / 10"
+        f"</span></h2>"
+        f'<p style="margin:0;font-size:.9em">audit of <b>{html.escape(audit.config.name)}</b> '
         f"({html.escape(audit.config.environment)}) · data collected "
-        f"{html.escape(audit.snapshot.now.strftime('%Y-%m-%d %H:%M UTC'))}</p>"
-        f"<p>{' · '.join(f'{html.escape(k)}: {n}' for k, n in counts.items() if n)}</p>"
-        f"<ul>{caps}</ul></div>"
+        f"{html.escape(audit.snapshot.now.strftime('%Y-%m-%d %H:%M UTC'))} · score before caps "
+        f"{v.uncapped:.1f} · {tally}</p>"
+        f'<ul style="margin:2px 0;padding-left:1.2em;font-size:.9em">{caps}</ul></div>'
     )
 
 
