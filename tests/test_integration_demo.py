@@ -286,10 +286,25 @@ def test_second_run_same_day_gets_its_own_folder_and_a_diff(defects_sandbox, def
     assert second.folder != defects_run.folder
     assert second.folder.name.startswith(defects_run.folder.name)
     assert (defects_run.folder / "findings.json").is_file()
+    import re
+
+    from readiness.report.diff import compare, load_findings
+
     html = (second.folder / "readiness-report.html").read_text()
     assert "Changes since the last run" in html
-    assert "still failing" in html
     assert "This is the first run" not in html
+    # the same snapshot twice: every problem is still there, shown as a count only
+    counts = compare(load_findings(defects_run.folder), load_findings(second.folder)).counts
+    assert counts["still failing"] > 0 and counts["new"] == counts["resolved"] == 0
+    assert re.search(rf">still failing</td>\s*<td[^>]*>{counts['still failing']}</td>", html)
+    assert "No new, resolved or changed problems since the last run." in html
+
+
+def test_the_report_answers_the_owners_claims(defects_run):
+    """The claims table is in the reader HTML, refuting what the planted defects break."""
+    html = (defects_run.folder / "readiness-report.html").read_text()
+    assert "claims, checked" in html
+    assert "Refuted" in html and "all 37 game plans now have live stripe price ids" in html.lower()
 
 
 def test_every_planted_defect_of_every_area_is_found(defects_sandbox, defects_findings):
