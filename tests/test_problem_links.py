@@ -15,6 +15,8 @@ from readiness.findings import Finding, Status, link_causes
 from readiness.static.rules.catalog_seed import catalog_writes
 from readiness.static.rules.tables import frame
 from tests.conftest import make_snapshot
+from tests.test_checks_area01 import plans, prices
+from tests.test_checks_area02 import order, orders
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LIVE_A = "price_1SPaaaaaaaaaaaaaaaaaaaaa"
@@ -58,28 +60,8 @@ def linked(consequence: Finding, cause: Finding) -> bool:
 # --- area 1: plans and prices -----------------------------------------------------------
 
 
-def plans(*rows: dict) -> pd.DataFrame:
-    base = {"item_type": "game", "term": "monthly", "currency": "usd", "active": True}
-    return pd.DataFrame([{**base, **r} for r in rows])
-
-
 def plan(pid: str, game: str, ram: int, cents: int, price: str) -> dict:
     return {"id": pid, "game": game, "ram_gb": ram, "price_cents": cents, "stripe_price_id": price}
-
-
-def prices(*rows: dict) -> pd.DataFrame:
-    base = {
-        "livemode": True,
-        "active": True,
-        "currency": "usd",
-        "type": "recurring",
-        "recurring_interval": "month",
-        "recurring_interval_count": 1,
-        "product_id": "prod_1",
-        "product_active": True,
-        "product_name": "Minecraft",
-    }
-    return pd.DataFrame([{**base, **r} for r in rows])
 
 
 def catalog(config, claimed: int, **games: list[int]):
@@ -227,31 +209,6 @@ def test_seeded_rows_sharing_a_price_follow_the_live_shared_price(demo_config):
 
 
 # --- area 2: orders, subscriptions, servers ----------------------------------------------
-
-
-def order(oid: str, **over) -> dict:
-    row = {
-        "id": oid,
-        "user_id": "u1",
-        "plan_id": "mc-2",
-        "status": "active",
-        "region": "eu",
-        "term": "monthly",
-        "server_name": "srv",
-        "stripe_checkout_session_id": f"cs_{oid}",
-        "stripe_subscription_id": f"sub_{oid}",
-        "pterodactyl_server_id": None,
-        "node_id": 1,
-        "error_message": None,
-        "created_at": NOW - timedelta(days=2),
-        "updated_at": NOW - timedelta(days=2),
-    }
-    row.update(over)
-    return row
-
-
-def orders(*rows: dict) -> pd.DataFrame:
-    return pd.DataFrame(list(rows))
 
 
 def test_a_stuck_second_order_for_one_checkout_follows_the_duplicate(demo_config):
