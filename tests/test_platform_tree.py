@@ -60,8 +60,11 @@ def test_defects_profile_applies_the_overlay(tmp_path: Path) -> None:
 
 def test_manifest_and_overlay_agree() -> None:
     defects = planted_static_defects()
-    assert defects and all(set(d) == set(DEFECT_FIELDS) for d in defects)
-    assert len({d["defect_id"] for d in defects}) == len(defects)
+    assert defects and all(set(d) - {"cause"} == set(DEFECT_FIELDS) for d in defects)
+    ids = {d["defect_id"] for d in defects}
+    assert len(ids) == len(defects)
+    # a cause names another planted defect, never itself or nothing
+    assert all(d["cause"] in ids - {d["defect_id"]} for d in defects if "cause" in d)
     overlay = _files(PLATFORM_DIR / "defects")
     assert overlay == {d["path"] for d in defects}, "every overlay file plants a listed defect"
 
