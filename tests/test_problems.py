@@ -15,7 +15,7 @@ from junitparser import Failure, JUnitXml
 
 from readiness.checks.registry import CheckSpec, Result, _folded, _problem
 from readiness.findings import Finding, Location, Severity, Status, finding_uid, link_causes
-from readiness.report import exports, ranking, scoring
+from readiness.report import exports, ranking, scoring, tables
 from readiness.report.diff import diff_findings
 from readiness.report.waivers import Waiver, apply_waivers
 
@@ -128,6 +128,12 @@ def test_a_consequence_points_at_its_cause_and_the_cause_takes_its_severity():
     assert out[0].cause is None and out[0].severity == Severity.CRITICAL
     # counted once: the cause, not its consequences
     assert scoring.counts_by_status(out)["fail"] == 1
+    frame = tables.findings_frame(out)
+    assert list(frame["cause"]) == [
+        "",
+        "SEED-PLACEHOLDER seed:plans",
+        "SEED-PLACEHOLDER seed:plans",
+    ]
     ranked = ranking.rank(
         out, [spec("SEED-PLACEHOLDER"), spec("PRICE-PLACEHOLDER"), spec("PRICE-LIVE")]
     )

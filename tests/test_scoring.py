@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from readiness.checks.registry import AREAS, CheckSpec
 from readiness.findings import Finding, Severity, Status
-from readiness.report import scoring, tables
+from readiness.report import ranking, scoring, tables
 
 
 def spec(cid: str, severity: Severity, area: int = 1) -> CheckSpec:
@@ -100,7 +100,7 @@ def test_blockers_and_recommendations_order():
         finding("C", Status.FAIL, Severity.CRITICAL),
         finding("H", Status.WARN, Severity.HIGH),
     ]
-    b = tables.blockers(fs, "high")
-    assert list(b["check_id"]) == ["C"]
+    b = ranking.blockers(fs, specs, "high")
+    assert [r.finding.check_id for r in b] == ["C"]
     rec = tables.recommendations(scoring.check_table(fs, specs), specs)
     assert list(rec["check_id"]) == ["C", "M", "H"]

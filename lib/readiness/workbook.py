@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 
 from readiness.checks.registry import (
-    AREAS,
     REGISTRY,
     CheckInput,
     CheckSpec,
@@ -189,9 +188,3 @@ def prices_confirmation_html(audit: Audit) -> str:
     ok, sentence = prices_confirmation(audit)
     color = {True: "#1a7f37", False: "#cf222e", None: "#9a6700"}[ok]
     return f'<p style="color:{color}"><b>{html.escape(sentence)}</b></p>'
-
-
-def status_by_area(audit: Audit) -> pd.DataFrame:
-    df = tables.findings_frame(audit.findings)
-    pivot = df.pivot_table(index="area", columns="status", values="check_id", aggfunc="count")
-    return pivot.reindex([a for a in AREAS if a != 10]).fillna(0).astype(int)

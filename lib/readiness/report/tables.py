@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from readiness.checks.registry import AREAS, CheckSpec
-from readiness.findings import SEVERITY_ORDER, STATUS_ICONS, Finding, Status, worst_status
+from readiness.findings import STATUS_ICONS, Finding, Status, worst_status
 
 CHECKLIST_FILE = Path(__file__).with_name("checklist.yaml")
 VERDICT_LABELS = {
@@ -40,6 +40,7 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
         "precision",
         "occurrences",
         "locations",
+        "cause",
     ]
     rows = [
         {
@@ -48,6 +49,8 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
             "locations": "; ".join(
                 dict.fromkeys(loc.location or loc.resource for loc in f.locations)
             ),
+            # a consequence names the problem it is counted under
+            "cause": f"{f.cause['check_id']} {f.cause['resource']}" if f.cause else "",
         }
         for f in findings
     ]
@@ -142,23 +145,6 @@ def seed_checklist(findings: list[Finding], specs: list[CheckSpec]) -> pd.DataFr
             }
         )
     return pd.DataFrame(rows)
-
-
-def blockers(findings: list[Finding], fail_on: str = "critical") -> pd.DataFrame:
-    """Unwaived failures at or above the threshold, critical first: what blocks launch."""
-    order = [str(s) for s in SEVERITY_ORDER]
-    limit = order.index(fail_on)
-    rows = [
-        f for f in findings if f.status == Status.FAIL and order.index(str(f.severity)) <= limit
-    ]
-    df = findings_frame(rows)
-    if df.empty:
-        return df
-    df["where"] = df["location"].fillna(df["resource"])
-    df["rank"] = df["severity"].map(order.index)
-    return df.sort_values(["rank", "area", "check_id", "resource"])[
-        ["severity", "check_id", "where", "reason", "remediation"]
-    ].reset_index(drop=True)
 
 
 def recommendations(check_rows: pd.DataFrame, specs: list[CheckSpec]) -> pd.DataFrame:
