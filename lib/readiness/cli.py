@@ -72,9 +72,11 @@ def _print_result(result) -> None:  # noqa: ANN001 - RunResult, imported lazily
     else:
         out.print(f"\nOutputs: {result.folder} ({', '.join(result.files())})")
     out.print(f"Verdict: [bold {color}]{v.verdict}[/]  score {v.score:.1f}/10")
-    counts = ", ".join(f"{k} {n}" for k, n in result.counts.items() if n)
-    where = f" ({result.locations} locations failing or warning)" if result.locations else ""
-    out.print(f"Problems: {counts}{where}")
+    problem = ("fail", "warn", "not_verified", "waived")
+    counts = ", ".join(f"{k} {n}" for k, n in result.counts.items() if n and k in problem)
+    rest = ", ".join(f"{k} {n}" for k, n in result.counts.items() if n and k not in problem)
+    where = f" at {result.locations} locations" if result.locations else ""
+    out.print(f"Problems: {counts or 'none'}{where}" + (f"; also {rest}" if rest else ""))
     for cap in v.caps:
         out.print(f"  - {cap}")
     if result.top_blockers:

@@ -155,7 +155,9 @@ def headline_html(audit: Audit) -> str:
     color = {"GO": "#1a7f37", "NO-GO": "#cf222e", "CANNOT CONFIRM": "#9a6700"}[v.verdict]
     counts = scoring.counts_by_status(audit.findings)
     caps = "".join(f"<li>{html.escape(c)}</li>" for c in v.caps)
-    tally = " · ".join(f"{html.escape(k)} {n}" for k, n in counts.items() if n)
+    tally = " · ".join(
+        f'<span class="rp-count">{html.escape(k)}: {n}</span>' for k, n in counts.items() if n
+    )
     return (
         f'<div class="rp-verdict" style="border-left:8px solid {color};padding:4px 12px;'
         'margin:4px 0">'
