@@ -38,6 +38,16 @@ SECRET_ENV = re.compile(
 )
 
 
+def browser_secret(name: str) -> bool:
+    """A secret-looking name the bundler inlines (a public prefix): a key the browser gets.
+    Any other name reads as undefined in the browser, so nothing leaks from it."""
+    return (
+        bool(SECRET_ENV.search(name))
+        and "PUBLISHABLE" not in name.upper()
+        and name.startswith(PUBLIC_ENV_PREFIXES)
+    )
+
+
 @check(
     id="AUTH-FRONTEND-KEYS",
     area=4,
@@ -63,21 +73,12 @@ def frontend_keys(inp: CheckInput) -> Iterator[Result]:
     reads = inp["code_env_reads"]
     for row in reads[reads["path"].isin(frontend)].itertuples():
         name = str(row.name)
-        # the bundler inlines only public-prefixed names (VITE_, NEXT_PUBLIC_, …); any other
-        # name reads as undefined in the browser, so nothing leaks from it
-        if (
-            SECRET_ENV.search(name)
-            and "PUBLISHABLE" not in name.upper()
-            and name.startswith(PUBLIC_ENV_PREFIXES)
-        ):
+        # the bundler inlines only public-prefixed names (VITE_, NEXT_PUBLIC_, …)
+        if browser_secret(name):
             problems.setdefault(row.path, []).append((row.line, f"reads {name}"))
     for row in inp["code_env_file_entries"].itertuples():
         name = str(row.name)
-        if (
-            name.startswith(PUBLIC_ENV_PREFIXES)
-            and SECRET_ENV.search(name)
-            and "PUBLISHABLE" not in name.upper()
-        ):
+        if browser_secret(name):
             problems.setdefault(row.path, []).append((row.line, f"exposes {name} to the browser"))
     secrets = inp["code_secrets"]
     public = frontend | set(files.loc[files["kind"] == "env", "path"])

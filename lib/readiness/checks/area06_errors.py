@@ -155,9 +155,7 @@ def empty_catch(inp: CheckInput) -> Iterator[Result]:
 
 def _catch_locations(path: str, lines: list[int], why: str, status: Status) -> list[Location]:
     """Each catch by its own `catch:path:line`, the resource ERR-CATCH-LOGS names it by."""
-    return [
-        Location(f"catch:{path}:{n}", why, status, code_location(path, n)) for n in lines
-    ]
+    return [Location(f"catch:{path}:{n}", why, status, code_location(path, n)) for n in lines]
 
 
 def _count(lines: list[int], what: str) -> str:
@@ -195,7 +193,10 @@ def catch_logs(inp: CheckInput) -> Iterator[Result]:
         local & (_flag(catches, "commented") | _flag(catches, "returns"))
     )
     silent = catches[~traced & ~deliberate]
-    empty = _flag(silent, "empty")
+    # the empty catches ERR-EMPTY-CATCH fails (no comment, no known idiom); a commented
+    # one it only asks to review needs logging like the file's other silent catches
+    idiom = silent["idiom"].notna() if "idiom" in silent else _flag(silent, "idiom")
+    empty = _flag(silent, "empty") & ~_flag(silent, "commented") & ~idiom
     for row, is_empty in zip(silent.itertuples(), empty, strict=True):
         res = f"catch:{row.path}:{row.line}"
         yield failed(

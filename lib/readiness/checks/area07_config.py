@@ -17,6 +17,7 @@ from readiness.checks.area04_auth import (
     strong_callers,
     weak_internal,
 )
+from readiness.checks.area04_exposure import browser_secret
 from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
@@ -158,10 +159,11 @@ def env_documented(inp: CheckInput) -> Iterator[Result]:
 
 def _undocumented_causes(name: str, reads: pd.DataFrame) -> list[tuple[str, str]]:
     """What an undocumented variable may follow from: an alias of a documented setting,
-    a variable nobody set at all (one problem: configure it), or a secret the frontend
-    should never read (AUTH-FRONTEND-KEYS on the file reading it)."""
+    a variable nobody set at all (one problem: configure it), or a secret the bundler
+    inlines (AUTH-FRONTEND-KEYS on the file reading it: only a name that check flags, so
+    an undocumented ADMIN_TOKEN never hides under another key that file leaks)."""
     causes = [("CONFIG-ENV-ALIASES", f"env:{name}"), ("CONFIG-ENV-SET", f"env:{name}")]
-    if SECRETISH.search(name):
+    if browser_secret(name):
         causes += [("AUTH-FRONTEND-KEYS", f"file:{p}") for p in sorted(set(reads["path"]))]
     return causes
 

@@ -160,7 +160,8 @@ def duplicate_functions(inp: CheckInput) -> Iterator[Result]:
 
 
 FUNCTION_FOLDER = re.compile(r"^supabase/functions/([^/_][^/]*)/")
-PROVISION_NAME = re.compile(r"provision", re.IGNORECASE)
+# provisions (triggerProvisioning, provisionServer), not tears down (deprovision, unprovision)
+PROVISION_NAME = re.compile(r"(?<!de)(?<!un)provision", re.IGNORECASE)
 
 
 @check(
