@@ -149,6 +149,7 @@ def audit(tree: Path) -> dict[str, Any]:
                 "reason": f.reason,
                 "evidence": f.evidence,
                 "occurrences": len(f.locations),
+                "places": [loc.location or loc.resource for loc in f.locations],
                 "cause": f.cause,
             }
         )
@@ -194,7 +195,11 @@ def score(results: list[dict[str, Any]], labels: list[dict[str, str]]) -> dict[s
     for r in results:
         for f in r["findings"]:
             key = (r["repo"], f["check"], label_location(f))
-            lab = by_key.get(key)
+            # a problem is labelled by its lead place, else by the first labelled one of
+            # its other places (labels written when each occurrence was a finding)
+            places = [(r["repo"], f["check"], p) for p in f.get("places") or []]
+            lab = by_key.get(key) or next((by_key[k] for k in places if k in by_key), None)
+            used.update(k for k in places if k in by_key)
             f["label"] = lab["label"] if lab else None
             for c in (per_check[f["check"]], strata[(f["check"], f["severity"], f["status"])]):
                 c["findings"] += 1
