@@ -65,3 +65,22 @@ def test_a_token_shaped_tail_of_a_longer_id_is_not_a_bot_token(tmp_path) -> None
         },
     )
     assert found == [(".env", 1, "telegram-bot-token"), ("bot/notify.py", 1, "telegram-bot-token")]
+
+
+def test_a_key_whose_body_is_one_repeated_character_is_a_placeholder(tmp_path) -> None:
+    """Sample configs list `sk_test_xxxx…` beside real-looking keys: the filler is no key,
+    a key with a real body in the same file stays found."""
+    fill = "sk_" + "test_" + "x" * 24
+    zeros = "sk_" + "live_" + "0" * 24
+    real = "sk_" + "live_" + "51Hq" + "Zr8T" * 6
+    found = _kinds(
+        tmp_path,
+        {
+            "src/lib/payments/config.ts": (
+                f"export const paystack = {{ secretKey: '{fill}' }};\n"
+                f"export const other = {{ secretKey: \"{zeros}\" }};\n"
+                f"export const stripe = {{ secretKey: '{real}' }};\n"
+            ),
+        },
+    )
+    assert found == [("src/lib/payments/config.ts", 3, "stripe-secret-key")]

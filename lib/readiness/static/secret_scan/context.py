@@ -5,7 +5,8 @@ three shapes that misfire on real checkouts: URL credentials of a local or docum
 host (`postgres://postgres:postgres@localhost:54322`, the Supabase CLI's well-known
 local database), a PEM header with no key after it (`.replace('-----BEGIN PRIVATE
 KEY-----', '')` around a key read from the environment), and a Telegram-token shape that
-is the tail of a longer token (an ad-campaign id inside a scraped URL).
+is the tail of a longer token (an ad-campaign id inside a scraped URL). Whatever the
+shape, a key whose body is one character repeated (`sk_test_xxxx…`) is a placeholder.
 """
 
 from __future__ import annotations
@@ -30,8 +31,16 @@ def _url_host(value: str, text: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _filler(value: str) -> bool:
+    """`sk_test_xxxxxxxx…`, `whsec_0000…`: the key's body is one character repeated."""
+    body = max(re.split(r"[^A-Za-z0-9]+", value), key=len)
+    return len(body) >= 8 and len(set(body.lower())) == 1
+
+
 def no_secret_here(kind: str, value: str, text: str) -> str | None:
     """Why the match holds no secret in this line, or None when it may."""
+    if _filler(value):
+        return "a placeholder: the key's body is one character repeated"
     if kind == "Basic Auth Credentials":
         host = _url_host(value, text)
         if host is not None and LOCAL_HOST.match(host):
