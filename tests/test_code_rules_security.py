@@ -273,7 +273,7 @@ def test_quality_rules_on_varied_snippets(tmp_path: Path) -> None:
 def test_secret_scanner_accepts_real_lengths_and_short_fakes(tmp_path: Path) -> None:
     live = "sk_" + "live_" + "A1b2C3d4" * 3  # 24 chars, like a real key (built, never committed)
     restricted = "rk_" + "live_" + "Z9" * 50
-    client = "ptl" + "c_" + "Q" * 48
+    client = "ptl" + "c_" + "Qr7" * 16  # a body of one repeated character is a placeholder
     files = {
         "scripts/a.sh": f"export K={live}\nR='{restricted}'\n",
         "docs/b.md": "token `ptla_FAKEdemo0000KEY0000000` and " + client + "\n",

@@ -78,7 +78,7 @@ def test_a_key_whose_body_is_one_repeated_character_is_a_placeholder(tmp_path) -
         {
             "src/lib/payments/config.ts": (
                 f"export const paystack = {{ secretKey: '{fill}' }};\n"
-                f"export const other = {{ secretKey: \"{zeros}\" }};\n"
+                f'export const other = {{ secretKey: "{zeros}" }};\n'
                 f"export const stripe = {{ secretKey: '{real}' }};\n"
             ),
         },
