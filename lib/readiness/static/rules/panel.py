@@ -1,5 +1,6 @@
 """Pterodactyl facts from the code: the per-game egg map, the environment and docker image
-sent when a server is created, the statuses the capacity query counts, and writes to
+sent when a server is created (and where its owner and allocation ids come from,
+`panel_ids.py`), the statuses the capacity query counts, and writes to
 panel users (a password sent to an existing user resets it).
 
 The server-create payload is found by its shape (an object literal with `egg` and one of
@@ -30,6 +31,7 @@ from ..ts.syntax import (
     text,
     unwrap,
 )
+from .panel_ids import id_fields
 
 PAYLOAD_KEYS = frozenset({"environment", "docker_image", "limits", "allocation", "startup"})
 USERS_URL = re.compile(r"/users(?:[/?`'\"]|\$\{|$)")
@@ -305,7 +307,7 @@ def facts(pf: ParsedFile) -> dict[str, list[dict]]:
     """Every panel table for one file viewed as part of one function."""
     return {
         "code_flow_egg_map": egg_map(pf),
-        "code_flow_server_payload": server_payload(pf),
+        "code_flow_server_payload": server_payload(pf) + id_fields(pf, _payloads(pf)),
         "code_flow_capacity_queries": capacity_queries(pf),
         "code_flow_panel_user_writes": panel_user_writes(pf),
     }

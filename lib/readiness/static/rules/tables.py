@@ -187,9 +187,11 @@ TABLES.update(
             "line": N,
             "function_slug": S,
             "game": S,
-            "field": S,
+            "field": S,  # environment | docker_image | user | allocation
             "value": S,
             "resolved": B,
+            # user / allocation: literal | constant | env | derived (rules/panel_ids.py)
+            "origin": S,
         },
         "code_flow_capacity_queries": {
             "path": S,

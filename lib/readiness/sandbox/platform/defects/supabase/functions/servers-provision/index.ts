@@ -7,6 +7,8 @@ import { bearerToken, supabaseAdmin } from '../_shared/supabaseAdmin.ts';
 const PANEL_URL = Deno.env.get('PTERODACTYL_URL')!;
 const PANEL_KEY = Deno.env.get('PTERODACTYL_API_KEY')!;
 const SERVICE_ROLE_KEY = Deno.env.get('SUPABASE_SERVICE_ROLE_KEY')!;
+// Servers go to the panel's owner account; customers reach them through the dashboard.
+const SERVER_OWNER = 1;
 
 // Pterodactyl egg per game; must match the panel's eggs.
 // prettier-ignore
@@ -157,7 +159,7 @@ Deno.serve(async (req) => {
       body: JSON.stringify({
         name: order.server_name ?? `${game}-${order.id.slice(0, 8)}`,
         external_id: order.id,
-        user: account.pterodactyl_user_id,
+        user: SERVER_OWNER,
         egg: eggId,
         docker_image: runtime.docker_image,
         startup: runtime.startup,
