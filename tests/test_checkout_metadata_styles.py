@@ -81,6 +81,26 @@ SUB_DATA_ONLY = create(
 SESSION_ONLY = create(
     "await stripe.checkout.sessions.create({ metadata: { plan_id: body.p, user_id: 'u' } });"
 )
+ADDED_LATER = create(
+    "const metadata: Record<string, string> = { user_id: 'u' };\n"
+    "  if (body.p) metadata.plan_id = body.p;\n"
+    "  await stripe.checkout.sessions.create({ mode: 'payment', metadata });"
+)
+INDEXED_LATER = create(
+    "const metadata: Record<string, string> = { user_id: 'u' };\n"
+    "  metadata['plan_id'] = body.p;\n"
+    "  const params: any = { mode: 'payment', metadata };\n"
+    "  await stripe.checkout.sessions.create(params);"
+)
+ON_PARAMS_LATER = create(
+    "const params: any = { mode: 'payment', metadata: { user_id: 'u' } };\n"
+    "  params.metadata.plan_id = body.p;\n"
+    "  await stripe.checkout.sessions.create(params);"
+)
+ASSIGNED_UNKNOWN = create(
+    "const metadata = { user_id: 'u' };\n  Object.assign(metadata, extra);\n"
+    "  await stripe.checkout.sessions.create({ metadata });"
+)
 HELPER_METADATA = create(
     "await stripe.checkout.sessions.create({ mode: 'payment', metadata: buildMeta(body) });"
 )
@@ -118,8 +138,19 @@ def test_a_subscription_key_written_only_on_the_session_fails(tmp_path, demo_con
         (ALIASED, VIA_VARIABLE),
         (SUBSCRIPTION, VIA_VARIABLE),
         (SUBSCRIPTION, SUB_DATA_ONLY),
+        (DOTTED, ADDED_LATER),
+        (DOTTED, INDEXED_LATER),
+        (ALIASED, ON_PARAMS_LATER),
     ],
-    ids=["literal", "variable", "variable-sub", "subscription-data"],
+    ids=[
+        "literal",
+        "variable",
+        "variable-sub",
+        "subscription-data",
+        "added-later",
+        "indexed-later",
+        "on-params-later",
+    ],
 )
 def test_a_written_key_passes(tmp_path, demo_config, hook, co):
     assert plan_id(tmp_path, demo_config, hook, create_checkout_session=co) == "pass"
@@ -131,6 +162,7 @@ def test_unfollowable_metadata_is_not_verified(tmp_path, demo_config):
     # several checkouts, one of them unfollowable: the key may come from that one
     got = plan_id(tmp_path / "c", demo_config, DOTTED, c=USER_ONLY, d=HELPER_PARAMS)
     assert got == "not_verified"
+    assert plan_id(tmp_path / "e", demo_config, DOTTED, c=ASSIGNED_UNKNOWN) == "not_verified"
     # a spread before an explicit subscription_data-less params may hold subscription_data
     assert plan_id(tmp_path / "d", demo_config, SUBSCRIPTION, c=SPREAD_BASE) == "not_verified"
 

@@ -128,6 +128,7 @@ def _object_metadata_writes(pf: ParsedFile, base: dict) -> list[dict]:
 
 
 CONTAINERS = ("session", "subscription_data", "payment_intent_data")
+NAME_TYPES = frozenset({"identifier", "shorthand_property_identifier"})
 
 
 def _opaque_spread(pf: ParsedFile, obj: Node) -> bool:
@@ -140,29 +141,53 @@ def _opaque_spread(pf: ParsedFile, obj: Node) -> bool:
     return False
 
 
-def _session_writes(pf: ParsedFile, call: Node, params: Node | None, base: dict) -> list[dict]:
+def _assigned_keys(pf: ParsedFile, names: set[str]) -> list[tuple[str, Node]]:
+    """Keys added after the literal: `metadata.plan_id = …`, `params.metadata['x'] = …`,
+    `Object.assign(metadata, { … })` (an argument it cannot follow is `*dynamic*`)."""
+    keys: list[tuple[str, Node]] = []
+    for node in pf.nodes("assignment_expression"):
+        obj, key = member_parts(unwrap(node.child_by_field_name("left")))
+        if obj is not None and key is not None and normalized(obj) in names:
+            keys.append((key, node))
+    for call in pf.nodes("call_expression"):
+        args = call_args(call)
+        if normalized(callee(call)) != "Object.assign" or not args:
+            continue
+        if normalized(args[0]) in names:
+            for extra in args[1:]:
+                keys += _metadata_keys(pf, extra)
+    return keys
+
+
+def _session_writes(
+    pf: ParsedFile, call: Node, arg: Node | None, params: Node | None, base: dict
+) -> list[dict]:
     """Metadata keys one create call writes, per container; `*dynamic*` where the call's
     params, a container or its metadata cannot be followed."""
     at = {**base, "line": line(call)}
     if params is None or params.type != "object":
         return [{**at, "container": c, "key": "*dynamic*"} for c in CONTAINERS]
+    alias = text(unwrap(arg)) if arg is not None and unwrap(arg).type in NAME_TYPES else None
     opaque = _opaque_spread(pf, params)
     rows: list[dict] = []
-    containers: list[tuple[str, Node]] = [("session", params)]
+    containers: list[tuple[str, Node, str | None]] = [("session", params, alias)]
     for name in CONTAINERS[1:]:
         value, prop = _lookup(pf, params, name)
         sub = resolve_value(pf, value)
         if sub is not None and sub.type == "object":
-            containers.append((name, sub))
+            containers.append((name, sub, f"{alias}.{name}" if alias else None))
         elif prop is not None or opaque:
             rows.append({**at, "container": name, "key": "*dynamic*"})
-    for container, obj in containers:
+    for container, obj, path in containers:
         value, prop = _lookup(pf, obj, "metadata")
-        if prop is None:
-            if _opaque_spread(pf, obj):
-                rows.append({**at, "container": container, "key": "*dynamic*"})
-            continue
-        for key, node in _metadata_keys(pf, value):
+        names = {f"{path}.metadata"} if path else set()
+        if value is not None and unwrap(value).type in NAME_TYPES:
+            names.add(text(unwrap(value)))
+        found = _metadata_keys(pf, value) if prop is not None else []
+        found += _assigned_keys(pf, names) if names else []
+        if prop is None and not found and _opaque_spread(pf, obj):
+            rows.append({**at, "container": container, "key": "*dynamic*"})
+        for key, node in found:
             where = node if node is not None else prop
             rows.append({**base, "line": line(where), "container": container, "key": key})
     return rows
@@ -178,7 +203,7 @@ def checkout_facts(pf: ParsedFile, accessors: dict[str, int]) -> dict[str, list[
             continue
         args = call_args(call)
         params = resolve_value(pf, args[0]) if args else None
-        out["writes"] += _session_writes(pf, call, params, base)
+        out["writes"] += _session_writes(pf, call, args[0] if args else None, params, base)
         if params is None or params.type != "object":
             out["sessions"].append(
                 {
