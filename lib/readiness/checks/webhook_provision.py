@@ -75,7 +75,7 @@ def provisioning_results(inp: CheckInput, slug: str) -> Iterator[Result]:
     sites = bad + unsure
     locations = [
         Location(
-            f"{res}:{r.path}:{r.fail_line}",
+            f"provision-call:{r.path}:{r.fail_line}",
             f"{r.target} ({r.kind} at line {r.line}): {why}.",
             Status.FAIL if (r, why) in bad else Status.WARN,
             location=code_location(r.path, r.fail_line),
