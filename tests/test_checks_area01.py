@@ -523,7 +523,7 @@ def test_checkout_metadata(demo_config):
             "STRIPE-CHECKOUT-METADATA", demo_config, {**tables, "code_metadata_writes": spread}
         )
     }
-    assert got["metadata:term"].status == Status.WARN
+    assert got["metadata:term"].status == Status.NOT_VERIFIED
     dynamic = pd.concat([writes, writes.head(1).assign(key="*dynamic*")])
     got = {
         f.resource: f
@@ -531,7 +531,7 @@ def test_checkout_metadata(demo_config):
             "STRIPE-CHECKOUT-METADATA", demo_config, {**tables, "code_metadata_writes": dynamic}
         )
     }
-    assert got["metadata:term"].status == Status.WARN
+    assert got["metadata:term"].status == Status.NOT_VERIFIED
 
 
 def test_crashing_check_is_not_verified(demo_config, monkeypatch):

@@ -148,16 +148,21 @@ def _under(row: dict) -> str:
     title="Checkout writes every metadata key the webhook reads",
     sources=["codebase"],
     tables=["code_functions", "code_metadata_writes", "code_metadata_reads"],
+    optional_tables=["code_checkout_sessions"],
     rationale="A key the webhook reads but checkout never writes arrives empty: the order is "
     "created without it (or the insert fails and the customer paid for nothing).",
     remediation="Write the key in the Checkout Session's metadata (and subscription_data."
     "metadata) in create-checkout-session.",
 )
 def checkout_metadata(inp: CheckInput) -> Iterator[Result]:
+    """Fails a key no checkout writes where the webhook can see it; not verified only when
+    some write cannot be followed (a helper, an unknown spread) or no checkout is found."""
     writes = inp["code_metadata_writes"]
     reads = inp["code_metadata_reads"]
     reads = reads[reads["function_slug"].isin(webhook_slugs(inp))]
-    if writes.empty:
+    sessions = inp.tables.get("code_checkout_sessions")
+    checkouts = set(sessions["path"].dropna()) if sessions is not None else set()
+    if writes.empty and not checkouts:
         yield unverified(
             "code:checkout", "No Checkout Session metadata is written anywhere in the code."
         )
@@ -169,22 +174,25 @@ def checkout_metadata(inp: CheckInput) -> Iterator[Result]:
         unmet = group[[not _can_reach(r, containers) for r in group.to_dict("records")]]
         first = (unmet if not unmet.empty else group).iloc[0]
         loc = code_location(first["path"], first["line"])
+        opaque = dynamic[[_can_reach(first, {c}) for c in dynamic["container"]]]
         if unmet.empty:
             yield passed(
                 f"metadata:{key}",
                 f"metadata.{key} is written by checkout and read by the webhook.",
                 location=loc,
             )
-        elif any(_can_reach(first, {c}) for c in set(dynamic["container"].dropna())):
-            # metadata built from a spread or a helper call may hold any key: warn, never fail
-            yield warned(
+        elif not opaque.empty:
+            # metadata built by a helper or from a spread may hold any key: cannot tell
+            where = opaque.sort_values(["path", "line"]).iloc[0]
+            yield unverified(
                 f"metadata:{key}",
-                f"metadata.{key} is read by the webhook; checkout "
-                "builds metadata dynamically, so it may be written.",
+                f"metadata.{key} is read by the webhook{_under(first)}; checkout builds "
+                f"metadata it cannot follow ({where['path']}:{where['line']}), so it may "
+                "be written.",
                 location=loc,
             )
         else:
-            writers = ", ".join(sorted(set(writes["path"])))
+            writers = ", ".join(sorted(set(writes["path"]) | checkouts))
             why = (
                 f"it is written only on the {', '.join(sorted(containers))} object"
                 if containers

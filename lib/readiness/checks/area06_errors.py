@@ -17,6 +17,7 @@ from readiness.checks.registry import (
     unverified,
     warned,
 )
+from readiness.checks.webhook_provision import provisioning_results
 from readiness.findings import Location, Severity, Status
 
 FAILURE_STATUSES = frozenset({"error", "failed", "provision_failed", "provisioning_failed"})
@@ -270,13 +271,16 @@ def provision_error(inp: CheckInput) -> Iterator[Result]:
     id="ERR-WEBHOOK-NON2XX",
     area=6,
     severity=Severity.CRITICAL,
-    title="The webhook answers non-2xx when it could not record the order",
+    title="The webhook answers non-2xx when it could not record or provision the order",
     sources=["codebase"],
     tables=["code_functions", "code_write_errors", "code_handlers"],
+    optional_tables=["code_provision_errors", "code_scheduled_calls"],
     rationale="Stripe retries only non-2xx answers: a webhook that answers 200 after a failed "
-    "insert loses the order for good — money taken, nothing delivered.",
-    remediation="When the insert returns an error, throw (and answer 500 from the catch) so "
-    "Stripe retries the event.",
+    "insert, or after provisioning failed, loses the order for good — money taken, nothing "
+    "delivered.",
+    remediation="When the insert returns an error or provisioning answers non-ok, throw (and "
+    "answer 500 from the catch) so Stripe retries the event; or hand the order to a "
+    "scheduled job that provisions it again.",
 )
 def webhook_non2xx(inp: CheckInput) -> Iterator[Result]:
     fns = inp["code_functions"]
@@ -342,5 +346,6 @@ def webhook_non2xx(inp: CheckInput) -> Iterator[Result]:
                 f"{slug} answers an error status when recording the order fails "
                 f"({len(mine)} write(s)).",
             )
+        yield from provisioning_results(inp, slug)
     if hooks.empty:
         yield passed("webhook", "No Stripe webhook function in the code.")

@@ -20,6 +20,7 @@ from .reach import refine_kinds
 from .rules import catalog_seed, common, platform, signature
 from .rules import flow as flow_rules
 from .rules import panel as panel_rules
+from .rules import sessions as session_rules
 from .rules import stripe as stripe_rules
 from .rules.audit import collect_audit_facts
 from .rules.per_file import collect_static_facts
@@ -93,11 +94,13 @@ def codebase_facts(root: Path, progress: Callable[[str], None] | None = None) ->
             rows["code_signature_checks"] += safe(
                 "signature_checks", view, stripe_rules.signature_checks, accessors, helpers
             )
-            facts = safe("checkout", view, stripe_rules.checkout_facts, accessors)
+            facts = safe("checkout", view, session_rules.checkout_facts, accessors)
             rows["code_checkout_sessions"] += facts.get("sessions", [])
             rows["code_checkout_prices"] += facts.get("prices", [])
             rows["code_metadata_writes"] += facts.get("writes", [])
-            rows["code_metadata_reads"] += safe("metadata_reads", view, stripe_rules.metadata_reads)
+            rows["code_metadata_reads"] += safe(
+                "metadata_reads", view, session_rules.metadata_reads
+            )
             for found in (
                 safe("flow", view, flow_rules.facts, slug in webhook_slugs) or {},
                 safe("panel", view, panel_rules.facts) or {},

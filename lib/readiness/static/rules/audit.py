@@ -17,13 +17,14 @@ from ..textfiles import is_text, read_text
 from ..ts.responses import Responses
 from ..ts.scope import with_slug
 from ..ts.syntax import ParsedFile
-from . import errors, frontend, sql, status, table_uses
+from . import errors, frontend, provision_errors, sql, status, table_uses
 from .hooks import FunctionIndex
 
 TABLES: dict[str, dict[str, str]] = {
     **sql.TABLES,
     **status.TABLES,
     **errors.TABLES,
+    **provision_errors.TABLES,
     **frontend.TABLES,
     **table_uses.TABLES,
 }
@@ -67,6 +68,7 @@ def collect_audit_facts(
                 continue
             for name, found in facts.items():
                 rows[name] += found
+            rows["code_scheduled_calls"] += provision_errors.scheduled_calls(f["path"], text)
         elif f["kind"] == "env" and "functions" not in PurePosixPath(f["path"]).parts:
             text = read_text(root / f["path"], f["encoding"])
             rows["code_frontend_keys"] += frontend.key_kinds(f["path"], text)
@@ -84,6 +86,9 @@ def collect_audit_facts(
             rows["code_catches"] += safe("catches", errors.catch_facts, view, responses, index)
             rows["code_handlers"] += safe("handlers", errors.handler_facts, view, responses, writes)
             rows["code_write_errors"] += safe("write_errors", errors.write_errors, view, responses)
+            rows["code_provision_errors"] += safe(
+                "provision_errors", provision_errors.provision_errors, view, responses
+            )
             if kind in {"function", "shared"}:
                 rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, view)
         if kind in {"frontend", "server"}:  # a Next.js server component is a page too

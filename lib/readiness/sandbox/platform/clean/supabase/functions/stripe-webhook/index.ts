@@ -51,7 +51,9 @@ async function recordPaidOrder(session: Stripe.Checkout.Session) {
   return order;
 }
 
-/** Asks servers-provision to build the server; the order stays 'paid' if this fails. */
+/** Asks servers-provision to build the server. A failure throws, so the webhook answers 500
+ *  and Stripe retries the event: the retry finds the order again and, while it is still
+ *  'paid', asks again. */
 async function triggerProvisioning(orderId: string): Promise<void> {
   const res = await fetch(`${Deno.env.get('SUPABASE_URL')}/functions/v1/servers-provision`, {
     method: 'POST',
@@ -61,7 +63,7 @@ async function triggerProvisioning(orderId: string): Promise<void> {
     },
     body: JSON.stringify({ order_id: orderId }),
   });
-  if (!res.ok) console.error(`servers-provision answered ${res.status} for order ${orderId}`);
+  if (!res.ok) throw new Error(`servers-provision answered ${res.status} for order ${orderId}`);
 }
 
 async function setSubscriptionStatus(subscriptionId: string, status: 'canceled') {

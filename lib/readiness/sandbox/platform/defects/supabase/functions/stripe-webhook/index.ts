@@ -67,6 +67,18 @@ async function triggerProvisioning(orderId: string): Promise<void> {
   if (!res.ok) console.error(`servers-provision answered ${res.status} for order ${orderId}`);
 }
 
+/** A renewed subscription whose server failed to build gets another try. */
+async function retryFailedProvisioning(subscriptionId: string): Promise<void> {
+  const { data: failed, error } = await supabaseAdmin
+    .from('orders')
+    .select('id')
+    .eq('stripe_subscription_id', subscriptionId)
+    .eq('status', 'error');
+  if (error) throw error;
+  // answer Stripe quickly: the builds run on in the background
+  for (const order of failed ?? []) triggerProvisioning(order.id);
+}
+
 async function setSubscriptionStatus(subscriptionId: string, status: 'canceled') {
   const { error } = await supabaseAdmin
     .from('orders')
@@ -106,6 +118,8 @@ Deno.serve(async (req) => {
         const subscription = event.data.object as Stripe.Subscription;
         if (['canceled', 'unpaid', 'incomplete_expired'].includes(subscription.status)) {
           await setSubscriptionStatus(subscription.id, 'canceled');
+        } else if (subscription.status === 'active') {
+          await retryFailedProvisioning(subscription.id);
         }
         break;
       }
