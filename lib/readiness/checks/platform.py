@@ -53,6 +53,7 @@ PRESUPPOSES: dict[str, tuple[str, ...]] = {
     "STRIPE-WEBHOOK-FAILED-PAYMENT": ("stripe_webhook",),
     "STRIPE-CHECKOUT-METADATA": ("stripe_webhook",),
     "ERR-WEBHOOK-NON2XX": ("stripe_webhook",),
+    "FLOW-SUBSCRIPTION-UPDATED-STATUS": ("stripe_webhook",),
     # rules that read edge functions only (a Next.js API route is not one)
     "AUTH-NOJWT-SERVICE-ROLE": ("edge_functions",),
     "AUTH-INTERNAL-CALL-EXACT": ("edge_functions",),

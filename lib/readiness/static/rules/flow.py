@@ -29,9 +29,18 @@ from ..ts.syntax import (
     walk,
 )
 from .status_flow import StatusFlow, status_writes
+from .subscription_status import subscription_updates
 from .webhook import webhook_actions
 
-__all__ = ["StatusFlow", "facts", "handlers", "status_exits", "status_writes", "webhook_actions"]
+__all__ = [
+    "StatusFlow",
+    "facts",
+    "handlers",
+    "status_exits",
+    "status_writes",
+    "subscription_updates",
+    "webhook_actions",
+]
 
 IN_PROGRESS = frozenset({"provisioning", "installing"})
 # statuses that end provisioning: delivered (a game server 'active', a VPS 'running') or
@@ -234,4 +243,5 @@ def facts(pf: ParsedFile, is_webhook: bool) -> dict[str, list[dict]]:
         "code_flow_status_exits": status_exits(pf, flow),
     }
     out["code_flow_webhook_actions"] = webhook_actions(pf) if is_webhook else []
+    out["code_flow_subscription_updates"] = subscription_updates(pf, flow) if is_webhook else []
     return out

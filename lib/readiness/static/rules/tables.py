@@ -174,6 +174,18 @@ TABLES.update(
             "event_type": S,
             "target": S,
         },
+        # status writes under customer.subscription.updated (rules/subscription_status.py)
+        "code_flow_subscription_updates": {
+            "path": S,
+            "line": N,
+            "function_slug": S,
+            "table": S,
+            "value": S,
+            "value_kind": S,  # literal | mapped (computed from a status) | other
+            "value_expr": S,
+            "helper": S,
+            "guard": S,  # the subscription-status test over the write, None when none
+        },
         "code_flow_egg_map": {
             "path": S,
             "line": N,
