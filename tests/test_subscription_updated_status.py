@@ -89,6 +89,10 @@ UNGUARDED = {
     ),
     "if-chain": if_chain(ACTIVE.replace("'active'", "'provisioned'")),
     "event-map": event_map(ACTIVE),
+    "switch-through-a-const": switch(
+        "const next = 'active';\n"
+        "await supabase.from('orders').update({ status: next }).eq('sub_id', sub.id);"
+    ),
 }
 GUARDED = {
     "switch-if-active": switch(

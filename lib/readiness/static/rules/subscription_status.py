@@ -124,7 +124,7 @@ def subscription_updates(pf: ParsedFile, flow: StatusFlow | None = None) -> list
     base = {"path": pf.path, "function_slug": pf.function_slug}
     rows = []
     seen: set[tuple[int, int]] = set()
-    for call, table, _, index in flow.writes:
+    for call, table, resolved, index in flow.writes:
         sites: list[tuple[Node, Node, str | None]] = []  # (where, value node, helper)
         if index is None:
             sites = [(call, v, None) for v in _status_nodes(pf, call)]
@@ -141,6 +141,8 @@ def subscription_updates(pf: ParsedFile, flow: StatusFlow | None = None) -> list
             if SUBSCRIPTION_UPDATED not in event_context(pf, where):
                 continue
             literal, how = _value(value)
+            if literal is None and resolved is not None and helper is None:
+                literal, how = resolved, "literal"  # `const next = 'active'; {status: next}`
             rows.append(
                 {
                     **base,
