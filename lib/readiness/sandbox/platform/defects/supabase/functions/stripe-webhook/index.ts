@@ -121,6 +121,12 @@ Deno.serve(async (req) => {
         } else if (subscription.status === 'active') {
           await retryFailedProvisioning(subscription.id);
         }
+        // a plan change or renewal: keep the order live
+        await supabaseAdmin
+          .from('orders')
+          .update({ status: 'active', updated_at: new Date().toISOString() })
+          .eq('stripe_subscription_id', subscription.id)
+          .eq('status', 'provisioned');
         break;
       }
       case 'customer.subscription.deleted':
