@@ -8,15 +8,14 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
 from readiness.findings import Severity, Status
-from readiness.sources.codebase import collect_codebase
 from readiness.static.rules.panel_ids import id_origin
 from readiness.static.ts.syntax import parse_source
 from tests.conftest import make_snapshot
+from tests.test_flow_precision import tables
 
 FN = "supabase/functions"
 CHECK = "PANEL-CODE-HARDCODED-IDS"
@@ -25,14 +24,6 @@ CHECK = "PANEL-CODE-HARDCODED-IDS"
 @pytest.fixture(autouse=True)
 def _registry():
     all_checks()
-
-
-def tables(root: Path, files: dict[str, str]) -> dict[str, pd.DataFrame]:
-    for rel, body in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
-    return collect_codebase(root).tables
 
 
 def run(root: Path, config, files: dict[str, str]):

@@ -16,7 +16,7 @@ from readiness.static.rules.catalog_seed import catalog_writes
 from readiness.static.rules.tables import frame
 from tests.conftest import make_snapshot
 from tests.test_checks_area01 import plans, prices
-from tests.test_checks_area02 import order, orders
+from tests.test_checks_area02 import order, orders, server
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LIVE_A = "price_1SPaaaaaaaaaaaaaaaaaaaaa"
@@ -323,20 +323,6 @@ PLANS = pd.DataFrame(
         {"id": "rust-8", "game": "rust", "ram_gb": 8, "egg_id": 50, "active": True},
     ]
 )
-
-
-def server(sid: int, ext: str, **over) -> dict:
-    row = {
-        "id": sid,
-        "external_id": ext,
-        "name": f"s{sid}",
-        "user_id": 7,
-        "node_id": 11,
-        "egg_id": 39,
-        "memory": 2048,
-    }
-    row.update(over)
-    return row
 
 
 def server_tables(srv: list[dict], *rows: dict, **over) -> dict:

@@ -18,10 +18,10 @@ import pytest
 from readiness.checks.registry import REGISTRY, all_checks, evaluate_check
 from readiness.findings import Finding, Status, link_causes
 from readiness.snapshot import Snapshot, SourceState
-from readiness.sources.codebase import collect_codebase
 from readiness.static.rules.tables import TABLES, frame
 from readiness.static.sql.catalog import COLUMNS as SCHEMA_TABLES
 from readiness.static.sql.catalog import frame as schema_frame
+from tests.test_code_rules_callers import checkout
 from tests.test_problem_links import linked, problem, problems
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -34,17 +34,6 @@ const admin = createClient(Deno.env.get('SUPABASE_URL')!, Deno.env.get('SUPABASE
 @pytest.fixture(autouse=True)
 def _registry():
     all_checks()
-
-
-def checkout(root: Path, files: dict[str, str], open_fns: tuple[str, ...] = ()) -> dict:
-    """Write a checkout (verify_jwt=false for `open_fns`) and collect its code tables."""
-    config = "".join(f"[functions.{s}]\nverify_jwt = false\n" for s in open_fns)
-    files = {"supabase/config.toml": f'project_id = "t"\n{config}', **files}
-    for rel, body in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
-    return collect_codebase(root).tables
 
 
 def judged(config, tables: dict[str, pd.DataFrame], *check_ids: str) -> list[Finding]:

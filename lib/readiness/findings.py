@@ -239,12 +239,6 @@ def worst_status(statuses: list[Status]) -> Status:
 PROBLEM_STATUSES = (Status.FAIL, Status.WARN, Status.NOT_VERIFIED)
 
 
-def is_problem(f: Finding) -> bool:
-    """A problem of its own: failing, warning or not verified, and not a consequence of
-    another problem (that one is where it is counted and fixed)."""
-    return f.status in PROBLEM_STATUSES and f.cause is None
-
-
 def link_causes(findings: list[Finding]) -> list[Finding]:
     """Fold consequences into their cause: a finding whose check names the problem it
     follows from (a price missing in Stripe because its id is a placeholder) points at
@@ -292,7 +286,3 @@ def link_causes(findings: list[Finding]) -> list[Finding]:
         if f.status == target.status and sev[f.severity] < sev[target.severity]:
             out[r] = replace(target, severity=f.severity)
     return out
-
-
-def consequences_of(findings: list[Finding], f: Finding) -> list[Finding]:
-    return [c for c in findings if c.cause and c.cause["finding_uid"] == f.uid]

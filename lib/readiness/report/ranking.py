@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from readiness.checks.registry import CheckSpec
-from readiness.findings import SEVERITY_ORDER, Finding, Status
-from readiness.report.scoring import WEIGHTS
+from readiness.findings import Finding, Status
+from readiness.report.scoring import WEIGHTS, blocks
 
 # a level's typical value where the check has a level but the figure is not at hand
 LEVEL_VALUE = {"very-high": 0.97, "high": 0.9, "medium": 0.7, "low": 0.4}
@@ -60,11 +60,6 @@ def precision_value(spec: CheckSpec | None) -> float:
     return LEVEL_VALUE.get(p.level or "", UNMEASURED)
 
 
-def at_or_above(severity: str, threshold: str) -> bool:
-    order = [str(s) for s in SEVERITY_ORDER]
-    return order.index(severity) <= order.index(threshold)
-
-
 def rank(
     findings: list[Finding],
     specs: list[CheckSpec],
@@ -85,7 +80,7 @@ def rank(
         p = precision_value(by_id.get(f.check_id))
         reach = f.blast_radius + followers.get(f.uid, 0)
         score = WEIGHTS[f.severity] * p * (1 + math.log10(max(1, reach)))
-        blocking = f.status == Status.FAIL and at_or_above(str(f.severity), fail_on)
+        blocking = blocks(f, fail_on)
         out.append(Ranked(f, round(score, 3), p, blocking))
     return sorted(
         out,

@@ -92,6 +92,12 @@ def check_table(findings: list[Finding], specs: list[CheckSpec]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def blocks(f: Finding, fail_on: str) -> bool:
+    """An unwaived failure at or above the threshold, counted on its own (a consequence
+    blocks through its cause, which took its severity)."""
+    return f.status == Status.FAIL and f.cause is None and _at_or_above(str(f.severity), fail_on)
+
+
 def _at_or_above(severity: str, threshold: str) -> bool:
     order = [str(s) for s in SEVERITY_ORDER]
     return order.index(severity) <= order.index(threshold)
@@ -105,11 +111,7 @@ def decide(findings: list[Finding], specs: list[CheckSpec], fail_on: str = "crit
         round(1 + 9 * (scored["weight"] * scored["credit"]).sum() / total, 1) if total else 1.0
     )
     score, caps, verdict = uncapped, [], "GO"
-    blocking = [
-        f
-        for f in findings
-        if f.status == Status.FAIL and f.cause is None and _at_or_above(str(f.severity), fail_on)
-    ]
+    blocking = [f for f in findings if blocks(f, fail_on)]
     implemented = {s.area for s in specs}
     missing_areas = [a for a in AREAS if a != 10 and a not in implemented]
     unverified = table[(table["status"] == "not_verified") & (table["severity"] == "critical")]

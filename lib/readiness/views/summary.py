@@ -23,26 +23,6 @@ def top_blockers(audit: Audit) -> list[Ranked]:
     return blockers(audit.findings, audit.specs, audit.config.verdict.fail_on)
 
 
-def blockers_frame(audit: Audit, limit: int | None = None) -> pd.DataFrame:
-    """The ranked blockers as a table (rank, severity, check, where, what to do)."""
-    ranked = top_blockers(audit)[:limit]
-    return pd.DataFrame(
-        [
-            {
-                "rank": n,
-                "severity": str(r.finding.severity),
-                "check_id": r.finding.check_id,
-                "where": r.where,
-                "problem": r.sentence(),
-                "precision": r.finding.precision,
-                "reach": r.finding.blast_radius,
-            }
-            for n, r in enumerate(ranked, start=1)
-        ],
-        columns=["rank", "severity", "check_id", "where", "problem", "precision", "reach"],
-    )
-
-
 def blockers_html(audit: Audit, limit: int = 10) -> str:
     """'What blocks launch': an ordered list of one-sentence problems, then a link to
     every other problem. Every value from data is escaped."""
