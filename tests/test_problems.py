@@ -196,7 +196,7 @@ def test_json_sarif_csv_junit_carry_every_location(tmp_path):
     exports.write_all(tmp_path, fs, [KEY], scoring.decide(fs, [KEY]), META)
     doc = json.loads((tmp_path / "findings.json").read_text())
     jsonschema.validate(doc, FINDINGS_SCHEMA)
-    assert doc["schema_version"] == "1.2"
+    assert doc["schema_version"] == "1.3"
     (f,) = doc["findings"]
     assert [loc["path"] for loc in f["locations"]] == ["scripts/a.sh", "docs/b.md", ".env"]
     assert f["locations"][1]["line"] == 9

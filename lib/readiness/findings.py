@@ -143,6 +143,9 @@ class Finding:
     # of those problems was found too
     cause_ref: tuple[tuple[str, str], ...] | None = None
     cause: dict[str, str] | None = None
+    # the locations are the ordered steps of one attack path (an exposure, the code that
+    # trusts it, the action it allows), reported as SARIF codeFlows
+    chain: bool = False
 
     def __post_init__(self) -> None:
         if not self.locations:
@@ -185,6 +188,7 @@ class Finding:
             "locations": [loc.to_dict(self.check_id) for loc in self.locations],
             "impact": self.impact,
             "cause": self.cause,
+            "chain": self.chain,
         }
 
     @classmethod
@@ -205,6 +209,7 @@ class Finding:
             locations=[Location.from_dict(x) for x in d.get("locations") or []],
             impact=dict(d.get("impact") or {}),
             cause=d.get("cause"),
+            chain=bool(d.get("chain")),
         )
 
 

@@ -64,6 +64,9 @@ class Result:
     cause: tuple[str, str] | list[tuple[str, str]] | None = None
     # the occurrences, when the check already gathered them into this one result
     locations: list[Location] = field(default_factory=list)
+    # the locations are the ordered steps of one attack path (SARIF codeFlows), not
+    # independent occurrences (checks/attack_paths.py builds such results)
+    chain: bool = False
 
 
 def passed(resource: str, reason: str, **kw: Any) -> Result:
@@ -242,6 +245,7 @@ def _finding(spec: CheckSpec, r: Result) -> Finding:
         impact=dict(r.impact),
         cause_ref=_causes(r.cause),
         locations=list(r.locations),
+        chain=r.chain,
     )
 
 
@@ -307,6 +311,7 @@ def _problem(spec: CheckSpec, key: str, results: list[Result]) -> Finding:
         ],
         impact=impact,
         cause_ref=lead.cause_ref,
+        chain=lead.chain,
     )
 
 

@@ -17,7 +17,7 @@ from readiness.findings import Finding, Status
 from readiness.report.scoring import Verdict, counts_by_status
 from readiness.report.tables import findings_frame
 
-FINDINGS_SCHEMA_VERSION = "1.2"
+FINDINGS_SCHEMA_VERSION = "1.3"
 SARIF_LEVELS = {
     "critical": "error",
     "high": "error",
@@ -97,6 +97,8 @@ def sarif_document(findings: list[Finding], specs: list[CheckSpec]) -> dict[str,
             result["relatedLocations"] = [
                 {**place, "id": n} for n, place in enumerate(places[1:], start=1)
             ]
+        if f.chain:
+            result["codeFlows"] = [_code_flow(f)]
         results.append(result)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -117,6 +119,26 @@ def sarif_document(findings: list[Finding], specs: list[CheckSpec]) -> dict[str,
                 "results": results,
             }
         ],
+    }
+
+
+def _code_flow(f: Finding) -> dict[str, Any]:
+    """An attack path's steps in their order (SARIF codeFlows/threadFlows), each with
+    what happens there; a step without code (a setting, a live object) keeps its text."""
+    steps = []
+    for n, loc in enumerate(f.locations):
+        at = loc.path_line()
+        place: dict[str, Any] = {"message": {"text": loc.reason}}
+        if loc.location:
+            path, line = at if at else (loc.location, 1)
+            place["physicalLocation"] = {
+                "artifactLocation": {"uri": path, "uriBaseId": "CHECKOUT"},
+                "region": {"startLine": max(1, line)},
+            }
+        steps.append({"location": place, "executionOrder": n + 1, "nestingLevel": 0})
+    return {
+        "message": {"text": f"{len(steps)} steps: {f.title}"},
+        "threadFlows": [{"locations": steps}],
     }
 
 

@@ -92,10 +92,11 @@ def _problem(f: Finding, uids: set[str]) -> str:
     cls = {"critical": "rp-sev rp-crit", "high": "rp-sev rp-high"}.get(sev, "rp-sev")
     n = len(f.locations)
     where = f.location or f.resource
+    count = f" · {n} steps" if f.chain else (f" · {n} locations" if n > 1 else "")
     summary = (
         f'<span class="{cls}">{html.escape(sev)}</span> {f.status.icon} '
         f"<code>{html.escape(f.check_id)}</code> <b>{html.escape(f.title or f.check_id)}</b>"
-        f" — {html.escape(where)}" + (f" · {n} locations" if n > 1 else "")
+        f" — {html.escape(where)}{count}"
     )
     body = [f"<p><b>{html.escape(f.status.value.replace('_', ' '))}:</b> {html.escape(f.reason)}"]
     if f.cause:
@@ -114,13 +115,23 @@ def _problem(f: Finding, uids: set[str]) -> str:
     if f.impact:
         reach = ", ".join(f"{v} {k}" for k, v in sorted(f.impact.items()))
         body.append(f"<p><b>Reach:</b> {html.escape(reach)}</p>")
-    body.append(_locations(f))
+    body.append(_steps(f) if f.chain else _locations(f))
     if f.evidence:
         text, cut = _compact(f.evidence, MAX_EVIDENCE_CHARS)
         note = f"<p><small>{html.escape(cut)}</small></p>" if cut else ""
         body.append(f"<p><b>Evidence</b></p><pre>{html.escape(text)}</pre>{note}")
     uid = html.escape(f.uid)
     return f'<details id="problem-{uid}"><summary>{summary}</summary>{"".join(body)}</details>'
+
+
+def _steps(f: Finding) -> str:
+    """An attack path's steps in order: where, and what happens there."""
+    items = [
+        f"<li><code>{html.escape(step.location or step.resource)}</code> — "
+        f"{html.escape(step.reason)}</li>"
+        for step in f.locations
+    ]
+    return f"<p><b>Attack path ({len(items)} steps)</b></p><ol>{''.join(items)}</ol>"
 
 
 def _locations(f: Finding) -> str:
