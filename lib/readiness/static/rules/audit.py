@@ -17,7 +17,17 @@ from ..textfiles import is_text, read_text
 from ..ts.responses import Responses
 from ..ts.scope import with_slug
 from ..ts.syntax import ParsedFile
-from . import errors, frontend, provision_errors, sql, status, table_uses
+from . import (
+    body_keys,
+    errors,
+    frontend,
+    function_calls,
+    provision_errors,
+    sql,
+    sql_calls,
+    status,
+    table_uses,
+)
 from .hooks import FunctionIndex
 
 TABLES: dict[str, dict[str, str]] = {
@@ -27,6 +37,7 @@ TABLES: dict[str, dict[str, str]] = {
     **provision_errors.TABLES,
     **frontend.TABLES,
     **table_uses.TABLES,
+    **function_calls.TABLES,
 }
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
 
@@ -56,6 +67,7 @@ def collect_audit_facts(
             return []
 
     kinds = {f["path"]: f["kind"] for f in files}
+    migrations: list[tuple[str, str]] = []
     for f in files:
         if not is_text(f.get("encoding")):
             continue  # binary or unreadable (recorded in code_files)
@@ -69,10 +81,12 @@ def collect_audit_facts(
             for name, found in facts.items():
                 rows[name] += found
             rows["code_scheduled_calls"] += provision_errors.scheduled_calls(f["path"], text)
+            migrations.append((f["path"], text))
         elif f["kind"] == "env" and "functions" not in PurePosixPath(f["path"]).parts:
             text = read_text(root / f["path"], f["encoding"])
             rows["code_frontend_keys"] += frontend.key_kinds(f["path"], text)
 
+    rows["code_function_calls"] += safe("sql_calls", sql_calls.sql_calls, migrations)
     responses = Responses(list(parsed.values()))
     index = FunctionIndex(list(parsed.values()))
     for path, pf in parsed.items():
@@ -89,8 +103,20 @@ def collect_audit_facts(
             rows["code_provision_errors"] += safe(
                 "provision_errors", provision_errors.provision_errors, view, responses
             )
+            if kind in {"function", "shared"} and slug:
+                rows["code_function_calls"] += safe(
+                    "function_calls", function_calls.function_calls, view, slug, kind
+                )
+                rows["code_function_body_keys"] += safe(
+                    "body_keys", body_keys.body_keys, view, responses
+                )
             if kind in {"function", "shared"}:
                 rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, view)
+        caller_kind = function_calls.caller_kind(path, kind)
+        if caller_kind is not None:
+            rows["code_function_calls"] += safe(
+                "function_calls", function_calls.function_calls, pf, f"file:{path}", caller_kind
+            )
         if kind in {"frontend", "server"}:  # a Next.js server component is a page too
             rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, pf)
             rows["code_frontend_routes"] += safe("routes", frontend.routes, pf)
