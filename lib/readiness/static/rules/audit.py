@@ -18,11 +18,13 @@ from ..ts.responses import Responses
 from ..ts.scope import with_slug
 from ..ts.syntax import ParsedFile
 from . import (
+    admin_bootstrap,
     body_keys,
     errors,
     frontend,
     function_calls,
     provision_errors,
+    reversible,
     sql,
     sql_calls,
     status,
@@ -38,6 +40,8 @@ TABLES: dict[str, dict[str, str]] = {
     **frontend.TABLES,
     **table_uses.TABLES,
     **function_calls.TABLES,
+    **reversible.TABLES,
+    **admin_bootstrap.TABLES,
 }
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
 
@@ -82,6 +86,12 @@ def collect_audit_facts(
                 rows[name] += found
             rows["code_scheduled_calls"] += provision_errors.scheduled_calls(f["path"], text)
             migrations.append((f["path"], text))
+            rows["code_reversible_secrets"] += safe(
+                "reversible", reversible.sql_writes, f["path"], text
+            )
+            rows["code_admin_bootstraps"] += safe(
+                "admin_bootstrap", admin_bootstrap.admin_bootstraps, f["path"], text
+            )
         elif f["kind"] == "env" and "functions" not in PurePosixPath(f["path"]).parts:
             text = read_text(root / f["path"], f["encoding"])
             rows["code_frontend_keys"] += frontend.key_kinds(f["path"], text)
@@ -110,12 +120,18 @@ def collect_audit_facts(
                 rows["code_function_body_keys"] += safe(
                     "body_keys", body_keys.body_keys, view, responses
                 )
+                rows["code_reversible_secrets"] += safe(
+                    "reversible", reversible.code_writes, view, slug
+                )
             if kind in {"function", "shared"}:
                 rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, view)
         caller_kind = function_calls.caller_kind(path, kind)
         if caller_kind is not None:
             rows["code_function_calls"] += safe(
                 "function_calls", function_calls.function_calls, pf, f"file:{path}", caller_kind
+            )
+            rows["code_reversible_secrets"] += safe(
+                "reversible", reversible.code_writes, pf, f"file:{path}"
             )
         if kind in {"frontend", "server"}:  # a Next.js server component is a page too
             rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, pf)

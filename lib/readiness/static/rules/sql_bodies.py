@@ -30,6 +30,7 @@ class Piece:
     function: str | None = None  # the enclosing CREATE FUNCTION's name
     condition: bool = False  # an IF condition of a PL/pgSQL body
     branch: list[Piece] = field(default_factory=list)  # for an IF: its THEN statements
+    into: list[str] = field(default_factory=list)  # variables a `SELECT … INTO` fills
 
 
 def _parse(sql: str) -> list[ast.Node]:
@@ -95,6 +96,15 @@ def _plpgsql_items(path, node: Any, line: int, owner, fn, depth: int, lineno: in
             rest = {k: v for k, v in value.items() if k not in {"cond", "then_body"}}
             out += _plpgsql_items(path, rest, line, owner, fn, depth, here)
             continue
+        if kind == "PLpgSQL_stmt_execsql" and value.get("into"):
+            target = value.get("target") or {}
+            names = [f.get("name", "") for f in target.get("PLpgSQL_row", {}).get("fields", [])]
+            names += [target.get("PLpgSQL_var", {}).get("refname", "")]
+            found = _plpgsql_items(path, value.get("sqlstmt"), line, owner, fn, depth, here)
+            for piece in found:
+                piece.into = [n for n in names if n]
+            out += found
+            continue
         if kind == "PLpgSQL_expr":
             query = value.get("query", "")
             stmts = _parse(query) if value.get("parseMode", 0) == 0 else []
@@ -147,8 +157,10 @@ def _statement_pieces(path: str, line: int, text: str, stmt: ast.Node) -> list[P
         if lang == "sql":
             start = line + _offset(text, body)
             out = []
-            for inner in _parse(body):
-                out += _with_jobs(Piece(path, start, inner, f"sql:{name}", name), 0)
+            for part in split_statements(body):
+                for inner in _parse(part.sql):
+                    at = start + part.line - 1
+                    out += _with_jobs(Piece(path, at, inner, f"sql:{name}", name), 0)
             return out
         return []
     if isinstance(stmt, ast.DoStmt):
