@@ -344,3 +344,57 @@ def test_no_callable_bootstrap_passes(tmp_path, demo_config):
     schema = functions([(n, False, False) for n in ("claim_admin", "bootstrap")])
     (f,) = judge("SEC-PATH-ADMIN-BOOTSTRAP", code, schema, demo_config)
     assert f.status == Status.PASS
+
+
+EDGE = """
+import { createClient } from 'npm:@supabase/supabase-js@2';
+const key = Deno.env.get('SUPABASE_SERVICE_ROLE_KEY')!;
+const admin = createClient(Deno.env.get('SUPABASE_URL')!, key);
+Deno.serve(async (req) => {
+  const jwt = (req.headers.get('Authorization') ?? '').replace('Bearer ', '');
+  const { data: { user } } = await admin.auth.getUser(jwt);
+  if (!user) return new Response('unauthorized', { status: 401 });
+  {guard}
+  const { count } = await admin.from('user_roles')
+    .select('*', { count: 'exact', head: true }).eq('role', 'admin');
+  if (count === 0) {
+    await admin.from('user_roles').insert({ user_id: user.id, role: 'admin' });
+  }
+  return new Response('ok');
+});
+"""
+SECRET_GUARD = """const secret = Deno.env.get('SETUP_SECRET');
+  if (!secret || req.headers.get('x-setup-secret') !== secret) {
+    return new Response('forbidden', { status: 403 });
+  }"""
+CONFIG = "[functions.setup-admin]\nverify_jwt = true\n"
+
+
+def test_an_edge_function_making_the_first_signed_in_user_admin(tmp_path, demo_config):
+    code = tables(
+        tmp_path,
+        {
+            f"{FN}/setup-admin/index.ts": EDGE.replace("{guard}", ""),
+            "supabase/config.toml": CONFIG,
+        },
+    )
+    (f,) = judge("SEC-PATH-ADMIN-BOOTSTRAP", code, functions([]), demo_config)
+    assert f.status == Status.FAIL and f.resource == "function:setup-admin"
+    assert [loc.location for loc in f.locations] == [
+        f"{FN}/setup-admin/index.ts:11",
+        f"{FN}/setup-admin/index.ts:12",
+        f"{FN}/setup-admin/index.ts",
+    ]
+    assert "any signed-in user" in f.reason
+
+
+def test_an_edge_bootstrap_behind_an_exact_secret_check_passes(tmp_path, demo_config):
+    code = tables(
+        tmp_path,
+        {
+            f"{FN}/setup-admin/index.ts": EDGE.replace("{guard}", SECRET_GUARD),
+            "supabase/config.toml": CONFIG,
+        },
+    )
+    (f,) = judge("SEC-PATH-ADMIN-BOOTSTRAP", code, functions([]), demo_config)
+    assert f.status == Status.PASS

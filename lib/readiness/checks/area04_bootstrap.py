@@ -34,6 +34,24 @@ def _callers(functions: pd.DataFrame, name: str) -> list[str]:
     ]
 
 
+def _edge_callers(inp: CheckInput, slug: str) -> tuple[list[str], str | None]:
+    """Who may call an edge function: nobody but the service role when it checks a secret
+    exactly and fail-closed; anyone with verify_jwt off; else any signed-in user."""
+    facts = inp.tables.get("code_auth_facts")
+    if facts is not None and not facts.empty:
+        mine = facts[(facts["function_slug"] == slug) & (facts["fact"] == "internal_check")]
+        if (mine["kind"].eq("exact") & mine["strict"].fillna(False).astype(bool)).any():
+            return [], None
+    funcs = inp.tables.get("code_functions")
+    row = funcs[funcs["slug"] == slug] if funcs is not None else None
+    if row is None or row.empty:
+        return [], None
+    path = str(row.iloc[0]["path"]) if pd.notna(row.iloc[0]["path"]) else None
+    jwt = row.iloc[0]["verify_jwt_effective"]
+    open_ = pd.notna(jwt) and not bool(jwt)
+    return (["anyone (verify_jwt = false)"] if open_ else ["any signed-in user"]), path
+
+
 def _definition(inp: CheckInput, name: str) -> str | None:
     objs = inp.tables.get("code_sql_objects")
     if objs is None or objs.empty:
@@ -50,7 +68,7 @@ def _definition(inp: CheckInput, name: str) -> str | None:
     title="No API caller can make themselves admin while no admin exists",
     sources=["codebase", "schema"],
     tables=["code_admin_bootstraps", "schema_functions"],
-    optional_tables=["code_sql_objects"],
+    optional_tables=["code_sql_objects", "code_functions", "code_auth_facts"],
     rationale="A function that grants the admin role when none exists yet is a race anyone "
     "can win: EXECUTE goes to PUBLIC unless revoked, so the first anonymous or signed-in "
     "caller of /rest/v1/rpc/<function> after a deploy (or after the last admin row is "
@@ -67,7 +85,10 @@ def admin_bootstrap(inp: CheckInput) -> Iterator[Result]:
         if pd.notna(row["caller_admin_test"]) and bool(row["caller_admin_test"]):
             continue
         name = str(row["function"])
-        callers = _callers(functions, name)
+        if name.startswith("function:"):
+            callers, where = _edge_callers(inp, name.removeprefix("function:"))
+        else:
+            callers, where = _callers(functions, name), _definition(inp, name)
         if not callers:
             continue
         found += 1
@@ -90,13 +111,14 @@ def admin_bootstrap(inp: CheckInput) -> Iterator[Result]:
                 f"grant:{row['table']}",
             ),
             Step(
-                f"{' and '.join(callers)} may EXECUTE {name} (/rest/v1/rpc)",
-                _definition(inp, name),
-                f"function:{name}",
+                f"{' and '.join(callers)} may call {name}"
+                + ("" if name.startswith("function:") else " (EXECUTE, /rest/v1/rpc)"),
+                where,
+                name if name.startswith("function:") else f"function:{name}",
             ),
         ]
         yield attack_path(
-            f"function:{name}",
+            name if name.startswith("function:") else f"function:{name}",
             f"{name} makes {whom} admin when no admin exists, and {' and '.join(callers)} "
             "may call it: the first caller after a deploy takes over the platform.",
             steps,

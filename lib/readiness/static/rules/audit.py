@@ -19,6 +19,7 @@ from ..ts.scope import with_slug
 from ..ts.syntax import ParsedFile
 from . import (
     admin_bootstrap,
+    admin_bootstrap_code,
     body_keys,
     errors,
     frontend,
@@ -122,6 +123,9 @@ def collect_audit_facts(
                 )
                 rows["code_reversible_secrets"] += safe(
                     "reversible", reversible.code_writes, view, slug
+                )
+                rows["code_admin_bootstraps"] += safe(
+                    "admin_bootstrap", admin_bootstrap_code.code_bootstraps, view
                 )
             if kind in {"function", "shared"}:
                 rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, view)
