@@ -157,6 +157,48 @@ def test_destructured_keys_with_a_400_guard_are_required():
     assert keys_of(src) == {"orderId": (True, None, 400), "note": (False, None, None)}
 
 
+def test_a_routers_handler_requires_its_keys_only_on_its_route():
+    """Must NOT be required of every caller: each route's handler reads its own body."""
+    src = """
+    async function verifyMagic(req: Request) {
+      const { token } = await req.json();
+      if (!token) return new Response('token required', { status: 400 });
+      return new Response('ok');
+    }
+    const login = async (req: Request) => {
+      const body = await req.json();
+      if (!body.email) return new Response('email required', { status: 400 });
+      return new Response('ok');
+    };
+    Deno.serve(async (req) => {
+      const route = new URL(req.url).pathname.split('/').pop();
+      switch (route) {
+        case 'verify-magic':
+          return verifyMagic(req);
+        case 'login':
+          return login(req);
+      }
+      return new Response('not found', { status: 404 });
+    });
+    """
+    assert keys_of(src) == {"token": (False, None, None), "email": (False, None, None)}
+
+
+def test_a_helper_every_request_goes_through_still_requires_its_keys():
+    src = """
+    async function handle(req: Request) {
+      const { orderId } = await req.json();
+      if (!orderId) return new Response('orderId required', { status: 422 });
+      return new Response('ok');
+    }
+    Deno.serve(async (req) => {
+      if (req.method === 'OPTIONS') return new Response('ok');
+      return await handle(req);
+    });
+    """
+    assert keys_of(src) == {"orderId": (True, None, 422)}
+
+
 def test_member_reads_typeof_guards_and_throws():
     src = """
     const json = (body: unknown, status = 200) =>
@@ -320,3 +362,21 @@ def test_fallback_reads_unfollowable_bodies_and_optional_keys_pass(tmp_path, dem
     }
     (f,) = judge(tmp_path, demo_config, files)
     assert f.status == Status.PASS
+
+
+def test_no_followable_call_is_no_pass(tmp_path, demo_config):
+    """A checkout whose calls the rules cannot read gives no evidence either way."""
+    files = {
+        f"{FN}/_shared/cors.ts": CORS,
+        f"{FN}/servers-provision/index.ts": PROVISION,
+        f"{MIG}/001_fwd.sql": """
+        create function public.fwd() returns trigger language plpgsql as $$
+        begin
+          perform net.http_post(url := 'https://d.supabase.co/functions/v1/servers-provision',
+                                body := to_jsonb(new));
+          return new;
+        end $$;
+        """,
+    }
+    (f,) = judge(tmp_path, demo_config, files)
+    assert f.status == Status.INFO and "1 call(s) in all" in f.reason

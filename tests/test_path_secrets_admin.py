@@ -196,6 +196,27 @@ def test_a_base64_password_anon_can_read_is_critical(tmp_path, demo_config):
     assert "anonymous" in f.reason
 
 
+def test_a_readable_encoded_password_is_one_problem_not_two(tmp_path, demo_config):
+    """DB-RLS-SENSITIVE-READ sees the same column (its name says password): it is the
+    chain's consequence; a second exposed column keeps it on its own."""
+    from readiness.findings import link_causes
+
+    code = tables(tmp_path, {k: v.replace("sftp_pass", "sftp_password") for k, v in WRITER.items()})
+    cols = [c.replace("sftp_pass", "sftp_password") for c in COLS]
+    schema = catalog("server_logins", cols, EVERYONE, SELECT_ALL)
+    found = [
+        f
+        for cid in ("SEC-PATH-REVERSIBLE-SECRETS", "DB-RLS-SENSITIVE-READ")
+        for f in judge(cid, code, schema, demo_config)
+    ]
+    chain, exposure = link_causes(found)
+    assert exposure.status == Status.FAIL and exposure.cause is not None
+    assert exposure.cause["finding_uid"] == chain.uid
+    wider = catalog("server_logins", [*cols, "email"], EVERYONE, SELECT_ALL)
+    (alone,) = judge("DB-RLS-SENSITIVE-READ", code, wider, demo_config)
+    assert alone.cause_ref is None
+
+
 def test_a_customer_reading_only_their_own_encoded_password_is_high(tmp_path, demo_config):
     code = tables(tmp_path, WRITER)
     schema = catalog("server_logins", COLS, OWN, [("authenticated", None, "SELECT")])

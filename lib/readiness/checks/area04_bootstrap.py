@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from readiness.checks.attack_paths import Step, attack_path
-from readiness.checks.common import code_location
+from readiness.checks.common import code_location, function_location
 from readiness.checks.registry import CheckInput, Result, check, passed
 from readiness.findings import Severity
 
@@ -52,15 +52,6 @@ def _edge_callers(inp: CheckInput, slug: str) -> tuple[list[str], str | None]:
     return (["anyone (verify_jwt = false)"] if open_ else ["any signed-in user"]), path
 
 
-def _definition(inp: CheckInput, name: str) -> str | None:
-    objs = inp.tables.get("code_sql_objects")
-    if objs is None or objs.empty:
-        return None
-    short = name.rpartition(".")[2]
-    hit = objs[(objs["kind"] == "function") & objs["name"].isin([name, short])]
-    return None if hit.empty else code_location(hit.iloc[-1]["path"], hit.iloc[-1]["line"])
-
-
 @check(
     id="SEC-PATH-ADMIN-BOOTSTRAP",
     area=4,
@@ -88,7 +79,9 @@ def admin_bootstrap(inp: CheckInput) -> Iterator[Result]:
         if name.startswith("function:"):
             callers, where = _edge_callers(inp, name.removeprefix("function:"))
         else:
-            callers, where = _callers(functions, name), _definition(inp, name)
+            schema, _, short = name.rpartition(".")
+            where = function_location(inp, schema or "public", short)
+            callers = _callers(functions, name)
         if not callers:
             continue
         found += 1

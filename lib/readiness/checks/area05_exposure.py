@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from readiness.checks.area04_rls import policy_location
+from readiness.checks.common import function_location
 from readiness.checks.registry import CheckInput, Result, check, failed, passed, records, warned
 from readiness.findings import Severity
 
@@ -59,7 +60,6 @@ def target_args(args: object) -> list[str]:
 def definer_exposed(inp: CheckInput) -> Iterator[Result]:
     f = inp["schema_functions"]
     f = f[f["security_definer"].fillna(False).astype(bool)]
-    objs = inp.tables.get("code_sql_objects")
     seen = 0
     for row in f.itertuples():
         callers = [
@@ -76,13 +76,7 @@ def definer_exposed(inp: CheckInput) -> Iterator[Result]:
         if not writes and str(row.returns) == "boolean":
             continue  # a role or membership predicate for policies: it tells one bit
         seen += 1
-        loc = None
-        if objs is not None and not objs.empty:
-            hit = objs[
-                (objs["kind"] == "function")
-                & objs["name"].isin([row.name, f"{row.schema}.{row.name}"])
-            ]
-            loc = None if hit.empty else f"{hit.iloc[-1]['path']}:{int(hit.iloc[-1]['line'])}"
+        loc = function_location(inp, row.schema, row.name)
         what = "writes rows" if writes else "returns data"
         reason = (
             f"{row.schema}.{row.name}({row.args}) is SECURITY DEFINER, callable by "
@@ -139,6 +133,14 @@ def sensitive_reads(inp: CheckInput) -> Iterator[Result]:
             for x in sorted(set(group["role"]))
         )
         policy = group["policy"].dropna()
+        columns = sorted(set(group["column"]))
+        # one exposed column that also holds a decodable secret is the attack path's
+        # problem (SEC-PATH-REVERSIBLE-SECRETS); with other columns it stands on its own
+        cause = (
+            ("SEC-PATH-REVERSIBLE-SECRETS", f"column:{schema}.{table}.{columns[0]}")
+            if len(columns) == 1
+            else None
+        )
         yield failed(
             f"table:{schema}.{table}",
             f"{who[0].upper()}{who[1:]} can read {', '.join(sorted(set(group['column'])))} on "
@@ -147,6 +149,7 @@ def sensitive_reads(inp: CheckInput) -> Iterator[Result]:
                 inp, schema, table, str(policy.iloc[0]) if not policy.empty else None
             ),
             evidence={"reads": records(group[["role", "column", "scope", "how"]])},
+            cause=cause,
         )
     if bad.empty:
         yield passed("rls:reads", "No secret or other users' contact column is readable.")

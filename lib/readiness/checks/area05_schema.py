@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from readiness.checks.area04_rls import policy_location
-from readiness.checks.common import code_location
+from readiness.checks.common import code_location, function_location
 from readiness.checks.registry import (
     CheckInput,
     Result,
@@ -315,17 +315,8 @@ def rls_no_policy(inp: CheckInput) -> Iterator[Result]:
 def secdef_search_path(inp: CheckInput) -> Iterator[Result]:
     f = inp["schema_functions"]
     f = f[f["security_definer"].fillna(False).astype(bool)]
-    objs = inp.tables.get("code_sql_objects")
     for row in f.itertuples():
-        loc = None
-        if objs is not None:
-            hit = objs[
-                (objs["kind"] == "function")
-                & objs["name"].isin([row.name, f"{row.schema}.{row.name}"])
-            ]
-            loc = (
-                code_location(hit.iloc[-1]["path"], hit.iloc[-1]["line"]) if not hit.empty else None
-            )
+        loc = function_location(inp, row.schema, row.name)
         res = f"function:{row.schema}.{row.name}"
         if bool(row.search_path_set):
             yield passed(res, f"{row.schema}.{row.name} fixes its search_path.", location=loc)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from readiness.checks.attack_paths import Step, attack_path
 from readiness.checks.common import code_location
-from readiness.checks.registry import CheckInput, Result, check, passed
+from readiness.checks.registry import CheckInput, Result, check, informed, passed
 from readiness.findings import Severity
 
 # what a failed call leaves undone for good: a server not built, a payment not recorded
@@ -77,6 +77,15 @@ def call_body_keys(inp: CheckInput) -> Iterator[Result]:
     reads = inp["code_function_body_keys"]
     required = reads[reads["required"].fillna(False).astype(bool)]
     known = calls[calls["body_keys"].notna()]
+    if known.empty:
+        # nothing to compare: no call whose body the rules could read is no evidence
+        yield informed(
+            "calls:body-keys",
+            f"No function call with a body the rules can follow was found "
+            f"({len(calls)} call(s) in all), so no call was compared with what its target "
+            "requires.",
+        )
+        return
     found = 0
     for _, call in known.sort_values(["path", "line"]).iterrows():
         target = str(call["target"])

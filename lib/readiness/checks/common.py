@@ -28,6 +28,16 @@ def first_location(rows: pd.DataFrame) -> str | None:
     return code_location(first["path"], first["line"])
 
 
+def function_location(inp: CheckInput, schema: str, name: str) -> str | None:
+    """`path:line` of the last migration statement defining SQL function `schema.name`
+    (its definition as replayed), None when the migrations do not define it."""
+    objs = inp.tables.get("code_sql_objects")
+    if objs is None or objs.empty:
+        return None
+    hit = objs[(objs["kind"] == "function") & objs["name"].isin([name, f"{schema}.{name}"])]
+    return None if hit.empty else code_location(hit.iloc[-1]["path"], hit.iloc[-1]["line"])
+
+
 def function_path(inp: CheckInput, slug: str) -> str | None:
     """The entry file of an edge function (`code_functions.path`), or None when unknown."""
     funcs = inp["code_functions"]

@@ -4,7 +4,10 @@ as members (`body.order_id`, `body['order_id']`) or destructured from the body v
 the other keys it accepts in its place (`body.orderId ?? body.order_id`); and whether a
 missing key ends the request: an unconditional `if (!orderId)` / `typeof x !== 'string'`
 / `x == null` test whose branch answers >= 400 or throws. A key with a default or a
-literal fallback is never required. Callers are in `function_calls.py`; rules only record.
+literal fallback is never required. A function that routes (`switch (path) { case 'login':
+return handleLogin(req) }`) requires a route handler's keys only on that route: a read in
+a helper every call of which is conditional is never required of every caller. Callers
+are in `function_calls.py`; rules only record.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from tree_sitter import Node
 from ..ts.idioms import request_names
 from ..ts.responses import Responses
 from ..ts.syntax import (
+    FUNCTION_TYPES,
     ParsedFile,
     call_args,
     callee,
     contains,
+    enclosing,
     enclosing_function,
+    function_name,
     line,
     member_parts,
     normalized,
@@ -257,6 +263,22 @@ def _unconditional(node: Node, fn: Node | None) -> bool:
     return True
 
 
+def _route_only(pf: ParsedFile, fn: Node | None) -> bool:
+    """Is `fn` a helper the file calls only under a condition (one route of a router)?
+    A helper called on every request, or not called in the file, is not."""
+    name = function_name(fn) if fn is not None else None
+    if not name:
+        return False
+    sites = [
+        call
+        for call in pf.nodes("call_expression")
+        if normalized(callee(call)) == name and not contains(fn, call)
+    ]
+    return bool(sites) and not any(
+        _unconditional(call, enclosing(call, FUNCTION_TYPES)) for call in sites
+    )
+
+
 def _required(pf: ParsedFile, at: Node, names: set[str], exprs: set[str], responses: Responses):
     """(answer, status, fail line) of the first unconditional test after `at` that ends
     the request when the value is missing; None when no such test."""
@@ -310,7 +332,11 @@ def body_keys(pf: ParsedFile, responses: Responses) -> list[dict]:
             alternatives = sorted({o for o in others if o != key})
             fn = enclosing_function(node)
             required = None
-            if "*default*" not in alternatives and _unconditional(node, fn):
+            if (
+                "*default*" not in alternatives
+                and _unconditional(node, fn)
+                and not _route_only(pf, fn)
+            ):
                 required = _required(pf, node, names, exprs, responses)
             rows.setdefault(key, []).append(
                 {
