@@ -85,10 +85,13 @@ def definer_exposed(inp: CheckInput) -> Iterator[Result]:
         )
         res = f"function:{row.schema}.{row.name}"
         evidence = {"callers": callers, "arguments": targets, "writes": writes}
+        # a function returning the rows of a caller-chosen user is the attack path's
+        # problem (SEC-PATH-SECDEF-CROSS-USER names the same function): one problem
+        cause = ("SEC-PATH-SECDEF-CROSS-USER", res)
         if writes:
-            yield failed(res, reason, location=loc, evidence=evidence)
+            yield failed(res, reason, location=loc, evidence=evidence, cause=cause)
         else:
-            yield warned(res, reason, location=loc, evidence=evidence)
+            yield warned(res, reason, location=loc, evidence=evidence, cause=cause)
     if not seen:
         yield passed(
             "functions",

@@ -21,6 +21,7 @@ from . import (
     admin_bootstrap,
     admin_bootstrap_code,
     body_keys,
+    definer,
     errors,
     frontend,
     function_calls,
@@ -43,6 +44,7 @@ TABLES: dict[str, dict[str, str]] = {
     **function_calls.TABLES,
     **reversible.TABLES,
     **admin_bootstrap.TABLES,
+    **definer.TABLES,
 }
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
 
@@ -92,6 +94,12 @@ def collect_audit_facts(
             )
             rows["code_admin_bootstraps"] += safe(
                 "admin_bootstrap", admin_bootstrap.admin_bootstraps, f["path"], text
+            )
+            rows["code_definer_user_reads"] += safe(
+                "definer", definer.definer_user_reads, f["path"], text
+            )
+            rows["code_function_grants"] += safe(
+                "definer", definer.function_grants, f["path"], text
             )
         elif f["kind"] == "env" and "functions" not in PurePosixPath(f["path"]).parts:
             text = read_text(root / f["path"], f["encoding"])

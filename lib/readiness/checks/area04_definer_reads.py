@@ -1,0 +1,159 @@
+"""Area 4 — a SECURITY DEFINER function hands any customer's rows to whoever names them
+(issue 16, attack paths across SQL and the API): the function runs as its owner, so the
+table's row-level security does not apply; EXECUTE is open to anon or authenticated
+(granted, or never revoked from PUBLIC — Supabase's default privileges also grant it to
+both on every new public function); it takes a user id and returns the rows filtered by
+that id without tying it to the caller. `POST /rest/v1/rpc/<fn> {"p_user": "<victim>"}`
+returns the victim's data.
+
+Facts: `code_definer_user_reads` (rules/definer.py, the unguarded reads in the body) ×
+`schema_functions` (the replayed catalog: still SECURITY DEFINER, and who may EXECUTE it,
+the same privilege facts DB-SECDEF-EXPOSED reads) × `code_function_grants` (where the
+grant is written). Only the function's last definition counts.
+
+Severity: critical whether anon or only signed-in customers may call it. Anon needs
+nothing but the public key; a signed-in customer needs only a free sign-up, and what they
+read is other customers' data — a cross-tenant breach either way, not a customer's view
+of their own rows. Not a finding: security invoker functions, ids compared with
+auth.uid() (or reads filtered by auth.uid() alone), admin-gated functions, counts and
+booleans, EXECUTE revoked from PUBLIC, anon and authenticated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+
+from readiness.checks.area04_bootstrap import _callers
+from readiness.checks.attack_paths import Step, attack_path
+from readiness.checks.common import code_location, function_location
+from readiness.checks.registry import CheckInput, Result, check, passed, records
+from readiness.findings import Severity
+
+CHECK_ID = "SEC-PATH-SECDEF-CROSS-USER"
+OPEN_TO = {"public", "anon", "authenticated"}
+
+
+def _definer(functions: pd.DataFrame, schema: str, name: str) -> bool:
+    rows = functions[(functions["schema"] == schema) & (functions["name"] == name)]
+    return bool(rows["security_definer"].fillna(False).astype(bool).any())
+
+
+def _grant_step(inp: CheckInput, schema: str, name: str, callers: list[str], at: str | None):
+    """Where EXECUTE was opened: the last GRANT to an API role, else the definition (the
+    privilege PUBLIC and Supabase's default privileges give every new function)."""
+    grants = inp.tables.get("code_function_grants")
+    who = " and ".join(callers)
+    if grants is not None and not grants.empty:
+        mine = grants[(grants["schema"] == schema) & (grants["name"] == name)]
+        mine = mine.sort_values(["path", "line"])
+        opened = mine[
+            (mine["action"] == "grant")
+            & mine["grantees"].fillna("").map(lambda g: bool(OPEN_TO & set(g.split(","))))
+        ]
+        if not opened.empty:
+            g = opened.iloc[-1]
+            return Step(
+                f"GRANT EXECUTE ON FUNCTION {schema}.{name} TO {g['grantees']}: {who} may "
+                "call it through /rest/v1/rpc",
+                code_location(g["path"], g["line"]),
+                f"grant:{schema}.{name}",
+            )
+        revoked = mine[mine["action"] == "revoke"]
+        if not revoked.empty:
+            r = revoked.iloc[-1]
+            return Step(
+                f"EXECUTE is revoked from {r['grantees']} only: {who} keep it (Supabase's "
+                "default privileges grant it to anon and authenticated)",
+                code_location(r["path"], r["line"]),
+                f"grant:{schema}.{name}",
+            )
+    return Step(
+        f"EXECUTE is never revoked from PUBLIC (and Supabase grants it to anon and "
+        f"authenticated by default): {who} may call it through /rest/v1/rpc",
+        at,
+        f"grant:{schema}.{name}",
+    )
+
+
+def _latest(inp: CheckInput, group: pd.DataFrame, schema: str, name: str) -> pd.DataFrame:
+    """The rows of the function's last definition (an older one may have been fixed)."""
+    at = function_location(inp, schema, name)
+    if at is None:
+        last = group.sort_values(["path", "line"]).iloc[-1]
+        return group[(group["path"] == last["path"]) & (group["line"] == last["line"])]
+    here = [code_location(p, ln) == at for p, ln in zip(group["path"], group["line"], strict=True)]
+    return group[here]
+
+
+@check(
+    id=CHECK_ID,
+    area=4,
+    severity=Severity.CRITICAL,
+    title="No SECURITY DEFINER function returns another user's rows to the API roles",
+    sources=["codebase", "schema"],
+    tables=["code_definer_user_reads", "schema_functions"],
+    optional_tables=["code_sql_objects", "code_function_grants"],
+    rationale="A SECURITY DEFINER function runs as its owner, past row-level security. "
+    "When anon or authenticated may EXECUTE it (PUBLIC keeps EXECUTE unless revoked, and "
+    "Supabase's default privileges grant both roles) and it returns the rows of whatever "
+    "user id it is given, anyone with the public anon key (or a free account) reads every "
+    "customer's orders, servers and emails through /rest/v1/rpc.",
+    remediation="Drop the parameter and filter by auth.uid(), or raise when the id is not "
+    "auth.uid() (or the caller is not an admin); or make it SECURITY INVOKER so RLS "
+    "applies; or REVOKE EXECUTE ON FUNCTION … FROM PUBLIC, anon, authenticated and call it "
+    "with the service role only.",
+)
+def definer_cross_user(inp: CheckInput) -> Iterator[Result]:
+    reads = inp["code_definer_user_reads"]
+    functions = inp["schema_functions"]
+    found = 0
+    for (schema, name), group in reads.groupby(["schema", "name"], sort=True):
+        schema, name = str(schema), str(name)
+        latest = _latest(inp, group, schema, name)
+        open_reads = latest[~latest["guarded"].fillna(True).astype(bool)]
+        if open_reads.empty or not _definer(functions, schema, name):
+            continue
+        callers = _callers(functions, f"{schema}.{name}")
+        if not callers:
+            continue
+        found += 1
+        read = open_reads.sort_values("body_line").iloc[0]
+        at = code_location(read["path"], read["line"])
+        fn = f"{schema}.{name}"
+        param = str(read["param"])
+        steps = [
+            Step(
+                f"{fn}({param} …) returns {read['returns']} and is SECURITY DEFINER: it "
+                "runs as its owner, past row-level security",
+                at,
+                f"function:{fn}",
+            ),
+            _grant_step(inp, schema, name, callers, at),
+            Step(
+                f"it returns {read['table']} rows where {read['column']} = {param}, and "
+                f"never ties {param} to the caller (no auth.uid() comparison, no admin check)",
+                code_location(read["path"], read["body_line"]),
+                f"read:{read['table']}",
+            ),
+        ]
+        yield attack_path(
+            f"function:{fn}",
+            f"{fn} is SECURITY DEFINER, {' and '.join(callers)} may execute it, and it "
+            f"returns the {read['table']} rows of whichever {param} the caller passes: "
+            "anyone reads any customer's data through /rest/v1/rpc.",
+            steps,
+            evidence={
+                "callers": callers,
+                "reads": records(open_reads[["param", "table", "column", "body_line"]]),
+                "returns": str(read["returns"]),
+            },
+        )
+    if not found:
+        yield passed(
+            "functions:definer-reads",
+            f"{int((~reads['guarded'].fillna(True).astype(bool)).sum())} unguarded user-id "
+            "read(s) in SECURITY DEFINER functions; none is executable by anon or "
+            "authenticated.",
+        )
