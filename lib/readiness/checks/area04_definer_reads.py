@@ -49,8 +49,10 @@ def _grant_step(inp: CheckInput, schema: str, name: str, callers: list[str], at:
         mine = grants[(grants["schema"] == schema) & (grants["name"] == name)]
         mine = mine.sort_values(["path", "line"])
         opened = mine[
-            (mine["action"] == "grant")
-            & mine["grantees"].fillna("").map(lambda g: bool(OPEN_TO & set(g.split(","))))
+            [
+                a == "grant" and bool(OPEN_TO & set(str(g).split(",")))
+                for a, g in zip(mine["action"], mine["grantees"].fillna(""), strict=True)
+            ]
         ]
         if not opened.empty:
             g = opened.iloc[-1]
