@@ -270,6 +270,31 @@ def test_secdef_exposed_names_the_chain_as_its_cause(tmp_path, demo_config):
     assert old.cause["resource"] == "function:public.get_user_servers"
 
 
+def test_a_function_outside_public_warns(tmp_path, demo_config):
+    """Only exposed schemas reach /rest/v1/rpc, and the exposed list is not read here."""
+    sql = """
+    create function internal.orders_of(p_user_id uuid) returns setof public.orders
+    language sql security definer as $$ select * from public.orders where user_id = p_user_id $$;
+    """
+    code = tables(tmp_path, {f"{MIG}/001_internal.sql": sql})
+    schema = catalog([])
+    schema["schema_functions"] = frame(
+        "schema_functions",
+        [
+            {
+                "schema": "internal",
+                "name": "orders_of",
+                "security_definer": True,
+                "anon_execute": True,
+                "authenticated_execute": True,
+            }
+        ],
+    )
+    (f,) = judge(code, schema, demo_config)
+    assert (f.status, f.severity) == (Status.WARN, Severity.HIGH)
+    assert "exposes schema internal" in f.reason
+
+
 REPLAY = """
 create table public.orders (id uuid primary key, user_id uuid, server_name text);
 alter table public.orders enable row level security;

@@ -16,7 +16,9 @@ nothing but the public key; a signed-in customer needs only a free sign-up, and 
 read is other customers' data — a cross-tenant breach either way, not a customer's view
 of their own rows. Not a finding: security invoker functions, ids compared with
 auth.uid() (or reads filtered by auth.uid() alone), admin-gated functions, counts and
-booleans, EXECUTE revoked from PUBLIC, anon and authenticated.
+booleans, EXECUTE revoked from PUBLIC, anon and authenticated. A function outside the
+public schema is reachable through /rest/v1/rpc only when the project exposes that schema
+(config.toml `[api] schemas`, not read here): it warns (high) instead of failing.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from readiness.checks.area04_bootstrap import _callers
 from readiness.checks.attack_paths import Step, attack_path
 from readiness.checks.common import code_location, function_location
 from readiness.checks.registry import CheckInput, Result, check, passed, records
-from readiness.findings import Severity
+from readiness.findings import Severity, Status
 
 CHECK_ID = "SEC-PATH-SECDEF-CROSS-USER"
 OPEN_TO = {"public", "anon", "authenticated"}
@@ -140,12 +142,19 @@ def definer_cross_user(inp: CheckInput) -> Iterator[Result]:
                 f"read:{read['table']}",
             ),
         ]
+        public = schema == "public"
         yield attack_path(
             f"function:{fn}",
             f"{fn} is SECURITY DEFINER, {' and '.join(callers)} may execute it, and it "
             f"returns the {read['table']} rows of whichever {param} the caller passes: "
-            "anyone reads any customer's data through /rest/v1/rpc.",
+            + (
+                "anyone reads any customer's data through /rest/v1/rpc."
+                if public
+                else f"anyone reads any customer's data if the API exposes schema {schema}."
+            ),
             steps,
+            severity=Severity.CRITICAL if public else Severity.HIGH,
+            status=Status.FAIL if public else Status.WARN,
             evidence={
                 "callers": callers,
                 "reads": records(open_reads[["param", "table", "column", "body_line"]]),
