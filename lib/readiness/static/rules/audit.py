@@ -29,6 +29,7 @@ from . import (
     sql,
     sql_calls,
     status,
+    subscription_end,
     table_uses,
 )
 from .hooks import FunctionIndex
@@ -43,6 +44,7 @@ TABLES: dict[str, dict[str, str]] = {
     **function_calls.TABLES,
     **reversible.TABLES,
     **admin_bootstrap.TABLES,
+    **subscription_end.TABLES,
 }
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
 
@@ -128,6 +130,12 @@ def collect_audit_facts(
                     "admin_bootstrap", admin_bootstrap_code.code_bootstraps, view
                 )
             if kind in {"function", "shared"}:
+                rows["code_panel_suspends"] += safe(
+                    "panel_suspends", subscription_end.panel_suspends, view
+                )
+                rows["code_flow_subscription_ends"] += safe(
+                    "subscription_ends", subscription_end.subscription_ends, view
+                )
                 rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, view)
         caller_kind = function_calls.caller_kind(path, kind)
         if caller_kind is not None:
