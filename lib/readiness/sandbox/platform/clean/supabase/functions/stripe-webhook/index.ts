@@ -81,10 +81,10 @@ async function suspendServers(subscriptionId: string): Promise<void> {
   const { data: orders, error } = await supabaseAdmin
     .from('orders')
     .select('id, pterodactyl_server_id')
-    .eq('stripe_subscription_id', subscriptionId)
-    .not('pterodactyl_server_id', 'is', null);
+    .eq('stripe_subscription_id', subscriptionId);
   if (error) throw error;
   for (const order of orders ?? []) {
+    if (order.pterodactyl_server_id == null) continue; // never built: nothing to stop
     const url = `${Deno.env.get('PTERODACTYL_URL')}/api/application/servers/${order.pterodactyl_server_id}/suspend`;
     const res = await fetch(url, {
       method: 'POST',
