@@ -47,7 +47,13 @@ def redirect_origin(inp: CheckInput) -> Iterator[Result]:
     urls = urls[urls["function_slug"].notna() & urls["key"].isin(CHECKOUT_KEYS)]
     for row in urls.itertuples():
         res, loc = f"url:{row.function_slug}:{row.key}", code_location(row.path, row.line)
-        if row.origin in ("env", "literal"):
+        if row.origin == "request" and pd.notna(row.validated):
+            yield passed(
+                res,
+                f"{row.key} comes from the request but is checked first (`{row.validated}`).",
+                location=loc,
+            )
+        elif row.origin in ("env", "literal"):
             yield passed(res, f"{row.key} comes from a fixed origin ({row.origin}).", location=loc)
         elif row.origin in ("request", "browser"):
             yield failed(
