@@ -69,7 +69,7 @@ def verdict(tmp_path, demo_config, source: str):
 
 @pytest.mark.parametrize("name", sorted(UNCHECKED))
 def test_an_unchecked_request_url_fails(tmp_path, demo_config, name):
-    found = verdict(tmp_path, demo_config, UNCHECKED[name])["url:pay:success_url"]
+    found = verdict(tmp_path, demo_config, UNCHECKED[name])["url:pay:request-origin"]
     assert str(found.status) == "fail", found.reason
     assert "open redirect" in found.reason
 
@@ -84,3 +84,40 @@ def test_a_url_checked_against_an_allow_list_passes(tmp_path, demo_config, name)
 def test_the_fixed_cancel_url_still_passes(tmp_path, demo_config):
     found = verdict(tmp_path, demo_config, UNCHECKED["body"])["url:pay:cancel_url"]
     assert str(found.status) == "pass", found.reason
+
+
+NO_LIST = fn("").replace(
+    "const ALLOWED_ORIGINS = ['https://shop.example.com', 'https://www.example.com'];", ""
+)
+CORS = """
+export const ALLOWED_ORIGINS = new Set(['https://shop.example.com', 'https://example.com']);
+export function cors(req: Request) {
+  const o = req.headers.get('origin') ?? '';
+  return { 'Access-Control-Allow-Origin': ALLOWED_ORIGINS.has(o) ? o : '' };
+}
+"""
+
+
+def test_an_allow_list_not_applied_is_one_chain(tmp_path, demo_config):
+    found = verdict(tmp_path, demo_config, UNCHECKED["body"])["url:pay:request-origin"]
+    assert found.chain and str(found.status) == "fail", found.reason
+    read, allow, use = found.locations
+    assert "req.json" not in use.reason and read.location != use.location
+    assert "ALLOWED_ORIGINS" in allow.reason and allow.location.endswith(":4")
+    assert "success_url" in use.reason
+
+
+def test_no_allow_list_is_a_plain_finding(tmp_path, demo_config):
+    found = verdict(tmp_path, demo_config, NO_LIST)["url:pay:request-origin"]
+    assert str(found.status) == "fail" and not found.chain, found.reason
+
+
+def test_a_shared_cors_allow_list_is_named_as_cors_only(tmp_path, demo_config):
+    all_checks()
+    source = "import { cors } from '../_shared/cors.ts';\n" + NO_LIST
+    tables = checkout(tmp_path, {f"{FN}/pay/index.ts": source, f"{FN}/_shared/cors.ts": CORS})
+    found = {f.resource: f for f in findings(CHECK, demo_config, tables)}
+    chain = found["url:pay:request-origin"]
+    assert chain.chain, chain.reason
+    assert "used only for CORS" in chain.locations[1].reason
+    assert chain.locations[1].location.startswith(f"{FN}/_shared/cors.ts:")

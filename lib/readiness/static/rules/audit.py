@@ -20,6 +20,7 @@ from ..ts.syntax import ParsedFile
 from . import (
     admin_bootstrap,
     admin_bootstrap_code,
+    allow_lists,
     body_keys,
     errors,
     frontend,
@@ -45,6 +46,7 @@ TABLES: dict[str, dict[str, str]] = {
     **reversible.TABLES,
     **admin_bootstrap.TABLES,
     **subscription_end.TABLES,
+    **allow_lists.TABLES,
 }
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
 
@@ -130,6 +132,7 @@ def collect_audit_facts(
                     "admin_bootstrap", admin_bootstrap_code.code_bootstraps, view
                 )
             if kind in {"function", "shared"}:
+                rows["code_allow_lists"] += safe("allow_lists", allow_lists.allow_lists, view)
                 rows["code_panel_suspends"] += safe(
                     "panel_suspends", subscription_end.panel_suspends, view
                 )

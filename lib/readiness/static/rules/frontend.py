@@ -47,6 +47,7 @@ TABLES: dict[str, dict[str, str]] = {
         "origin": S,
         "route": S,
         "validated": S,  # the allow-list test a request-sourced URL passes, None when none
+        "source_line": N,  # where the request value is read (`await req.json()`, a header)
     },
     "code_frontend_routes": {"path": S, "line": N, "route": S, "style": S},
     "code_frontend_values": {"path": S, "line": N, "field": S, "value": S},
@@ -139,6 +140,22 @@ def _names(pf: ParsedFile, node: Node, depth: int = 0) -> set[str]:
             if binding is not None and binding.value is not None and binding.value != node:
                 found |= _names(pf, binding.value, depth + 1)
     return found
+
+
+def _source_line(pf: ParsedFile, value: Node, depth: int = 0) -> int | None:
+    """Line of the request read a URL is built from, through its bindings."""
+    for node in [value, *walk(value)] if depth < 4 else []:
+        if node.type == "call_expression" and REQUEST_HINTS.search(text(node)):
+            inner = [c for c in walk(node) if c.type == "call_expression" and c is not node]
+            if not any(REQUEST_HINTS.search(text(c)) for c in inner):
+                return line(node)
+        if node.type == "identifier":
+            binding = trace(pf, text(node), node)
+            if binding is not None and binding.value is not None and binding.value != value:
+                found = _source_line(pf, binding.value, depth + 1)
+                if found is not None:
+                    return found
+    return None
 
 
 def _mentions(node: Node | None, names: set[str]) -> bool:
@@ -245,6 +262,7 @@ def redirect_urls(pf: ParsedFile) -> list[dict]:
                 "origin": _origin(pf, value),
                 "route": _route(value),
                 "validated": _validated(pf, pair, value),
+                "source_line": _source_line(pf, value),
             }
         )
     return rows
