@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from readiness.checks.area05_schema import allowed_for
+from readiness.checks.attack_paths import Step, attack_path
 from readiness.checks.common import code_location
 from readiness.checks.registry import (
     CheckInput,
@@ -36,7 +37,7 @@ def _frontend(df: pd.DataFrame) -> pd.DataFrame:
     severity=Severity.HIGH,
     title="Checkout success/cancel URLs are built from a trusted origin",
     sources=["codebase"],
-    tables=["code_redirect_urls"],
+    tables=["code_redirect_urls", "code_allow_lists"],
     rationale="A success_url built from the request's Origin header lets any site start a "
     "checkout that returns the customer to a look-alike page (open redirect, phishing).",
     remediation="Build redirect URLs from a SITE_URL secret (or a fixed allow-list), never "
@@ -47,8 +48,16 @@ def redirect_origin(inp: CheckInput) -> Iterator[Result]:
     urls = urls[urls["function_slug"].notna() & urls["key"].isin(CHECKOUT_KEYS)]
     for row in urls.itertuples():
         res, loc = f"url:{row.function_slug}:{row.key}", code_location(row.path, row.line)
-        if row.origin in ("env", "literal"):
+        if row.origin == "request" and pd.notna(row.validated):
+            yield passed(
+                res,
+                f"{row.key} comes from the request but is checked first (`{row.validated}`).",
+                location=loc,
+            )
+        elif row.origin in ("env", "literal"):
             yield passed(res, f"{row.key} comes from a fixed origin ({row.origin}).", location=loc)
+        elif row.origin == "request" and not (lists := _lists(inp, row.function_slug)).empty:
+            yield _ignored_allow_list(row, lists.iloc[0], res, loc)
         elif row.origin in ("request", "browser"):
             yield failed(
                 res,
@@ -65,6 +74,35 @@ def redirect_origin(inp: CheckInput) -> Iterator[Result]:
             )
     if urls.empty:
         yield passed("redirects", "No checkout redirect URLs are built in the functions.")
+
+
+def _lists(inp: CheckInput, slug: str) -> pd.DataFrame:
+    lists = inp["code_allow_lists"]
+    return lists[lists["function_slug"] == slug].sort_values(["path", "line"])
+
+
+def _ignored_allow_list(row, allow: pd.Series, res: str, loc: str | None) -> Result:
+    """A request URL next to an allow-list that is never applied to it: one chain."""
+    used = " (used only for CORS)" if bool(allow["cors"]) else ""
+    source = code_location(row.path, row.source_line) if pd.notna(row.source_line) else loc
+    steps = [
+        Step(f"{row.function_slug} takes the redirect URL from the request", source, res),
+        Step(
+            f"an allow-list {allow['name']} is defined{used}",
+            code_location(allow["path"], allow["line"]),
+            f"allow-list:{allow['path']}:{allow['name']}",
+        ),
+        Step(f"{row.key} is set to it unchecked ({row.expr})", loc, res),
+    ]
+    result = attack_path(
+        res,
+        f"{row.key} is built from the request ({row.expr}) and never checked against "
+        f"{allow['name']}, the allow-list the function already has: open redirect.",
+        steps,
+        severity=Severity.HIGH,
+    )
+    result.problem = f"url:{row.function_slug}:request-origin"
+    return result
 
 
 def _route_matches(route: str, defined: list[str]) -> bool:

@@ -32,6 +32,8 @@ PARTS = {
     "'provisioning'/'installing')",
     "stripe_webhook": "a Stripe webhook",
     "edge_functions": "Supabase Edge Functions (supabase/functions/<name>/)",
+    "subscriptions": "Stripe subscriptions (subscription-mode checkouts or "
+    "customer.subscription.* events)",
 }
 
 
@@ -54,6 +56,7 @@ PRESUPPOSES: dict[str, tuple[str, ...]] = {
     "STRIPE-CHECKOUT-METADATA": ("stripe_webhook",),
     "ERR-WEBHOOK-NON2XX": ("stripe_webhook",),
     "FLOW-SUBSCRIPTION-UPDATED-STATUS": ("stripe_webhook",),
+    "FLOW-SUBSCRIPTION-END-SUSPEND": ("stripe_webhook", "subscriptions", "panel"),
     # rules that read edge functions only (a Next.js API route is not one)
     "AUTH-NOJWT-SERVICE-ROLE": ("edge_functions",),
     "AUTH-INTERNAL-CALL-EXACT": ("edge_functions",),
@@ -183,11 +186,32 @@ def edge_functions_part(snapshot: Snapshot, config: AuditConfig) -> Part:
     return Part("edge_functions", True, False, ["no supabase/functions/<name>/index.ts"])
 
 
+def subscriptions_part(snapshot: Snapshot, config: AuditConfig) -> Part:
+    """Recurring billing: a checkout in subscription mode, or a webhook that reads
+    subscription events (a one-off shop has nothing to suspend when a plan ends)."""
+    if not snapshot.source_state("codebase").ok:
+        return Part("subscriptions", False, False)
+    sessions = _rows(snapshot, "code_checkout_sessions")
+    evidence = _where(
+        sessions, _names(sessions, "mode", re.compile("^subscription$")), "a subscription checkout"
+    )
+    events = _rows(snapshot, "code_webhook_events")
+    evidence += _where(
+        events,
+        _names(events, "event_type", re.compile(r"^customer\.subscription\.")),
+        "a customer.subscription.* handler",
+    )
+    if evidence:
+        return Part("subscriptions", True, True, evidence)
+    return Part("subscriptions", True, False, ["no subscription checkout or subscription event"])
+
+
 DETECTORS = {
     "panel": panel_part,
     "provisioning": provisioning_part,
     "stripe_webhook": stripe_webhook_part,
     "edge_functions": edge_functions_part,
+    "subscriptions": subscriptions_part,
 }
 
 

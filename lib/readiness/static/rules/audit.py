@@ -20,6 +20,7 @@ from ..ts.syntax import ParsedFile
 from . import (
     admin_bootstrap,
     admin_bootstrap_code,
+    allow_lists,
     body_keys,
     definer,
     errors,
@@ -30,6 +31,7 @@ from . import (
     sql,
     sql_calls,
     status,
+    subscription_end,
     table_uses,
 )
 from .hooks import FunctionIndex
@@ -45,6 +47,8 @@ TABLES: dict[str, dict[str, str]] = {
     **reversible.TABLES,
     **admin_bootstrap.TABLES,
     **definer.TABLES,
+    **subscription_end.TABLES,
+    **allow_lists.TABLES,
 }
 RULE_ERRORS = (RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError)
 
@@ -136,6 +140,13 @@ def collect_audit_facts(
                     "admin_bootstrap", admin_bootstrap_code.code_bootstraps, view
                 )
             if kind in {"function", "shared"}:
+                rows["code_allow_lists"] += safe("allow_lists", allow_lists.allow_lists, view)
+                rows["code_panel_suspends"] += safe(
+                    "panel_suspends", subscription_end.panel_suspends, view
+                )
+                rows["code_flow_subscription_ends"] += safe(
+                    "subscription_ends", subscription_end.subscription_ends, view
+                )
                 rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, view)
         caller_kind = function_calls.caller_kind(path, kind)
         if caller_kind is not None:

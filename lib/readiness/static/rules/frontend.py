@@ -33,6 +33,7 @@ from ..ts.syntax import (
     string_value,
     text,
     unwrap,
+    walk,
 )
 
 S, N, B = "string", "Int64", "boolean"
@@ -45,6 +46,8 @@ TABLES: dict[str, dict[str, str]] = {
         "expr": S,
         "origin": S,
         "route": S,
+        "validated": S,  # the allow-list test a request-sourced URL passes, None when none
+        "source_line": N,  # where the request value is read (`await req.json()`, a header)
     },
     "code_frontend_routes": {"path": S, "line": N, "route": S, "style": S},
     "code_frontend_values": {"path": S, "line": N, "field": S, "value": S},
@@ -122,6 +125,73 @@ def _origin(pf: ParsedFile, value: Node) -> str:
     return "unknown"
 
 
+ALLOW_TEST = re.compile(r"\.(includes|has|startsWith|test)\(")
+REQUEST_NAMES = frozenset({"req", "request", "ctx", "c", "event"})
+EXITS = frozenset({"return_statement", "throw_statement"})
+
+
+def _names(pf: ParsedFile, node: Node, depth: int = 0) -> set[str]:
+    """Names a URL expression is built from, through the bindings it uses."""
+    found: set[str] = set()
+    for ident in [node, *walk(node)] if depth < 4 else []:
+        if ident.type in {"identifier", "shorthand_property_identifier"}:
+            found.add(text(ident))
+            binding = trace(pf, text(ident), ident)
+            if binding is not None and binding.value is not None and binding.value != node:
+                found |= _names(pf, binding.value, depth + 1)
+    return found
+
+
+def _source_line(pf: ParsedFile, value: Node, depth: int = 0) -> int | None:
+    """Line of the request read a URL is built from, through its bindings."""
+    for node in [value, *walk(value)] if depth < 4 else []:
+        if node.type == "call_expression" and REQUEST_HINTS.search(text(node)):
+            inner = [c for c in walk(node) if c.type == "call_expression" and c is not node]
+            if not any(REQUEST_HINTS.search(text(c)) for c in inner):
+                return line(node)
+        if node.type == "identifier":
+            binding = trace(pf, text(node), node)
+            if binding is not None and binding.value is not None and binding.value != value:
+                found = _source_line(pf, binding.value, depth + 1)
+                if found is not None:
+                    return found
+    return None
+
+
+def _mentions(node: Node | None, names: set[str]) -> bool:
+    return node is not None and any(
+        n.type in {"identifier", "shorthand_property_identifier"} and text(n) in names
+        for n in [node, *walk(node)]
+    )
+
+
+def _validated(pf: ParsedFile, pair: Node, value: Node) -> str | None:
+    """The allow-list test a URL passes before it is used: a ternary falling back to a
+    fixed URL (`ALLOWED.includes(o) ? o : SITE_URL`) or an `if (!ok) return/throw` guard
+    before the redirect (`allowed.has(new URL(u).origin)`, `u.startsWith(SITE_URL)`)."""
+    names = _names(pf, value) - REQUEST_NAMES
+    fn = enclosing_function(pair)
+    scope = [value, *walk(value)]
+    for ident in list(scope):
+        if ident.type == "identifier":
+            binding = trace(pf, text(ident), ident)
+            if binding is not None and binding.value is not None:
+                scope += [binding.value, *walk(binding.value)]
+    for node in scope:
+        cond = node.child_by_field_name("condition") if node.type == "ternary_expression" else None
+        if cond is not None and ALLOW_TEST.search(text(cond)) and _mentions(cond, names):
+            return text(cond)[:160]
+    for stmt in pf.nodes("if_statement"):
+        if fn is None or not contains(fn, stmt) or stmt.start_byte >= pair.start_byte:
+            continue
+        cond = stmt.child_by_field_name("condition")
+        body = stmt.child_by_field_name("consequence")
+        exits = body is not None and any(n.type in EXITS for n in [body, *walk(body)])
+        if exits and cond is not None and ALLOW_TEST.search(text(cond)) and _mentions(cond, names):
+            return text(cond)[:160]
+    return None
+
+
 def _literal_template(pf: ParsedFile, value: Node, depth: int = 0) -> bool:
     """`${APP_URL}/success` where APP_URL is a string constant: a fixed origin."""
     value = unwrap(value)
@@ -191,6 +261,8 @@ def redirect_urls(pf: ParsedFile) -> list[dict]:
                 "expr": text(value)[:200],
                 "origin": _origin(pf, value),
                 "route": _route(value),
+                "validated": _validated(pf, pair, value),
+                "source_line": _source_line(pf, value),
             }
         )
     return rows

@@ -20,6 +20,7 @@ from ..ts.syntax import (
     call_property,
     callee,
     enclosing_function,
+    function_name,
     line,
     normalized,
     object_properties,
@@ -78,9 +79,23 @@ def event_context(pf: ParsedFile, node: Node, depth: int = 0) -> set[str | None]
                 for site in sites:
                     found |= event_context(pf, site, depth + 1)
                 return found
-            return {None}
+            return map_events(pf, current) or {None}
         current = parent
     return {None}
+
+
+def map_events(pf: ParsedFile, fn: Node) -> set[str | None]:
+    """Event types of a handler map that names `fn`: `{ 'customer.subscription.deleted':
+    onDeleted }` dispatches to a function defined elsewhere in the file."""
+    name = function_name(fn)
+    found: set[str | None] = set()
+    for pair in pf.nodes("pair") if name else []:
+        value = unwrap(pair.child_by_field_name("value"))
+        key = text(pair.child_by_field_name("key")).strip("'\"")
+        named = value is not None and value.type == "identifier" and text(value) == name
+        if named and EVENT_TYPE.match(key):
+            found.add(key)
+    return found
 
 
 def url_text(pf: ParsedFile, node: Node | None, depth: int = 0) -> str:

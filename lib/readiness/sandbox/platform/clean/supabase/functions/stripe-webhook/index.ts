@@ -74,6 +74,31 @@ async function setSubscriptionStatus(subscriptionId: string, status: 'canceled')
   if (error) throw error;
 }
 
+/** Suspends the panel servers of an ended subscription. A failure throws, so the webhook
+ *  answers 500 and Stripe retries the event until the panel has stopped them; a server
+ *  the panel no longer knows (404) is already gone. */
+async function suspendServers(subscriptionId: string): Promise<void> {
+  const { data: orders, error } = await supabaseAdmin
+    .from('orders')
+    .select('id, pterodactyl_server_id')
+    .eq('stripe_subscription_id', subscriptionId);
+  if (error) throw error;
+  for (const order of orders ?? []) {
+    if (order.pterodactyl_server_id == null) continue; // never built: nothing to stop
+    const url = `${Deno.env.get('PTERODACTYL_URL')}/api/application/servers/${order.pterodactyl_server_id}/suspend`;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${Deno.env.get('PTERODACTYL_API_KEY')}`,
+        Accept: 'application/json',
+      },
+    });
+    if (!res.ok && res.status !== 404) {
+      throw new Error(`panel answered ${res.status} suspending server of order ${order.id}`);
+    }
+  }
+}
+
 Deno.serve(async (req) => {
   if (req.method !== 'POST') return json({ error: 'Method not allowed' }, 405);
   const signature = req.headers.get('Stripe-Signature');
@@ -105,12 +130,16 @@ Deno.serve(async (req) => {
         const subscription = event.data.object as Stripe.Subscription;
         if (['canceled', 'unpaid', 'incomplete_expired'].includes(subscription.status)) {
           await setSubscriptionStatus(subscription.id, 'canceled');
+          await suspendServers(subscription.id);
         }
         break;
       }
-      case 'customer.subscription.deleted':
-        await setSubscriptionStatus((event.data.object as Stripe.Subscription).id, 'canceled');
+      case 'customer.subscription.deleted': {
+        const subscription = event.data.object as Stripe.Subscription;
+        await setSubscriptionStatus(subscription.id, 'canceled');
+        await suspendServers(subscription.id);
         break;
+      }
       case 'invoice.payment_failed': {
         const invoice = event.data.object as Stripe.Invoice;
         console.warn(`Payment failed for invoice ${invoice.id} (customer ${invoice.customer})`);
