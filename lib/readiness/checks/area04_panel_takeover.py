@@ -45,8 +45,11 @@ def writable(writes: pd.DataFrame, table: str, column: str) -> pd.DataFrame:
     if same["schema"].nunique() > 1:
         same = same[same["schema"] == "public"]
     order = {"authenticated": 0, "anon": 1}
-    rank = same["role"].map(order).fillna(2) * 2 + (same["command"] != "UPDATE")
-    return same.assign(_rank=rank).sort_values("_rank").drop(columns="_rank")
+    rank = [
+        order.get(str(r), 2) * 2 + (str(c) != "UPDATE")
+        for r, c in zip(same["role"], same["command"], strict=True)
+    ]
+    return same.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
 def _impact(call: pd.Series) -> tuple[Severity, str]:

@@ -221,18 +221,13 @@ def id_origin(
             "source_role": client_role(pf, query, roles),
         }
     if node.type == "await_expression" and node.named_children:
-        inner = unwrap(node.named_children[0])
-        if inner is not None and inner.type == "call_expression":
-            chain = normalized(callee(inner))
-            if chain.endswith(".json") or chain.endswith(".formData"):
-                return {"origin": "request"}
-            if ".auth.getUser" in f".{chain}":
-                return {"origin": "auth"}
-        return again(inner)
+        return again(node.named_children[0])
     if node.type == "call_expression":
         chain = normalized(callee(node))
-        if ".auth.getUser" in f".{chain}" or chain.endswith("searchParams.get"):
-            return {"origin": "auth" if "getUser" in chain else "request"}
+        if ".auth.getUser" in f".{chain}":
+            return {"origin": "auth"}
+        if re.search(r"\.(json|formData)$|searchParams\.get$", chain):
+            return {"origin": "request"}
         fn = local_function(pf, node)
         if fn is not None:  # a helper's return value: `await panelIdOf(user.id)`
             for ret in (n for n in walk(fn) if n.type == "return_statement"):

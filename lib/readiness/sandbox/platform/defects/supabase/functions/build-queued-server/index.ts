@@ -6,6 +6,22 @@ import { bearerToken, supabaseAdmin } from '../_shared/supabaseAdmin.ts';
 const PTERO_BASE = Deno.env.get('PTERODACTYL_URL')!;
 const PTERO_APP_KEY = Deno.env.get('PTERODACTYL_API_KEY')!;
 
+// What the panel needs per game (egg ids and variables as configured on the panel).
+// prettier-ignore
+const GAME_SPECS: Record<string, { egg: number; docker_image: string; startup: string; environment: Record<string, string> }> = {
+  minecraft: { egg: 39, docker_image: 'ghcr.io/pterodactyl/yolks:java_21', startup: 'java -Xms128M -XX:MaxRAMPercentage=95.0 -jar {{SERVER_JARFILE}}', environment: { SERVER_JARFILE: 'server.jar', MINECRAFT_VERSION: 'latest', BUILD_NUMBER: 'latest' } },
+  rust: { egg: 50, docker_image: 'ghcr.io/pterodactyl/games:rust', startup: './RustDedicated -batchmode +server.port {{SERVER_PORT}}', environment: { HOSTNAME: 'A Rust Server', LEVEL: 'Procedural Map', WORLD_SIZE: '3000', MAX_PLAYERS: '50', RCON_PORT: '28016' } },
+  palworld: { egg: 15, docker_image: 'ghcr.io/parkervcp/steamcmd:debian', startup: './PalServer.sh -port={{SERVER_PORT}}', environment: { SRCDS_APPID: '2394010', MAX_PLAYERS: '16', SERVER_NAME: 'Palworld Server' } },
+  ark: { egg: 14, docker_image: 'ghcr.io/parkervcp/steamcmd:debian', startup: './ShooterGameServer {{SERVER_MAP}}?listen?Port={{SERVER_PORT}}', environment: { SRCDS_APPID: '376030', SERVER_MAP: 'TheIsland', SESSION_NAME: 'ARK Server' } },
+  terraria: { egg: 16, docker_image: 'ghcr.io/parkervcp/yolks:debian', startup: './TerrariaServer.bin.x86_64 -port {{SERVER_PORT}}', environment: { WORLD_NAME: 'world', WORLD_SIZE: '2', MAX_PLAYERS: '8', VERSION: 'latest' } },
+  factorio: { egg: 21, docker_image: 'ghcr.io/parkervcp/yolks:debian', startup: './bin/x64/factorio --port {{SERVER_PORT}} --start-server {{SAVE_NAME}}.zip', environment: { FACTORIO_VERSION: 'latest', MAX_SLOTS: '20', SAVE_NAME: 'gamesave' } },
+  mindustry: { egg: 29, docker_image: 'ghcr.io/parkervcp/yolks:java_17', startup: 'java -Xms128M -jar server.jar', environment: { VERSION: 'latest' } },
+  rimworld: { egg: 26, docker_image: 'ghcr.io/parkervcp/yolks:dotnet_8', startup: './Server', environment: { VERSION: 'latest' } },
+  vintage_story: { egg: 32, docker_image: 'ghcr.io/parkervcp/yolks:dotnet_8', startup: 'dotnet VintagestoryServer.dll --port {{SERVER_PORT}}', environment: { VERSION: 'latest', SERVER_NAME: 'Vintage Story Server' } },
+  teeworlds: { egg: 33, docker_image: 'ghcr.io/parkervcp/yolks:debian', startup: './teeworlds_srv', environment: { SERVER_NAME: 'Teeworlds Server', MAX_PLAYERS: '16' } },
+  among_us: { egg: 34, docker_image: 'ghcr.io/parkervcp/yolks:dotnet_8', startup: './Impostor.Server', environment: { VERSION: 'latest' } },
+};
+
 async function pterodactyl(path: string, init: RequestInit = {}) {
   const res = await fetch(PTERO_BASE + '/api/application' + path, {
     ...init,
@@ -30,7 +46,7 @@ Deno.serve(async (req) => {
   const { request_id } = await req.json();
   const { data: queued, error: queueError } = await supabaseAdmin
     .from('server_requests')
-    .select('id, server_name, status, plan_id, plans(egg_id, ram_gb)')
+    .select('id, server_name, status, plan_id, plans(game, ram_gb)')
     .eq('id', request_id)
     .eq('user_id', who.user.id)
     .eq('status', 'paid')
@@ -46,15 +62,8 @@ Deno.serve(async (req) => {
   if (linkError || !link) return jsonResponse({ error: 'No panel account' }, 409);
 
   try {
-    const egg = await pterodactyl(`/nests/1/eggs/${queued.plans.egg_id}?include=variables`);
-    const variables = Object.fromEntries(
-      egg.attributes.relationships.variables.data.map(
-        (v: { attributes: { env_variable: string; default_value: string } }) => [
-          v.attributes.env_variable,
-          v.attributes.default_value,
-        ],
-      ),
-    );
+    const spec = GAME_SPECS[queued.plans.game];
+    if (!spec) return jsonResponse({ error: 'Game not supported' }, 422);
     const memory = queued.plans.ram_gb * 1024;
     const created = await pterodactyl('/servers', {
       method: 'POST',
@@ -62,10 +71,10 @@ Deno.serve(async (req) => {
         name: queued.server_name,
         external_id: `request-${queued.id}`,
         user: link.pterodactyl_user_id,
-        egg: queued.plans.egg_id,
-        docker_image: egg.attributes.docker_image,
-        startup: egg.attributes.startup,
-        environment: variables,
+        egg: spec.egg,
+        docker_image: spec.docker_image,
+        startup: spec.startup,
+        environment: spec.environment,
         limits: { memory, swap: 0, disk: memory * 5, io: 500, cpu: 0 },
         feature_limits: { databases: 1, allocations: 1, backups: 2 },
         deploy: { locations: [1], dedicated_ip: false, port_range: [] },
