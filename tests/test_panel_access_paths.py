@@ -137,7 +137,9 @@ def test_panel_ids_from_the_request_the_user_literals_and_env_are_not_rows():
       await fetch(`${P}/api/application/users/${user.id}`);
       await fetch(`${P}/api/application/users/7`, { method: 'PATCH', body: '{}' });
       await fetch(`${P}/api/application/servers`, {
-        method: 'POST', body: JSON.stringify({ user: Deno.env.get('OWNER'), egg: 1, limits: {} }) });
+        method: 'POST',
+        body: JSON.stringify({ user: Deno.env.get('OWNER'), egg: 1, limits: {} }),
+      });
       await fetch(`${P}/api/client/servers/${server_id}/power`, { method: 'POST' });
       const { data } = await db.from('t').select('other').single();
       await fetch(`${P}/api/application/users/${data.missing}`);
