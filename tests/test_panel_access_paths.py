@@ -406,3 +406,11 @@ def test_a_table_only_the_service_role_writes_passes(tmp_path, demo_config):
         schema = catalog({"server_requests": (REQUESTS, pols)})
         (f,) = judge("FLOW-PATH-UNPAID-PROVISION", build_code(tmp_path), schema, demo_config)
         assert f.status == Status.PASS, pols
+
+
+def test_the_password_reset_names_the_takeover_as_its_cause(tmp_path, demo_config):
+    """PANEL-CODE-PASSWORD sees the same reset: one problem, folded under the chain."""
+    code = reset_code(tmp_path)
+    (f,) = judge("PANEL-CODE-PASSWORD", code, {}, demo_config)
+    assert f.status == Status.FAIL
+    assert ("SEC-PATH-PANEL-ID-TAKEOVER", "function:reset") in f.cause_ref

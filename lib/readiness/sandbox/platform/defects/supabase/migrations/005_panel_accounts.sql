@@ -21,7 +21,8 @@ create table if not exists public.server_requests (
   user_id uuid not null references auth.users (id),
   plan_id text not null references public.plans (id),
   server_name text not null,
-  status text not null default 'queued',
+  status text not null default 'queued'
+    check (status in ('queued', 'paid', 'built', 'error')),
   created_at timestamptz not null default now()
 );
 alter table public.server_requests enable row level security;

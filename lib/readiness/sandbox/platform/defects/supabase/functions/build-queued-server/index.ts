@@ -6,15 +6,15 @@ import { bearerToken, supabaseAdmin } from '../_shared/supabaseAdmin.ts';
 const PTERO_BASE = Deno.env.get('PTERODACTYL_URL')!;
 const PTERO_APP_KEY = Deno.env.get('PTERODACTYL_API_KEY')!;
 
-// What the panel needs per game (egg ids and variables as configured on the panel).
+// What the panel needs per game: the same table as servers-provision, kept in step by hand.
 // prettier-ignore
 const GAME_SPECS: Record<string, { egg_id: number; docker_image: string; startup: string; environment: Record<string, string> }> = {
   minecraft: { egg_id: 39, docker_image: 'ghcr.io/pterodactyl/yolks:java_21', startup: 'java -Xms128M -XX:MaxRAMPercentage=95.0 -jar {{SERVER_JARFILE}}', environment: { SERVER_JARFILE: 'server.jar', MINECRAFT_VERSION: 'latest', BUILD_NUMBER: 'latest' } },
-  rust: { egg_id: 50, docker_image: 'ghcr.io/pterodactyl/games:rust', startup: './RustDedicated -batchmode +server.port {{SERVER_PORT}}', environment: { HOSTNAME: 'A Rust Server', LEVEL: 'Procedural Map', WORLD_SIZE: '3000', MAX_PLAYERS: '50', RCON_PORT: '28016' } },
+  rust: { egg_id: 51, docker_image: 'ghcr.io/pterodactyl/games:rust', startup: './RustDedicated -batchmode +server.port {{SERVER_PORT}}', environment: { HOSTNAME: 'A Rust Server', LEVEL: 'Procedural Map', WORLD_SIZE: '3000', MAX_PLAYERS: '50', RCON_PORT: '28016' } },
   palworld: { egg_id: 15, docker_image: 'ghcr.io/parkervcp/steamcmd:debian', startup: './PalServer.sh -port={{SERVER_PORT}}', environment: { SRCDS_APPID: '2394010', MAX_PLAYERS: '16', SERVER_NAME: 'Palworld Server' } },
   ark: { egg_id: 14, docker_image: 'ghcr.io/parkervcp/steamcmd:debian', startup: './ShooterGameServer {{SERVER_MAP}}?listen?Port={{SERVER_PORT}}', environment: { SRCDS_APPID: '376030', SERVER_MAP: 'TheIsland', SESSION_NAME: 'ARK Server' } },
-  terraria: { egg_id: 16, docker_image: 'ghcr.io/parkervcp/yolks:debian', startup: './TerrariaServer.bin.x86_64 -port {{SERVER_PORT}}', environment: { WORLD_NAME: 'world', WORLD_SIZE: '2', MAX_PLAYERS: '8', VERSION: 'latest' } },
-  factorio: { egg_id: 21, docker_image: 'ghcr.io/parkervcp/yolks:debian', startup: './bin/x64/factorio --port {{SERVER_PORT}} --start-server {{SAVE_NAME}}.zip', environment: { FACTORIO_VERSION: 'latest', MAX_SLOTS: '20', SAVE_NAME: 'gamesave' } },
+  terraria: { egg_id: 16, docker_image: 'ghcr.io/parkervcp/yolks:ubuntu', startup: './TerrariaServer.bin.x86_64 -port {{SERVER_PORT}}', environment: { WORLD_NAME: 'world', WORLD_SIZE: '2', MAX_PLAYERS: '8', VERSION: 'latest' } },
+  factorio: { egg_id: 21, docker_image: 'ghcr.io/parkervcp/yolks:debian', startup: './bin/x64/factorio --port {{SERVER_PORT}} --start-server {{SAVE_NAME}}.zip', environment: { FACTORIO_VERSION: 'latest', MAX_SLOTS: '20' } },
   mindustry: { egg_id: 29, docker_image: 'ghcr.io/parkervcp/yolks:java_17', startup: 'java -Xms128M -jar server.jar', environment: { VERSION: 'latest' } },
   rimworld: { egg_id: 26, docker_image: 'ghcr.io/parkervcp/yolks:dotnet_8', startup: './Server', environment: { VERSION: 'latest' } },
   vintage_story: { egg_id: 32, docker_image: 'ghcr.io/parkervcp/yolks:dotnet_8', startup: 'dotnet VintagestoryServer.dll --port {{SERVER_PORT}}', environment: { VERSION: 'latest', SERVER_NAME: 'Vintage Story Server' } },
