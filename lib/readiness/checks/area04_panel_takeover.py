@@ -64,8 +64,10 @@ def _impact(call: pd.Series) -> tuple[Severity, str]:
         return Severity.CRITICAL, what
     if field == "url:servers" and method in WRITES:
         return Severity.CRITICAL, f"acts on that server ({method} {call['url']})"
-    if field == "body:user":
+    if field == "body:user" and method == "POST":
         return Severity.HIGH, "has the server created in that panel user's account"
+    if field == "body:user":
+        return Severity.HIGH, "gives the server to that panel user"
     return Severity.HIGH, f"reads that panel {field.split(':')[-1][:-1]} ({call['url']})"
 
 
