@@ -236,6 +236,8 @@ def code_password(inp: CheckInput) -> Iterator[Result]:
                 f"{slug} sends a password in a {r['method']} to {r['url_expr']}: "
                 "an existing panel user's password is reset.",
                 location=code_location(r["path"], r["line"]),
+                # when the user's id is one the customer wrote, the reset is the takeover
+                cause=("SEC-PATH-PANEL-ID-TAKEOVER", res),
             )
         else:
             first = group.iloc[0]

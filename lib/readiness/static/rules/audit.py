@@ -26,6 +26,7 @@ from . import (
     errors,
     frontend,
     function_calls,
+    panel_access,
     provision_errors,
     reversible,
     sql,
@@ -45,6 +46,7 @@ TABLES: dict[str, dict[str, str]] = {
     **table_uses.TABLES,
     **function_calls.TABLES,
     **reversible.TABLES,
+    **panel_access.TABLES,
     **admin_bootstrap.TABLES,
     **definer.TABLES,
     **subscription_end.TABLES,
@@ -112,6 +114,7 @@ def collect_audit_facts(
     rows["code_function_calls"] += safe("sql_calls", sql_calls.sql_calls, migrations)
     responses = Responses(list(parsed.values()))
     index = FunctionIndex(list(parsed.values()))
+    roles = panel_access.ClientRoles(list(parsed.values()))
     for path, pf in parsed.items():
         kind = kinds.get(path)
         for slug in owners.get(path) or [pf.function_slug]:
@@ -119,7 +122,7 @@ def collect_audit_facts(
             writes = safe("status_writes", status.status_writes, view)
             rows["code_status_writes"] += writes
             rows["code_query_filters"] += safe("query_filters", status.query_filters, view)
-            rows["code_table_uses"] += safe("table_uses", table_uses.table_uses, view)
+            rows["code_table_uses"] += safe("table_uses", table_uses.table_uses, view, roles)
             rows["code_catches"] += safe("catches", errors.catch_facts, view, responses, index)
             rows["code_handlers"] += safe("handlers", errors.handler_facts, view, responses, writes)
             rows["code_write_errors"] += safe("write_errors", errors.write_errors, view, responses)
@@ -138,6 +141,12 @@ def collect_audit_facts(
                 )
                 rows["code_admin_bootstraps"] += safe(
                     "admin_bootstrap", admin_bootstrap_code.code_bootstraps, view
+                )
+                rows["code_panel_calls"] += safe(
+                    "panel_calls", panel_access.panel_calls, view, roles
+                )
+                rows["code_payment_checks"] += safe(
+                    "payment_checks", panel_access.payment_checks, view
                 )
             if kind in {"function", "shared"}:
                 rows["code_allow_lists"] += safe("allow_lists", allow_lists.allow_lists, view)

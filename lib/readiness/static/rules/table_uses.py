@@ -27,6 +27,7 @@ from ..ts.syntax import (
     string_value,
     unwrap,
 )
+from .panel_access import NO_ROLES, ClientRoles, client_role
 
 S, N = "string", "Int64"
 TABLES: dict[str, dict[str, str]] = {
@@ -37,6 +38,7 @@ TABLES: dict[str, dict[str, str]] = {
         "table": S,
         "column": S,
         "use": S,
+        "client_role": S,
     },
 }
 WRITES = frozenset({"insert", "update", "upsert"})
@@ -67,11 +69,16 @@ def select_columns(spec: str) -> list[str]:
     return out
 
 
-def table_uses(pf: ParsedFile) -> list[dict]:
+def table_uses(pf: ParsedFile, roles: ClientRoles = NO_ROLES) -> list[dict]:
+    """Table and column uses, each with the role its client acts as (panel_access.py)."""
     rows: list[dict] = []
+    role_of: dict[int, str] = {}
 
-    def add(node, table: str | None, column: str | None, use: str) -> None:
+    def add(node, table: str | None, column: str | None, use: str, chain) -> None:
         if table:
+            key = chain.id
+            if key not in role_of:
+                role_of[key] = client_role(pf, chain, roles)
             rows.append(
                 {
                     "path": pf.path,
@@ -80,6 +87,7 @@ def table_uses(pf: ParsedFile) -> list[dict]:
                     "table": table,
                     "column": column,
                     "use": use,
+                    "client_role": role_of[key],
                 }
             )
 
@@ -91,7 +99,7 @@ def table_uses(pf: ParsedFile) -> list[dict]:
         if method == "from":
             is_query, table = query_table(call)
             if is_query:
-                add(call, table, None, "from")
+                add(call, table, None, "from", call)
             continue
         if method not in WRITES | {"select"}:
             continue
@@ -102,7 +110,7 @@ def table_uses(pf: ParsedFile) -> list[dict]:
         if method == "select":
             spec = string_value(args[0]) if args else None
             for col in select_columns(spec or ""):
-                add(call, table, col, "read")
+                add(call, table, col, "read", call)
             continue
         if side_effect_kind(call) != "db_write":
             continue
@@ -113,5 +121,5 @@ def table_uses(pf: ParsedFile) -> list[dict]:
         for obj in objects:
             for key, _value, prop in object_properties(obj):
                 if _IDENT.match(key or ""):
-                    add(prop, table, key, "write")
+                    add(prop, table, key, "write", call)
     return rows

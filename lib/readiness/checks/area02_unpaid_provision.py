@@ -1,0 +1,110 @@
+"""Area 2 — servers built without a payment (issue 16, attack paths): an Edge Function
+creates panel servers (`POST /api/application/servers`) from rows of a table where a
+signed-in customer can set the status (or a paid flag) through PostgREST, and nothing in
+the function asks Stripe whether the purchase was paid. The customer inserts a row marked
+'paid' (or updates theirs) and gets a server for free.
+
+Facts: `code_panel_calls` (server creates), `code_table_uses` (what the function selects),
+`code_payment_checks` (a Stripe `*.retrieve` of the session, payment intent or
+subscription, or the webhook's signature verification), `schema_rls_writes`. A function
+that verifies with Stripe, and tables only the service role writes, are no finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pandas as pd
+
+from readiness.checks.area04_panel_takeover import WHO, writable
+from readiness.checks.area04_rls import policy_location
+from readiness.checks.attack_paths import Step, attack_path
+from readiness.checks.common import code_location
+from readiness.checks.registry import CheckInput, Result, check, passed, records
+from readiness.findings import Severity
+
+STATE = re.compile(r"^(status|.*_status|state|paid|is_paid|paid_at|.*_paid|payment_.*)$")
+CREATE = re.compile(r"^/api/application/servers/?(\?.*)?$")
+
+
+def _state_writes(writes: pd.DataFrame, table: str) -> pd.DataFrame:
+    cols = writes[(writes["table"] == table)]["column"].dropna().astype(str)
+    hits = [writable(writes, table, c) for c in sorted(set(cols)) if STATE.match(c)]
+    hits = [h for h in hits if not h.empty]
+    return pd.concat(hits) if hits else writes.iloc[0:0]
+
+
+@check(
+    id="FLOW-PATH-UNPAID-PROVISION",
+    area=2,
+    severity=Severity.CRITICAL,
+    title="Servers are only created for purchases Stripe confirms",
+    sources=["codebase", "schema"],
+    tables=["code_panel_calls", "code_table_uses", "code_payment_checks", "schema_rls_writes"],
+    optional_tables=["code_sql_objects"],
+    rationale="A status column the customer can write is no proof of payment: with the "
+    "anon key and their session, a customer inserts or updates the row to 'paid' and the "
+    "function that builds servers from such rows gives them one for free.",
+    remediation="Create servers only from the signature-verified Stripe webhook, or "
+    "retrieve the Checkout Session / PaymentIntent from Stripe and check it is paid "
+    "before creating; and take INSERT/UPDATE of the status away from customers.",
+)
+def unpaid_provision(inp: CheckInput) -> Iterator[Result]:
+    calls = inp["code_panel_calls"]
+    uses = inp["code_table_uses"]
+    checks = inp["code_payment_checks"]
+    writes = inp["schema_rls_writes"]
+    creates = calls[
+        (calls["method"] == "POST") & calls["url"].fillna("").str.match(CREATE)
+    ].drop_duplicates(["function_slug", "path", "line"])
+    found = 0
+    for slug, group in creates.sort_values(["path", "line"]).groupby("function_slug"):
+        if (checks["function_slug"] == slug).any():
+            continue
+        create = group.iloc[0]
+        reads = uses[(uses["function_slug"] == slug) & uses["use"].isin(["read", "from"])]
+        for table in sorted(set(reads["table"].dropna().astype(str))):
+            who = _state_writes(writes, table)
+            if who.empty:
+                continue
+            w = who.iloc[0]
+            read = reads[reads["table"] == table].sort_values(["line"]).iloc[0]
+            policy = w["policy"] if "policy" in w and pd.notna(w["policy"]) else None
+            actor = WHO.get(str(w["role"]), str(w["role"]))
+            found += 1
+            steps = [
+                Step(
+                    f"{actor} may {w['command']} {table}.{w['column']} ({w['how']})",
+                    policy_location(inp, str(w["schema"]), table, policy),
+                    f"policy:{w['schema']}.{table}.{str(w['command']).lower()}",
+                ),
+                Step(
+                    f"{slug} reads {table} rows with a {read['client_role']} client",
+                    code_location(read["path"], read["line"]),
+                    f"read:{table}",
+                ),
+                Step(
+                    f"{slug} creates the server (POST {create['url']}) without asking Stripe",
+                    code_location(create["path"], create["line"]),
+                    f"function:{slug}",
+                ),
+            ]
+            yield attack_path(
+                f"function:{slug}",
+                f"{slug} creates panel servers from {table} rows, {actor} can "
+                f"{w['command']} {table}.{w['column']}, and the function never verifies the "
+                "payment with Stripe: a row marked paid by the customer gets a free server.",
+                steps,
+                cause=("SEC-RLS-CUSTOMER-WRITES", f"table:{w['schema']}.{table}")
+                if w["role"] == "authenticated"
+                else None,
+                evidence={"writers": records(who[["role", "command", "column", "how"]])},
+            )
+            break  # one finding a function: the first table that lets the customer in
+    if not found:
+        yield passed(
+            "provision:payment",
+            f"{creates['function_slug'].nunique()} function(s) create servers; none from "
+            "rows a customer can mark paid without a Stripe check.",
+        )
