@@ -341,3 +341,31 @@ def test_exposure_comes_from_the_replayed_catalog(tmp_path):
         step = found["function:public.half_revoked"].locations[1]
         assert "revoked from public only" in step.reason
         assert step.location == f"{MIG}/001_servers.sql:17"
+
+
+KINDS = """
+create function public.get_user_role(_user_id uuid) returns app_role
+language sql stable security definer set search_path = public as $$
+  select role from public.user_roles where user_id = _user_id limit 1
+$$;
+create function public.email_of(p_user_id uuid) returns text
+language sql security definer as $$ select email from public.profiles where id = p_user_id $$;
+create function public.public_card(profile_id uuid)
+returns table (id uuid, display_name text, avatar_url text)
+language sql security definer as $$
+  select p.id, p.display_name, p.avatar_url from public.profiles p where p.id = profile_id
+$$;
+"""
+
+
+def test_what_is_returned_decides_the_severity(tmp_path, demo_config):
+    """A role or id lookup (the helper RLS policies call) is no leak; another user's email
+    is critical; public-looking profile columns only warn for the owner to confirm."""
+    code = tables(tmp_path, {f"{MIG}/001_kinds.sql": KINDS})
+    schema = catalog([(n, True, True, True) for n in ("get_user_role", "email_of", "public_card")])
+    found = {f.resource: f for f in judge(code, schema, demo_config)}
+    assert set(found) == {"function:public.email_of", "function:public.public_card"}
+    email, card = found["function:public.email_of"], found["function:public.public_card"]
+    assert (email.status, email.severity) == (Status.FAIL, Severity.CRITICAL)
+    assert "email" in email.locations[-1].reason
+    assert (card.status, card.severity) == (Status.WARN, Severity.MEDIUM)

@@ -11,18 +11,25 @@ Facts: `code_definer_user_reads` (rules/definer.py, the unguarded reads in the b
 the same privilege facts DB-SECDEF-EXPOSED reads) × `code_function_grants` (where the
 grant is written). Only the function's last definition counts.
 
-Severity: critical whether anon or only signed-in customers may call it. Anon needs
+Severity: critical when what it returns is private by name (an email, a phone, an
+address, a token, a payment field) or whole rows, whether anon or only signed-in
+customers may call it. Anon needs
 nothing but the public key; a signed-in customer needs only a free sign-up, and what they
 read is other customers' data — a cross-tenant breach either way, not a customer's view
-of their own rows. Not a finding: security invoker functions, ids compared with
-auth.uid() (or reads filtered by auth.uid() alone), admin-gated functions, counts and
-booleans, EXECUTE revoked from PUBLIC, anon and authenticated. A function outside the
-public schema is reachable through /rest/v1/rpc only when the project exposes that schema
-(config.toml `[api] schemas`, not read here): it warns (high) instead of failing.
+of their own rows. Named columns of no private name (a display name, an avatar) may be a
+deliberate public profile: warn (medium) for the owner to confirm. A scalar of no private
+name (the role or id helpers RLS policies call, `get_user_role(_user_id)`) is not
+reported (the corpus had three, none a leak). Not a finding: security invoker
+functions, ids compared with auth.uid() (or reads filtered by auth.uid() alone),
+admin-gated functions, counts and booleans, EXECUTE revoked from PUBLIC, anon and
+authenticated. A function outside the public schema is reachable through /rest/v1/rpc
+only when the project exposes that schema (config.toml `[api] schemas`, not read here):
+it warns instead of failing.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pandas as pd
@@ -34,6 +41,15 @@ from readiness.checks.registry import CheckInput, Result, check, passed, records
 from readiness.findings import Severity, Status
 
 CHECK_ID = "SEC-PATH-SECDEF-CROSS-USER"
+# Values that are another customer's private data by their name. Whole rows (`o.*`) count:
+# a table read for one user holds what the row's owner keeps from others.
+PRIVATE = re.compile(
+    r"e_?mail|phone|mobile|address|street|postcode|postal|zip|password|passwd|secret|token|"
+    r"api_?key|_key$|iban|card|ssn|birth|dob|ip_?addr|stripe|payment|billing|invoice|"
+    r"balance|credential|sftp|medical|prescription|diagnos|\.\*$",
+    re.I,
+)
+SCALAR = re.compile(r"^(?!setof |table\(|record$|json|jsonb$)")
 OPEN_TO = {"public", "anon", "authenticated"}
 
 
@@ -91,6 +107,24 @@ def _latest(inp: CheckInput, group: pd.DataFrame, schema: str, name: str) -> pd.
     return group[here]
 
 
+def _judged(reads: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The reads that hand back something, and the private values among them. A scalar
+    of no private name (a role, an id: the `get_user_role(_user_id)` helper RLS policies
+    call) tells little and is not reported; other public-looking columns (a display name,
+    an avatar) may be a deliberate public profile, so they only warn."""
+    if reads.empty:
+        return reads, []
+    values = reads["values"].fillna("").astype(str)
+    private = sorted(
+        {v for vs in values for v in (x.strip() for x in vs.split(",")) if v and PRIVATE.search(v)}
+    )
+    keep = [
+        bool(vs.strip()) and (bool(private) or not SCALAR.match(str(rt).lower()))
+        for vs, rt in zip(values, reads["returns"].fillna(""), strict=True)
+    ]
+    return reads[keep], private
+
+
 @check(
     id=CHECK_ID,
     area=4,
@@ -117,6 +151,7 @@ def definer_cross_user(inp: CheckInput) -> Iterator[Result]:
         schema, name = str(schema), str(name)
         latest = _latest(inp, group, schema, name)
         open_reads = latest[~latest["guarded"].fillna(True).astype(bool)]
+        open_reads, private = _judged(open_reads)
         if open_reads.empty or not _definer(functions, schema, name):
             continue
         callers = _callers(functions, f"{schema}.{name}")
@@ -124,6 +159,7 @@ def definer_cross_user(inp: CheckInput) -> Iterator[Result]:
             continue
         found += 1
         read = open_reads.sort_values("body_line").iloc[0]
+        shown = ", ".join(private) or str(read["values"])
         at = code_location(read["path"], read["line"])
         fn = f"{schema}.{name}"
         param = str(read["param"])
@@ -136,13 +172,15 @@ def definer_cross_user(inp: CheckInput) -> Iterator[Result]:
             ),
             _grant_step(inp, schema, name, callers, at),
             Step(
-                f"it returns {read['table']} rows where {read['column']} = {param}, and "
+                f"it returns {shown} of the {read['table']} rows where {read['column']} = "
+                f"{param}, and "
                 f"never ties {param} to the caller (no auth.uid() comparison, no admin check)",
                 code_location(read["path"], read["body_line"]),
                 f"read:{read['table']}",
             ),
         ]
         public = schema == "public"
+        severity_open = Severity.HIGH if private else Severity.MEDIUM
         yield attack_path(
             f"function:{fn}",
             f"{fn} is SECURITY DEFINER, {' and '.join(callers)} may execute it, and it "
@@ -153,12 +191,13 @@ def definer_cross_user(inp: CheckInput) -> Iterator[Result]:
                 else f"anyone reads any customer's data if the API exposes schema {schema}."
             ),
             steps,
-            severity=Severity.CRITICAL if public else Severity.HIGH,
-            status=Status.FAIL if public else Status.WARN,
+            severity=Severity.CRITICAL if public and private else severity_open,
+            status=Status.FAIL if public and private else Status.WARN,
             evidence={
                 "callers": callers,
                 "reads": records(open_reads[["param", "table", "column", "body_line"]]),
                 "returns": str(read["returns"]),
+                "private": private,
             },
         )
     if not found:

@@ -37,6 +37,7 @@ TABLES: dict[str, dict[str, str]] = {
         "table": S,  # the table read, filtered by the parameter
         "column": S,  # its column compared with the parameter
         "returns": S,  # the declared result (`setof orders`, `json`, `table(...)`)
+        "values": S,  # what the read hands back: column names, `table.*` for whole rows
         "guarded": B,
         "guard": S,  # caller | admin | call:<fn> | NA
         "body_line": N,  # the reading statement
@@ -182,6 +183,38 @@ def _returns_data(select: ast.SelectStmt) -> bool:
     return False
 
 
+def _values(select: ast.SelectStmt) -> str:
+    """The columns the target list carries (`email`, `o.*` for a whole row as in `select *`
+    or `row_to_json(o)`), so the check can tell another user's email from their display
+    name; counts and EXISTS carry nothing."""
+    aliases = _aliases(select)
+    out: list[str] = []
+    stack = list(select.targetList or ())
+    while stack:
+        node = stack.pop()
+        if (
+            isinstance(node, ast.FuncCall)
+            and func_name(node)[-1:]
+            and func_name(node)[-1] in COUNTS
+        ):
+            continue
+        if isinstance(node, (ast.SubLink, ast.SelectStmt)):
+            continue
+        if isinstance(node, ast.A_Star):
+            out.append(f"{aliases.get('', '?')}.*")
+        elif isinstance(node, ast.ColumnRef):
+            names = [str(getattr(f, "sval", "*")) for f in node.fields]
+            if isinstance(node.fields[-1], ast.A_Star):
+                out.append(f"{aliases.get(names[0].lower() if len(names) > 1 else '', '?')}.*")
+            elif len(names) == 1 and names[0].lower() in aliases and names[0].lower() != "":
+                out.append(f"{aliases[names[0].lower()]}.*")  # row_to_json(o): the whole row
+            else:
+                out.append(names[-1])
+        else:
+            stack += [c for c in _children(node)]
+    return ", ".join(dict.fromkeys(reversed(out)))
+
+
 def _children(node: Any) -> list[Any]:
     if isinstance(node, (list, tuple)):
         return list(node)
@@ -269,6 +302,7 @@ def definer_user_reads(path: str, sql: str) -> list[dict]:
                             "table": table,
                             "column": column,
                             "returns": returns,
+                            "values": _values(select),
                             "guarded": guard is not None,
                             "guard": guard,
                             "body_line": piece.line,
