@@ -40,6 +40,20 @@ UNCHECKED = {
     "body": fn(""),
     "origin-header": fn("const o = req.headers.get('origin');", "`${o}/done`"),
     "logged-only": fn("console.log(ALLOWED_ORIGINS.length, returnUrl);"),
+    # tests of the URL's own text or a prefix every site has are no allow-list
+    "own-text-ternary": fn(
+        "const target = returnUrl.includes('?') ? `${returnUrl}&paid=1` : `${returnUrl}?paid=1`;",
+        "target",
+    ),
+    # an empty ALLOWED_ORIGINS skips the test: the guard fails open
+    "unset-list-skips": fn(
+        "const allowed = (Deno.env.get('ALLOWED_ORIGINS') ?? '').split(',').filter(Boolean);\n"
+        "  if (allowed.length && !allowed.includes(new URL(returnUrl).origin)) "
+        "return new Response('no', { status: 403 });"
+    ),
+    "scheme-prefix": fn(
+        "if (!returnUrl.startsWith('https://')) return new Response('bad', { status: 400 });"
+    ),
 }
 CHECKED = {
     "includes-400": fn(
@@ -52,6 +66,9 @@ CHECKED = {
     ),
     "starts-with-site": fn(
         "if (!returnUrl.startsWith(SITE_URL)) { return new Response('no', { status: 400 }); }"
+    ),
+    "origin-equals-site": fn(
+        "if (new URL(returnUrl).origin !== SITE_URL) throw new Error('untrusted return url');"
     ),
     "ternary-fallback": fn(
         "const target = ALLOWED_ORIGINS.includes(new URL(returnUrl).origin) "

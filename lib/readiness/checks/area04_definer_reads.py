@@ -16,10 +16,10 @@ address, a token, a payment field) or whole rows, whether anon or only signed-in
 customers may call it. Anon needs
 nothing but the public key; a signed-in customer needs only a free sign-up, and what they
 read is other customers' data — a cross-tenant breach either way, not a customer's view
-of their own rows. Named columns of no private name (a display name, an avatar) may be a
-deliberate public profile: warn (medium) for the owner to confirm. A scalar of no private
-name (the role or id helpers RLS policies call, `get_user_role(_user_id)`) is not
-reported (the corpus had three, none a leak). Not a finding: security invoker
+of their own rows. Values of no private name are not this chain's claim (on the corpus
+six such functions were flagged and none leaked: the role and id helpers RLS policies
+call, `get_user_role(_user_id)`, and deliberate public profiles of display names and
+avatars); DB-SECDEF-EXPOSED still reports the exposed function. Not a finding: security invoker
 functions, ids compared with auth.uid() (or reads filtered by auth.uid() alone),
 admin-gated functions, counts and booleans, EXECUTE revoked from PUBLIC, anon and
 authenticated. A function outside the public schema is reachable through /rest/v1/rpc
@@ -49,7 +49,6 @@ PRIVATE = re.compile(
     r"balance|credential|sftp|medical|prescription|diagnos|\.\*$",
     re.I,
 )
-SCALAR = re.compile(r"^(?!setof |table\(|record$|json|jsonb$)")
 OPEN_TO = {"public", "anon", "authenticated"}
 
 
@@ -108,20 +107,17 @@ def _latest(inp: CheckInput, group: pd.DataFrame, schema: str, name: str) -> pd.
 
 
 def _judged(reads: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The reads that hand back something, and the private values among them. A scalar
-    of no private name (a role, an id: the `get_user_role(_user_id)` helper RLS policies
-    call) tells little and is not reported; other public-looking columns (a display name,
-    an avatar) may be a deliberate public profile, so they only warn."""
+    """The reads that hand back a private value, and those values. A role or an id (the
+    `get_user_role(_user_id)` helper RLS policies call) or public-looking columns (a
+    display name, an avatar: a deliberate public profile) are not this chain's claim;
+    DB-SECDEF-EXPOSED still reports the exposed function."""
     if reads.empty:
         return reads, []
     values = reads["values"].fillna("").astype(str)
     private = sorted(
         {v for vs in values for v in (x.strip() for x in vs.split(",")) if v and PRIVATE.search(v)}
     )
-    keep = [
-        bool(vs.strip()) and (bool(private) or not SCALAR.match(str(rt).lower()))
-        for vs, rt in zip(values, reads["returns"].fillna(""), strict=True)
-    ]
+    keep = [any(PRIVATE.search(v.strip()) for v in vs.split(",")) for vs in values]
     return reads[keep], private
 
 
@@ -180,19 +176,18 @@ def definer_cross_user(inp: CheckInput) -> Iterator[Result]:
             ),
         ]
         public = schema == "public"
-        severity_open = Severity.HIGH if private else Severity.MEDIUM
         yield attack_path(
             f"function:{fn}",
             f"{fn} is SECURITY DEFINER, {' and '.join(callers)} may execute it, and it "
-            f"returns the {read['table']} rows of whichever {param} the caller passes: "
+            f"returns the {shown} of whichever {param} the caller passes: "
             + (
                 "anyone reads any customer's data through /rest/v1/rpc."
                 if public
                 else f"anyone reads any customer's data if the API exposes schema {schema}."
             ),
             steps,
-            severity=Severity.CRITICAL if public and private else severity_open,
-            status=Status.FAIL if public and private else Status.WARN,
+            severity=Severity.CRITICAL if public else Severity.HIGH,
+            status=Status.FAIL if public else Status.WARN,
             evidence={
                 "callers": callers,
                 "reads": records(open_reads[["param", "table", "column", "body_line"]]),

@@ -125,7 +125,8 @@ def _origin(pf: ParsedFile, value: Node) -> str:
     return "unknown"
 
 
-ALLOW_TEST = re.compile(r"\.(includes|has|startsWith|test)\(")
+LIST_TESTS = frozenset({"includes", "has", "indexOf", "some", "test"})  # LIST.has(url)
+PREFIX_TESTS = frozenset({"startsWith"})  # url.startsWith(SITE_URL)
 REQUEST_NAMES = frozenset({"req", "request", "ctx", "c", "event"})
 EXITS = frozenset({"return_statement", "throw_statement"})
 
@@ -158,6 +159,61 @@ def _source_line(pf: ParsedFile, value: Node, depth: int = 0) -> int | None:
     return None
 
 
+def _allow_test(cond: Node, names: set[str]) -> bool:
+    """Does the condition test the URL against a list or a fixed origin? `ALLOWED.includes(
+    origin)`, `allowed.has(new URL(u).origin)`, `/^https:\\/\\/app\\./.test(u)`,
+    `u.startsWith(SITE_URL)`, `new URL(u).origin === APP_ORIGIN`. Not a test of the URL's
+    own text (`u.includes("?")`) nor a prefix that any site has (`u.startsWith("https://")`)."""
+    for call in [cond, *walk(cond)]:
+        if call.type == "binary_expression" and text(call.child_by_field_name("operator")) in (
+            "===",
+            "==",
+            "!==",
+            "!=",
+        ):
+            left, right = call.child_by_field_name("left"), call.child_by_field_name("right")
+            for url, other in ((left, right), (right, left)):
+                if _mentions(url, names) and not _mentions(other, names) and _fixed_origin(other):
+                    return True
+        if call.type != "call_expression":
+            continue
+        callee = call.child_by_field_name("function")
+        args = call.child_by_field_name("arguments")
+        if callee is None or callee.type != "member_expression" or args is None:
+            continue
+        method = text(callee.child_by_field_name("property"))
+        receiver = callee.child_by_field_name("object")
+        if method in LIST_TESTS and _mentions(args, names) and text(receiver) not in text(args):
+            return True
+        first = args.named_children[0] if args.named_children else None
+        if method in PREFIX_TESTS and _mentions(receiver, names) and _fixed_origin(first):
+            return True
+    return False
+
+
+def _always(cond: Node, names: set[str]) -> bool:
+    """A rejecting guard that runs whatever the configuration: in `if (allowed.length &&
+    !allowed.includes(origin)) return 403` an empty list skips the test (fails open), so
+    every `&&` term must be about the URL."""
+    node = unwrap(cond)
+    while node is not None and node.type == "parenthesized_expression" and node.named_children:
+        node = node.named_children[0]
+    if node is not None and node.type == "binary_expression":
+        if text(node.child_by_field_name("operator")) == "&&":
+            return all(_always(node.child_by_field_name(side), names) for side in ("left", "right"))
+    return _mentions(node, names)
+
+
+def _fixed_origin(node: Node | None) -> bool:
+    """A value naming one site: a constant or env name, or a literal with a host."""
+    if node is None:
+        return False
+    literal = string_value(node)
+    if literal is not None:
+        return bool(urlsplit(literal).netloc)
+    return node.type in {"identifier", "member_expression", "call_expression"}
+
+
 def _mentions(node: Node | None, names: set[str]) -> bool:
     return node is not None and any(
         n.type in {"identifier", "shorthand_property_identifier"} and text(n) in names
@@ -179,7 +235,7 @@ def _validated(pf: ParsedFile, pair: Node, value: Node) -> str | None:
                 scope += [binding.value, *walk(binding.value)]
     for node in scope:
         cond = node.child_by_field_name("condition") if node.type == "ternary_expression" else None
-        if cond is not None and ALLOW_TEST.search(text(cond)) and _mentions(cond, names):
+        if cond is not None and _allow_test(cond, names):
             return text(cond)[:160]
     for stmt in pf.nodes("if_statement"):
         if fn is None or not contains(fn, stmt) or stmt.start_byte >= pair.start_byte:
@@ -187,7 +243,7 @@ def _validated(pf: ParsedFile, pair: Node, value: Node) -> str | None:
         cond = stmt.child_by_field_name("condition")
         body = stmt.child_by_field_name("consequence")
         exits = body is not None and any(n.type in EXITS for n in [body, *walk(body)])
-        if exits and cond is not None and ALLOW_TEST.search(text(cond)) and _mentions(cond, names):
+        if exits and cond is not None and _allow_test(cond, names) and _always(cond, names):
             return text(cond)[:160]
     return None
 
