@@ -198,9 +198,12 @@ def _always(cond: Node, names: set[str]) -> bool:
     node = unwrap(cond)
     while node is not None and node.type == "parenthesized_expression" and node.named_children:
         node = node.named_children[0]
-    if node is not None and node.type == "binary_expression":
-        if text(node.child_by_field_name("operator")) == "&&":
-            return all(_always(node.child_by_field_name(side), names) for side in ("left", "right"))
+    if (
+        node is not None
+        and node.type == "binary_expression"
+        and text(node.child_by_field_name("operator")) == "&&"
+    ):
+        return all(_always(node.child_by_field_name(side), names) for side in ("left", "right"))
     return _mentions(node, names)
 
 
