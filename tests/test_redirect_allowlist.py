@@ -51,6 +51,12 @@ UNCHECKED = {
         "  if (allowed.length && !allowed.includes(new URL(returnUrl).origin)) "
         "return new Response('no', { status: 403 });"
     ),
+    # a guard about something else (who owns the order) validates no URL
+    "ownership-guard": fn(
+        "const order = body.order; const user = body.user;\n"
+        "  if (order.customer_id !== user.id) throw new Error('not yours');",
+        "`${returnUrl}?order=${order.id}`",
+    ),
     "scheme-prefix": fn(
         "if (!returnUrl.startsWith('https://')) return new Response('bad', { status: 400 });"
     ),

@@ -159,7 +159,7 @@ def _source_line(pf: ParsedFile, value: Node, depth: int = 0) -> int | None:
     return None
 
 
-def _allow_test(cond: Node, names: set[str]) -> bool:
+def _allow_test(pf: ParsedFile, cond: Node, names: set[str]) -> bool:
     """Does the condition test the URL against a list or a fixed origin? `ALLOWED.includes(
     origin)`, `allowed.has(new URL(u).origin)`, `/^https:\\/\\/app\\./.test(u)`,
     `u.startsWith(SITE_URL)`, `new URL(u).origin === APP_ORIGIN`. Not a test of the URL's
@@ -173,7 +173,11 @@ def _allow_test(cond: Node, names: set[str]) -> bool:
         ):
             left, right = call.child_by_field_name("left"), call.child_by_field_name("right")
             for url, other in ((left, right), (right, left)):
-                if _mentions(url, names) and not _mentions(other, names) and _fixed_origin(other):
+                if (
+                    _mentions(url, names)
+                    and not _mentions(other, names)
+                    and _fixed_origin(pf, other)
+                ):
                     return True
         if call.type != "call_expression":
             continue
@@ -183,18 +187,23 @@ def _allow_test(cond: Node, names: set[str]) -> bool:
             continue
         method = text(callee.child_by_field_name("property"))
         receiver = callee.child_by_field_name("object")
-        if method in LIST_TESTS and _mentions(args, names) and text(receiver) not in text(args):
+        if (
+            method in LIST_TESTS
+            and _mentions(args, names)
+            and text(receiver) not in text(args)
+            and _a_list(pf, receiver)
+        ):
             return True
         first = args.named_children[0] if args.named_children else None
-        if method in PREFIX_TESTS and _mentions(receiver, names) and _fixed_origin(first):
+        if method in PREFIX_TESTS and _mentions(receiver, names) and _fixed_origin(pf, first):
             return True
     return False
 
 
-def _always(cond: Node, names: set[str]) -> bool:
+def _always(pf: ParsedFile, cond: Node) -> bool:
     """A rejecting guard that runs whatever the configuration: in `if (allowed.length &&
     !allowed.includes(origin)) return 403` an empty list skips the test (fails open), so
-    every `&&` term must be about the URL."""
+    every `&&` term must test something the request sent."""
     node = unwrap(cond)
     while node is not None and node.type == "parenthesized_expression" and node.named_children:
         node = node.named_children[0]
@@ -203,18 +212,35 @@ def _always(cond: Node, names: set[str]) -> bool:
         and node.type == "binary_expression"
         and text(node.child_by_field_name("operator")) == "&&"
     ):
-        return all(_always(node.child_by_field_name(side), names) for side in ("left", "right"))
-    return _mentions(node, names)
+        return all(_always(pf, node.child_by_field_name(side)) for side in ("left", "right"))
+    return node is not None and any(
+        n.type == "identifier" and REQUEST_HINTS.search(_expand(pf, n)) for n in [node, *walk(node)]
+    )
 
 
-def _fixed_origin(node: Node | None) -> bool:
-    """A value naming one site: a constant or env name, or a literal with a host."""
+SITE_NAME = re.compile(r"url|origin|site|domain|host|allow|trusted|whitelist|redirect", re.I)
+
+
+def _fixed_origin(pf: ParsedFile, node: Node | None) -> bool:
+    """A value naming one site: a literal with a host, an env value, a constant named for
+    a site (`SITE_URL`, `APP_ORIGIN`); not any other value (`user.id`)."""
     if node is None:
         return False
     literal = string_value(node)
     if literal is not None:
         return bool(urlsplit(literal).netloc)
-    return node.type in {"identifier", "member_expression", "call_expression"}
+    binding = trace(pf, text(node), node) if node.type == "identifier" else None
+    value = text(binding.value) if binding is not None and binding.value is not None else ""
+    return bool(SITE_NAME.search(text(node)) or ENV_HINTS.search(f"{text(node)}\n{value}"))
+
+
+def _a_list(pf: ParsedFile, node: Node | None) -> bool:
+    """An allow-list: named for one, or built as an array, a Set or a split env value."""
+    if node is None:
+        return False
+    if SITE_NAME.search(text(node)):
+        return True
+    return node.type == "regex" or bool(re.search(r"^\s*\[|new Set\(|\.split\(", _expand(pf, node)))
 
 
 def _mentions(node: Node | None, names: set[str]) -> bool:
@@ -238,7 +264,7 @@ def _validated(pf: ParsedFile, pair: Node, value: Node) -> str | None:
                 scope += [binding.value, *walk(binding.value)]
     for node in scope:
         cond = node.child_by_field_name("condition") if node.type == "ternary_expression" else None
-        if cond is not None and _allow_test(cond, names):
+        if cond is not None and _allow_test(pf, cond, names):
             return text(cond)[:160]
     for stmt in pf.nodes("if_statement"):
         if fn is None or not contains(fn, stmt) or stmt.start_byte >= pair.start_byte:
@@ -246,7 +272,7 @@ def _validated(pf: ParsedFile, pair: Node, value: Node) -> str | None:
         cond = stmt.child_by_field_name("condition")
         body = stmt.child_by_field_name("consequence")
         exits = body is not None and any(n.type in EXITS for n in [body, *walk(body)])
-        if exits and cond is not None and _allow_test(cond, names) and _always(cond, names):
+        if exits and cond is not None and _allow_test(pf, cond, names) and _always(pf, cond):
             return text(cond)[:160]
     return None
 
