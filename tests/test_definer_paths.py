@@ -368,3 +368,32 @@ def test_what_is_returned_decides_the_severity(tmp_path, demo_config):
     email = found["function:public.email_of"]
     assert (email.status, email.severity) == (Status.FAIL, Severity.CRITICAL)
     assert "email" in email.locations[-1].reason and "email" in email.reason
+
+
+TENANT = """
+create or replace function public.customers_near(p_business_id uuid, p_km double precision)
+returns table (id uuid, name text, address text)
+language plpgsql security definer set search_path = public as $$
+begin
+  return query select c.id, c.name, c.address from public.customers c
+  where c.business_id = p_business_id;
+end $$;
+create or replace function public.member_customers(p_business_id uuid)
+returns table (id uuid, name text)
+language sql security definer as $$
+  select c.id, c.name from public.customers c
+  where c.business_id = p_business_id
+    and exists (select 1 from public.business_members m
+                where m.business_id = p_business_id and m.user_id = auth.uid())
+$$;
+"""
+
+
+def test_a_caller_chosen_tenant_id_is_cross_tenant(tmp_path, demo_config):
+    """Another business's customers (names, addresses) are as private as another user's
+    rows; a membership test of the caller guards it."""
+    code = tables(tmp_path, {f"{MIG}/001_tenant.sql": TENANT})
+    schema = catalog([(n, True, True, True) for n in ("customers_near", "member_customers")])
+    found = {f.resource: f for f in judge(code, schema, demo_config)}
+    assert set(found) == {"function:public.customers_near"}
+    assert "address" in found["function:public.customers_near"].reason

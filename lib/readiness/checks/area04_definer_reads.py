@@ -3,8 +3,9 @@
 table's row-level security does not apply; EXECUTE is open to anon or authenticated
 (granted, or never revoked from PUBLIC — Supabase's default privileges also grant it to
 both on every new public function); it takes a user id and returns the rows filtered by
-that id without tying it to the caller. `POST /rest/v1/rpc/<fn> {"p_user": "<victim>"}`
-returns the victim's data.
+that id without tying it to the caller (a tenant's id — a business, an organisation, a
+team — is the same breach one level up: another company's customers).
+`POST /rest/v1/rpc/<fn> {"p_user": "<victim>"}` returns the victim's data.
 
 Facts: `code_definer_user_reads` (rules/definer.py, the unguarded reads in the body) ×
 `schema_functions` (the replayed catalog: still SECURITY DEFINER, and who may EXECUTE it,
@@ -46,7 +47,8 @@ CHECK_ID = "SEC-PATH-SECDEF-CROSS-USER"
 PRIVATE = re.compile(
     r"e_?mail|phone|mobile|address|street|postcode|postal|zip|password|passwd|secret|token|"
     r"api_?key|_key$|iban|card|ssn|birth|dob|ip_?addr|stripe|payment|billing|invoice|"
-    r"balance|credential|sftp|medical|prescription|diagnos|\.\*$",
+    r"balance|credential|sftp|medical|prescription|diagnos|full_name|first_name|last_name|"
+    r"legal_name|^name$|message|content|^body$|notes?$|\.\*$",
     re.I,
 )
 OPEN_TO = {"public", "anon", "authenticated"}

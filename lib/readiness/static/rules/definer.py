@@ -54,12 +54,16 @@ TABLES: dict[str, dict[str, str]] = {
 # A parameter naming whose account the function reads: the caller chooses it.
 USER_PARAM = re.compile(
     r"^_?(p_|in_|arg_|param_|a_|v_)?(target_|for_|of_|the_)?(user|uid|profile|account|customer|"
-    r"owner|member|tenant|player|client|buyer|author)(_?id|_uuid)?$",
+    r"owner|member|tenant|player|client|buyer|author)(_?id|_uuid)?$"
+    # a tenant's id: another business's rows are as private as another user's
+    r"|^_?(p_|in_|arg_|param_|a_|v_)?(target_)?(business|org|organization|organisation|company|"
+    r"team|workspace|tenant)_?id$",
     re.I,
 )
 USER_COLUMN = re.compile(
     r"^(user|owner|customer|account|profile|member|tenant|player|client|buyer|author|"
-    r"created_by)(_?id|_uuid)?$|^uid$",
+    r"created_by)(_?id|_uuid)?$|^uid$|^(business|org|organization|organisation|company|team|"
+    r"workspace|tenant)_id$",
     re.I,
 )
 USER_TABLE = re.compile(r"^(profiles?|users?|customers?|accounts?|members?|user_profiles)$", re.I)
