@@ -181,7 +181,8 @@ def definer_cross_user(inp: CheckInput) -> Iterator[Result]:
         yield attack_path(
             f"function:{fn}",
             f"{fn} is SECURITY DEFINER, {' and '.join(callers)} may execute it, and it "
-            f"returns the {shown} of whichever {param} the caller passes: "
+            f"returns {shown} from the {read['table']} rows of whichever {param} the caller "
+            "passes: "
             + (
                 "anyone reads any customer's data through /rest/v1/rpc."
                 if public
