@@ -414,3 +414,53 @@ def test_the_password_reset_names_the_takeover_as_its_cause(tmp_path, demo_confi
     (f,) = judge("PANEL-CODE-PASSWORD", code, {}, demo_config)
     assert f.status == Status.FAIL
     assert ("SEC-PATH-PANEL-ID-TAKEOVER", "function:reset") in f.cause_ref
+
+
+def test_ids_from_user_metadata_are_the_users_own_to_set():
+    src = """
+    Deno.serve(async (req) => {
+      const { data: { user } } = await supa.auth.getUser(token);
+      const meta = user.user_metadata;
+      await fetch(`${P}/api/application/users/${meta.ptero_id}`, { method: 'PATCH', body: b });
+      const { data } = await supa.auth.getUser(token);
+      await fetch(`${P}/api/application/servers/${data.user.user_metadata['server_id']}`);
+      await fetch(`${P}/api/application/users/${user.app_metadata.ptero_id}`);
+    });
+    """
+    got = [(r[0], r[2], r[3]) for r in ids(src)]
+    assert got == [
+        ("PATCH", "url:users", "user_metadata"),
+        ("GET", "url:servers", "user_metadata"),
+        ("GET", "url:users", "auth"),  # app_metadata: only the service role sets it
+    ]
+
+
+META_RESET = """
+const PANEL = Deno.env.get('PTERODACTYL_URL')!;
+Deno.serve(async (req) => {
+  const sb = createClient(Deno.env.get('SUPABASE_URL')!, Deno.env.get('SUPABASE_SERVICE_ROLE_KEY')!)
+  const { data: { user } } = await sb.auth.getUser(req.headers.get('Authorization')!);
+  const panelUser = user?.user_metadata?.pterodactyl_user_id;
+  await fetch(`${PANEL}/api/application/users/${panelUser}`, {
+    method: 'PATCH',
+    body: JSON.stringify({ email: user.email, password: crypto.randomUUID() }),
+  });
+  return new Response('ok');
+});
+"""
+
+
+def test_a_panel_id_kept_in_user_metadata_is_a_takeover(tmp_path, demo_config):
+    code = tables(tmp_path, {f"{FN}/meta-reset/index.ts": META_RESET})
+    schema = catalog({"panel_accounts": (ACCOUNTS, [OWN_SELECT])})
+    (f,) = judge("SEC-PATH-PANEL-ID-TAKEOVER", code, schema, demo_config)
+    assert f.status == Status.FAIL and f.severity == Severity.CRITICAL and f.chain
+    assert "user_metadata" in f.reason and "password" in f.reason
+    assert [loc.location for loc in f.locations] == [
+        f"{FN}/meta-reset/index.ts:4",  # getUser()
+        f"{FN}/meta-reset/index.ts:6",  # the PATCH
+    ]
+    safe = META_RESET.replace("user_metadata", "app_metadata")
+    code = tables(tmp_path / "safe", {f"{FN}/meta-reset/index.ts": safe})
+    (f,) = judge("SEC-PATH-PANEL-ID-TAKEOVER", code, schema, demo_config)
+    assert f.status == Status.PASS

@@ -9,8 +9,10 @@ Facts: `schema_rls_writes` (grants × RLS × policies per role and column) ×
 `code_panel_calls` (rules/panel_access.py: each id a `/api/application` call sends, and
 the table and column it was selected from). The read's client role is told, not judged:
 a user-JWT client reads the caller's own row, and that row's column is what the caller
-wrote. Ids looked up in a table customers cannot write, taken from the signed-in user or
-from the environment are no finding here (a request-body id is SEC-* ownership's job).
+wrote. An id kept in the caller's user_metadata is the same chain without a policy: every
+user sets their own user_metadata (app_metadata only the service role sets). Ids looked up
+in a table customers cannot write, the signed-in user's own id or the environment are no
+finding here (a request-body id is SEC-* ownership's job).
 
 Severity: critical for a write to an existing user (`/users/{id}` PATCH/PUT/DELETE) or
 any write to `/servers/{id}`; high for a read of someone's user or server and for a
@@ -91,7 +93,7 @@ def panel_id_takeover(inp: CheckInput) -> Iterator[Result]:
     calls = inp["code_panel_calls"]
     writes = inp["schema_rls_writes"]
     rows = calls[calls["origin"] == "row"].sort_values(["path", "line"])
-    found = 0
+    found, chained = 0, set()
     for slug, group in rows.groupby("function_slug", sort=True):
         options = []
         for i, c in group.iterrows():
@@ -107,6 +109,7 @@ def panel_id_takeover(inp: CheckInput) -> Iterator[Result]:
         w = who.iloc[0]
         policy = w["policy"] if "policy" in w and pd.notna(w["policy"]) else None
         found += 1
+        chained.add(f"function:{slug}")
         steps = [
             Step(
                 f"{WHO.get(str(w['role']), w['role'])} may {w['command']} {table}.{column} "
@@ -141,6 +144,34 @@ def panel_id_takeover(inp: CheckInput) -> Iterator[Result]:
                 ),
                 "writers": records(who[["role", "command", "how"]]),
             },
+        )
+    for slug, group in calls[calls["origin"] == "user_metadata"].groupby("function_slug"):
+        if f"function:{slug}" in chained:
+            continue
+        call = min(group.to_dict("records"), key=lambda c: _impact(c)[0] != Severity.CRITICAL)
+        severity, harm = _impact(call)
+        found += 1
+        yield attack_path(
+            f"function:{slug}",
+            f"{slug} uses an id from the caller's user_metadata in {call['method']} "
+            f"{call['url']} with the panel's application key; every user can set their own "
+            f"user_metadata (supabase.auth.updateUser({{ data }})): setting it to another "
+            f"account's id {harm}.",
+            [
+                Step(
+                    f"{slug} reads the panel id from auth.getUser()'s user_metadata, which the "
+                    "signed-in user writes freely",
+                    code_location(call["path"], call["source_line"]),
+                    f"read:user_metadata:{slug}",
+                ),
+                Step(
+                    f"{slug} sends it as the panel id of {call['method']} {call['url']}",
+                    code_location(call["path"], call["line"]),
+                    f"function:{slug}",
+                ),
+            ],
+            severity=severity,
+            evidence={"calls": records(group[["path", "line", "method", "url", "field"]])},
         )
     if not found:
         yield passed(

@@ -53,7 +53,7 @@ TABLES: dict[str, dict[str, str]] = {
         "field": S,  # 'url:users' | 'url:servers' | 'body:user'
         "body_keys": S,
         "id_expr": S,
-        "origin": S,  # row | request | auth | literal | env | derived
+        "origin": S,  # row | request | auth | user_metadata | literal | env | derived
         "table": S,
         "column": S,
         "source_line": N,
@@ -174,6 +174,9 @@ def _select_of(chain: Node) -> str | None:
 Origin = dict
 
 
+USER_WRITABLE_AUTH = frozenset({"user_metadata", "raw_user_meta_data"})
+
+
 def id_origin(
     pf: ParsedFile, node: Node | None, roles: ClientRoles, path: tuple = (), depth: int = 0
 ) -> Origin:
@@ -225,6 +228,10 @@ def id_origin(
     if node.type == "call_expression":
         chain = normalized(callee(node))
         if ".auth.getUser" in f".{chain}":
+            # user_metadata is the user's own to set (auth.updateUser({ data })): an id
+            # kept there is chosen by the customer; app_metadata only the service role sets
+            if any(k in USER_WRITABLE_AUTH for k in path):
+                return {"origin": "user_metadata", "source_line": line(node)}
             return {"origin": "auth"}
         if re.search(r"\.(json|formData)$|searchParams\.get$", chain):
             return {"origin": "request"}
