@@ -17,8 +17,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.area04_panel_takeover import WHO, writable
-from readiness.checks.area04_rls import policy_location
+from readiness.checks.area04_panel_takeover import WHO, policy_step, writable
 from readiness.checks.attack_paths import Step, attack_path
 from readiness.checks.common import code_location
 from readiness.checks.registry import CheckInput, Result, check, passed, records
@@ -70,15 +69,10 @@ def unpaid_provision(inp: CheckInput) -> Iterator[Result]:
                 continue
             w = who.iloc[0]
             read = reads[reads["table"] == table].sort_values(["line"]).iloc[0]
-            policy = w["policy"] if "policy" in w and pd.notna(w["policy"]) else None
             actor = WHO.get(str(w["role"]), str(w["role"]))
             found += 1
             steps = [
-                Step(
-                    f"{actor} may {w['command']} {table}.{w['column']} ({w['how']})",
-                    policy_location(inp, str(w["schema"]), table, policy),
-                    f"policy:{w['schema']}.{table}.{str(w['command']).lower()}",
-                ),
+                policy_step(inp, w, table),
                 Step(
                     f"{slug} reads {table} rows with a {read['client_role']} client",
                     code_location(read["path"], read["line"]),

@@ -54,6 +54,17 @@ def writable(writes: pd.DataFrame, table: str, column: str) -> pd.DataFrame:
     return same.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
+def policy_step(inp: CheckInput, w: pd.Series, table: str) -> Step:
+    """The chain's first step: the policy (or grant) that lets an API role set the column."""
+    policy = w["policy"] if "policy" in w and pd.notna(w["policy"]) else None
+    return Step(
+        f"{WHO.get(str(w['role']), w['role'])} may {w['command']} {table}.{w['column']} "
+        f"({w['how']})",
+        policy_location(inp, str(w["schema"]), str(table), policy),
+        f"policy:{w['schema']}.{table}.{str(w['command']).lower()}",
+    )
+
+
 def _impact(call: pd.Series) -> tuple[Severity, str]:
     method, field = str(call["method"]), str(call["field"])
     if field == "url:users" and method in WRITES:
@@ -107,16 +118,10 @@ def panel_id_takeover(inp: CheckInput) -> Iterator[Result]:
         call = group.loc[index]
         table, column = call["table"], call["column"]
         w = who.iloc[0]
-        policy = w["policy"] if "policy" in w and pd.notna(w["policy"]) else None
         found += 1
         chained.add(f"function:{slug}")
         steps = [
-            Step(
-                f"{WHO.get(str(w['role']), w['role'])} may {w['command']} {table}.{column} "
-                f"({w['how']})",
-                policy_location(inp, str(w["schema"]), str(table), policy),
-                f"policy:{w['schema']}.{table}.{str(w['command']).lower()}",
-            ),
+            policy_step(inp, w, str(table)),
             Step(
                 f"{slug} selects {table}.{column} with a {call['source_role']} client",
                 code_location(call["path"], call["source_line"]),

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from pglast import ast
-from pglast.enums import FunctionParameterMode, ObjectType, RoleSpecType, SubLinkType
+from pglast.enums import FunctionParameterMode, ObjectType, RoleSpecType
 
 from ..sql.facts import func_name, split_statements, walk
 from .admin_bootstrap import ADMIN, ADMIN_FLAG, ADMIN_FUNC, CALLER_FUNCS
@@ -165,32 +165,11 @@ def _aliases(select: ast.SelectStmt) -> dict[str, str]:
     return out
 
 
-def _returns_data(select: ast.SelectStmt) -> bool:
-    """Does the target list carry the table's values (a column, `*`, a whole row in
-    `json_agg(o)`), not only `count(*)` or `exists (…)`?"""
-    stack = list(select.targetList or ())
-    while stack:
-        node = stack.pop()
-        if (
-            isinstance(node, ast.FuncCall)
-            and func_name(node)[-1:]
-            and func_name(node)[-1] in COUNTS
-        ):
-            continue
-        if isinstance(node, ast.SubLink) and node.subLinkType == SubLinkType.EXISTS_SUBLINK:
-            continue
-        if isinstance(node, (ast.ColumnRef, ast.A_Star)):
-            return True
-        if isinstance(node, ast.SelectStmt):
-            continue  # a scalar subquery is its own select, judged on its own
-        stack += [c for c in _children(node)]
-    return False
-
-
 def _values(select: ast.SelectStmt) -> str:
     """The columns the target list carries (`email`, `o.*` for a whole row as in `select *`
     or `row_to_json(o)`), so the check can tell another user's email from their display
-    name; counts and EXISTS carry nothing."""
+    name; counts, EXISTS and scalar subqueries (judged on their own) carry nothing: an
+    empty answer is a select that returns no table values."""
     aliases = _aliases(select)
     out: list[str] = []
     stack = list(select.targetList or ())
@@ -287,7 +266,7 @@ def definer_user_reads(path: str, sql: str) -> list[dict]:
         found = body.get(fn, [])
         for piece in found:
             for select in walk(piece.node):
-                if not isinstance(select, ast.SelectStmt) or not _returns_data(select):
+                if not isinstance(select, ast.SelectStmt) or not (values := _values(select)):
                     continue
                 for param, table, column in _filters(select, params):
                     if not _user_id(param, types.get(param, ""), table, column):
@@ -306,7 +285,7 @@ def definer_user_reads(path: str, sql: str) -> list[dict]:
                             "table": table,
                             "column": column,
                             "returns": returns,
-                            "values": _values(select),
+                            "values": values,
                             "guarded": guard is not None,
                             "guard": guard,
                             "body_line": piece.line,
