@@ -353,6 +353,36 @@ def test_the_demo_reports_one_problem_per_planted_cause(defects_sandbox, defects
     print(f"\nproblems {len(roots)} = planted causes {len(causes)} ({len(problems)} findings)")
 
 
+# the attack paths of issue 16: each planted chain is one finding whose steps are its locations
+CHAINS = {
+    "SEC-PATH-PANEL-ID-TAKEOVER", "SEC-PATH-REVERSIBLE-SECRETS", "FLOW-PATH-UNPAID-PROVISION",
+    "SEC-PATH-ADMIN-BOOTSTRAP", "SEC-PATH-SECDEF-CROSS-USER", "ERR-PATH-CALL-BODY-KEYS",
+    "FLOW-SUBSCRIPTION-END-SUSPEND", "FE-REDIRECT-ORIGIN",
+}  # fmt: skip
+
+
+def test_every_planted_attack_path_is_one_finding_with_its_steps(defects_sandbox, defects_run):
+    """A planted chain is reported once, as a chain of at least two located steps in the
+    findings and as a SARIF code flow with one location per step."""
+    doc = json.loads((defects_run.folder / "findings.json").read_text())
+    sarif = json.loads((defects_run.folder / "findings.sarif").read_text())
+    flows = {
+        (r["ruleId"], len(r["codeFlows"][0]["threadFlows"][0]["locations"]))
+        for r in sarif["runs"][0]["results"]
+        if r.get("codeFlows")
+    }
+    planted = [d for d in defects_sandbox.manifest()["defects"] if d["check_id"] in CHAINS]
+    chained = {d["check_id"] for d in planted}
+    assert chained == CHAINS, CHAINS - chained
+    for check_id in sorted(chained):
+        chains = [f for f in doc["findings"] if f["check_id"] == check_id and f.get("chain")]
+        assert chains, check_id
+        for f in chains:
+            steps = f["locations"]
+            assert len(steps) >= 2 and all(s["location"] for s in steps), (check_id, steps)
+            assert (check_id, len(steps)) in flows, check_id
+
+
 def test_clean_profile_is_a_go(clean_audit):
     """The clean platform has no failure anywhere, every source answers, and so the
     verdict is GO with the top score (the defects profile is the NO-GO one)."""
