@@ -162,6 +162,7 @@ def test_grants_and_revokes_are_recorded():
     revoke execute on function public.f(uuid) from public, anon;
     grant execute on function f to authenticated;
     grant select on public.orders to anon;
+    grant all on all functions in schema extensions to anon, authenticated;
     """
     got = [(r["name"], r["action"], r["grantees"], r["line"]) for r in function_grants("m", sql)]
     assert got == [("f", "revoke", "public,anon", 2), ("f", "grant", "authenticated", 3)]

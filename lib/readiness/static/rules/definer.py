@@ -319,6 +319,8 @@ def function_grants(path: str, sql: str) -> list[dict]:
                 for g in stmt.grantees or ()
             )
             for obj in stmt.objects or ():
+                if not isinstance(obj, ast.ObjectWithArgs):
+                    continue  # ON ALL FUNCTIONS IN SCHEMA s: a schema name, no function
                 names = [str(getattr(n, "sval", "")) for n in obj.objname or ()]
                 rows.append(
                     {
