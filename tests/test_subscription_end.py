@@ -183,6 +183,35 @@ Deno.serve(async () => {{
 """
 
 
+SHARED_PANEL = """
+const PANEL = Deno.env.get('PTERODACTYL_URL')!;
+export async function pteroRequest(path: string, init: RequestInit = {}) {
+  return await fetch(`${PANEL}/api/application${path}`, { ...init,
+    headers: { Authorization: `Bearer ${Deno.env.get('PTERODACTYL_API_KEY')}` } });
+}
+export const suspendGameServer = (id: number) =>
+  pteroRequest(`/servers/${id}/suspend`, { method: 'POST' });
+export async function notifyOwner(id: number) {
+  return await pteroRequest(`/servers/${id}`);
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("call", "status"),
+    # notifyOwner only reads; the module's suspender is never called on the end: a warning
+    [("suspendGameServer", "pass"), ("notifyOwner", "warn")],
+)
+def test_a_helper_imported_from_a_shared_module_is_followed(tmp_path, demo_config, call, status):
+    """The shared-module idiom (`_shared/pterodactyl.ts` prefixing /api/application): the
+    suspension is seen through the import; a shared helper that only reads is no suspension."""
+    hook = f"import {{ {call} }} from '../_shared/ptero.ts';\n" + switch(
+        f"{CANCEL}\nawait {call}(Number(sub.metadata.server_id));"
+    )
+    (found,) = verdict(tmp_path, demo_config, hook, {f"{FN}/_shared/ptero.ts": SHARED_PANEL})
+    assert str(found.status) == status, found.reason
+
+
 def test_a_job_that_suspends_cancelled_orders_passes(tmp_path, demo_config):
     extra = {f"{FN}/lifecycle-sweep/index.ts": SWEEP}
     (found,) = verdict(tmp_path, demo_config, switch(CANCEL), extra)

@@ -154,7 +154,7 @@ def collect_audit_facts(
                     "panel_suspends", subscription_end.panel_suspends, view
                 )
                 rows["code_flow_subscription_ends"] += safe(
-                    "subscription_ends", subscription_end.subscription_ends, view
+                    "subscription_ends", subscription_end.subscription_ends, view, None, index
                 )
                 rows["code_redirect_urls"] += safe("redirects", frontend.redirect_urls, view)
         caller_kind = function_calls.caller_kind(path, kind)

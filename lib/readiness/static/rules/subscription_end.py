@@ -38,6 +38,7 @@ from ..ts.syntax import (
     unwrap,
     walk,
 )
+from .hooks import EMPTY_INDEX, FunctionIndex
 from .status_flow import StatusFlow, _status_nodes
 from .webhook import _triggers, event_context, url_text
 
@@ -74,6 +75,8 @@ ENDED = frozenset(
 SERVER_URL = re.compile(r"/api/application/servers/(?!external/)[^/?#\s]+(?P<tail>/[a-z]+)?/?$")
 CLIENT_METHOD = re.compile(r"^(?P<kind>suspend|unsuspend|delete)(?:Server|_server)$", re.I)
 PANEL_OBJECT = re.compile(r"ptero|panel|pelican|server|application", re.I)
+# a path a panel helper prefixes with /api/application: `ptero(`/servers/${id}/suspend`)`
+HELPER_SERVER_URL = re.compile(r"^/servers/(?!external/)[^/?#\s]+(?P<tail>/[a-z]+)?/?$")
 
 
 def _method(pf: ParsedFile, call: Node) -> str | None:
@@ -105,7 +108,10 @@ def suspend_kind(pf: ParsedFile, call: Node) -> str | None:
     for arg in call_args(call)[:2]:
         if unwrap(arg) is None or unwrap(arg).type in {"object", "arrow_function"}:
             continue
-        url = SERVER_URL.search(url_text(pf, arg).split("?")[0])
+        raw = url_text(pf, arg).split("?")[0]
+        url = SERVER_URL.search(raw)
+        if url is None and fn is not None and PANEL_OBJECT.search(text(fn)):
+            url = HELPER_SERVER_URL.search(raw)
         if url is None:
             continue
         tail = url.group("tail")
@@ -159,24 +165,34 @@ def _writes(
     return found
 
 
-def _suspending(pf: ParsedFile, call: Node, stack: tuple[int, ...] = ()) -> str | None:
-    """The suspension kind a call performs, itself or inside the same-file function it
-    calls (followed a few levels)."""
+def _suspending(
+    pf: ParsedFile, call: Node, index: FunctionIndex = EMPTY_INDEX, stack: tuple = ()
+) -> tuple[str, str | None] | None:
+    """(kind, helper) of the suspension a call performs, itself or inside the function it
+    calls — same file first, else a helper of that name in another file (the shared
+    `_shared/pterodactyl.ts` idiom), followed a few levels."""
     kind = suspend_kind(pf, call)
-    if kind is not None or len(stack) > 4:
-        return kind
-    fn = local_function(pf, call)
-    if fn is None or fn.start_byte in stack:
+    if kind is not None:
+        return kind, None
+    if len(stack) > 4:
         return None
-    for inner in walk(fn):
-        if inner.type == "call_expression":
-            found = _suspending(pf, inner, stack + (fn.start_byte,))
-            if found in {"suspend", "delete"}:
-                return found
+    for other, fn in index.find(pf, call) or [
+        (pf, f) for f in [local_function(pf, call)] if f is not None
+    ]:
+        key = (other.path, fn.start_byte)
+        if key in stack:
+            continue
+        for inner in walk(fn):
+            if inner.type == "call_expression":
+                found = _suspending(other, inner, index, stack + (key,))
+                if found is not None and found[0] in {"suspend", "delete"}:
+                    return found[0], function_name(fn)
     return None
 
 
-def subscription_ends(pf: ParsedFile, flow: StatusFlow | None = None) -> list[dict]:
+def subscription_ends(
+    pf: ParsedFile, flow: StatusFlow | None = None, index: FunctionIndex = EMPTY_INDEX
+) -> list[dict]:
     """What runs on customer.subscription.deleted, invoice.payment_failed and (for writes
     of an ended status, and suspensions) customer.subscription.updated."""
     flow = flow or StatusFlow(pf)
@@ -191,16 +207,17 @@ def subscription_ends(pf: ParsedFile, flow: StatusFlow | None = None) -> list[di
                 | {"value": value, "table": table, "helper": helper}
             )
     for call in pf.nodes("call_expression"):
-        kind = _suspending(pf, call)
-        if kind not in {"suspend", "delete"}:
+        found = _suspending(pf, call, index)
+        if found is None or found[0] not in {"suspend", "delete"}:
             continue
-        inner = suspend_kind(pf, call) is None
-        fn = local_function(pf, call) if inner else enclosing_function(call)
+        kind, helper = found
+        if helper is None:  # the call itself suspends: name the function it sits in
+            fn = enclosing_function(call)
+            helper = function_name(fn) if fn is not None else None
         for event in _ends(pf, call):
             rows.append(
                 {**base, "line": line(call), "event": event, "action": "suspend"}
-                | {"value": kind, "table": None}
-                | {"helper": function_name(fn) if fn is not None else None}
+                | {"value": kind, "table": None, "helper": helper}
             )
     for site, slug in _triggers(pf):
         for event in _ends(pf, site):
