@@ -464,3 +464,27 @@ def test_a_panel_id_kept_in_user_metadata_is_a_takeover(tmp_path, demo_config):
     code = tables(tmp_path / "safe", {f"{FN}/meta-reset/index.ts": safe})
     (f,) = judge("SEC-PATH-PANEL-ID-TAKEOVER", code, schema, demo_config)
     assert f.status == Status.PASS
+
+
+INTERNAL = (
+    "const key = Deno.env.get('INTERNAL_KEY');\n"
+    "  if (!key || req.headers.get('x-internal-key') !== key) "
+    "return new Response('forbidden', { status: 401 });"
+)
+USER = "const { data: { user } } = await admin.auth.getUser(req.headers.get('Authorization')!);"
+
+
+@pytest.mark.parametrize(("check", "status"), [(INTERNAL, Status.PASS), (USER, Status.FAIL)])
+def test_only_a_function_customers_can_start_is_unpaid_provisioning(
+    tmp_path, demo_config, check, status
+):
+    """Behind an exact internal secret only the verified webhook (which chose the order)
+    starts it: a row the customer marks paid starts nothing. A function any signed-in
+    customer calls is the chain."""
+    schema = catalog({"server_requests": (REQUESTS, [OWN_SELECT, OWN_INSERT])})
+    first = BUILD.replace("CHECK", "").replace("  const { id }", f"  {check}\n  const {{ id }}")
+    code = tables(
+        tmp_path, {f"{FN}/_shared/admin.ts": SHARED, f"{FN}/provision-queue/index.ts": first}
+    )
+    found = judge("FLOW-PATH-UNPAID-PROVISION", code, schema, demo_config)
+    assert [f.status for f in found] == [status]

@@ -7,7 +7,10 @@ the function asks Stripe whether the purchase was paid. The customer inserts a r
 Facts: `code_panel_calls` (server creates), `code_table_uses` (what the function selects),
 `code_payment_checks` (a Stripe `*.retrieve` of the session, payment intent or
 subscription, or the webhook's signature verification), `schema_rls_writes`. A function
-that verifies with Stripe, and tables only the service role writes, are no finding.
+that verifies with Stripe, and tables only the service role writes, are no finding; nor is
+a function only internal callers can run (an exact shared-secret check and no user check)
+that no schedule runs: the customer's row reaches it only through a caller that chose the
+order (the verified webhook), so marking a row paid starts nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from readiness.checks.area04_auth import CALLER_CHECKS, function_facts, strong_callers
 from readiness.checks.area04_panel_takeover import WHO, policy_step, writable
 from readiness.checks.attack_paths import Step, attack_path
 from readiness.checks.common import code_location
@@ -25,6 +29,23 @@ from readiness.findings import Severity
 
 STATE = re.compile(r"^(status|.*_status|state|paid|is_paid|paid_at|.*_paid|payment_.*)$")
 CREATE = re.compile(r"^/api/application/servers/?(\?.*)?$")
+
+
+def _internal_only(inp: CheckInput) -> set[str]:
+    """Functions a customer cannot start: an exact internal-secret check, no user check,
+    and no pg_cron schedule (which would pick rows by their status)."""
+    if "code_auth_facts" not in inp.tables or "code_function_files" not in inp.tables:
+        return set()
+    facts = function_facts(inp)
+    internal = strong_callers(facts) - set(
+        facts.loc[
+            (facts["fact"] == "caller_check") & facts["kind"].isin(CALLER_CHECKS), "function_slug"
+        ]
+    )
+    calls = inp.tables.get("code_function_calls")
+    if calls is not None and not calls.empty:
+        internal -= set(calls.loc[calls["scheduled"].fillna(False).astype(bool), "target"])
+    return internal
 
 
 def _state_writes(writes: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -41,7 +62,12 @@ def _state_writes(writes: pd.DataFrame, table: str) -> pd.DataFrame:
     title="Servers are only created for purchases Stripe confirms",
     sources=["codebase", "schema"],
     tables=["code_panel_calls", "code_table_uses", "code_payment_checks", "schema_rls_writes"],
-    optional_tables=["code_sql_objects"],
+    optional_tables=[
+        "code_sql_objects",
+        "code_auth_facts",
+        "code_function_files",
+        "code_function_calls",
+    ],
     rationale="A status column the customer can write is no proof of payment: with the "
     "anon key and their session, a customer inserts or updates the row to 'paid' and the "
     "function that builds servers from such rows gives them one for free.",
@@ -58,8 +84,9 @@ def unpaid_provision(inp: CheckInput) -> Iterator[Result]:
         (calls["method"] == "POST") & calls["url"].fillna("").str.match(CREATE)
     ].drop_duplicates(["function_slug", "path", "line"])
     found = 0
+    internal = _internal_only(inp)
     for slug, group in creates.sort_values(["path", "line"]).groupby("function_slug"):
-        if (checks["function_slug"] == slug).any():
+        if (checks["function_slug"] == slug).any() or slug in internal:
             continue
         create = group.iloc[0]
         reads = uses[(uses["function_slug"] == slug) & uses["use"].isin(["read", "from"])]
