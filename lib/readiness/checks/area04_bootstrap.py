@@ -24,7 +24,9 @@ from readiness.findings import Severity
 ROLES = (("anon", "anon_execute"), ("authenticated", "authenticated_execute"))
 
 
-def _callers(functions: pd.DataFrame, name: str) -> list[str]:
+def sql_callers(functions: pd.DataFrame, name: str) -> list[str]:
+    """The API roles (anon, authenticated) that may EXECUTE a SQL function, from the
+    replayed catalog."""
     schema, _, fn = name.rpartition(".")
     rows = functions[(functions["schema"] == (schema or "public")) & (functions["name"] == fn)]
     return [
@@ -81,7 +83,7 @@ def admin_bootstrap(inp: CheckInput) -> Iterator[Result]:
         else:
             schema, _, short = name.rpartition(".")
             where = function_location(inp, schema or "public", short)
-            callers = _callers(functions, name)
+            callers = sql_callers(functions, name)
         if not callers:
             continue
         found += 1

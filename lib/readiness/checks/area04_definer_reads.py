@@ -35,7 +35,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from readiness.checks.area04_bootstrap import _callers
+from readiness.checks.area04_bootstrap import sql_callers
 from readiness.checks.attack_paths import Step, attack_path
 from readiness.checks.common import code_location, function_location
 from readiness.checks.registry import CheckInput, Result, check, passed, records
@@ -152,7 +152,7 @@ def definer_cross_user(inp: CheckInput) -> Iterator[Result]:
         open_reads, private = _judged(open_reads)
         if open_reads.empty or not _definer(functions, schema, name):
             continue
-        callers = _callers(functions, f"{schema}.{name}")
+        callers = sql_callers(functions, f"{schema}.{name}")
         if not callers:
             continue
         found += 1

@@ -19,7 +19,6 @@ Rules only record; the attack-path checks in areas 2 and 4 judge.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from tree_sitter import Node
 
@@ -41,6 +40,7 @@ from ..ts.syntax import (
     unwrap,
     walk,
 )
+from .common import resolve_import
 
 S, N = "string", "Int64"
 TABLES: dict[str, dict[str, str]] = {
@@ -101,6 +101,7 @@ class ClientRoles:
 
     def __init__(self, files: list[ParsedFile]) -> None:
         self.by_file: dict[tuple[str, str], str] = {}
+        self.paths = {pf.path for pf in files}
         for pf in files:
             for decl in pf.nodes("variable_declarator"):
                 create = _create_call(decl.child_by_field_name("value"))
@@ -114,14 +115,8 @@ class ClientRoles:
         while node is not None and node.type != "import_statement":
             node = node.parent
         source = string_value(node.child_by_field_name("source")) if node else None
-        if source and source.startswith("."):
-            target = PurePosixPath(pf.path).parent
-            for part in PurePosixPath(source).parts:
-                target = target.parent if part == ".." else target / part
-            for path in (str(target), f"{target}.ts", f"{target}/index.ts"):
-                if (path, name) in self.by_file:
-                    return self.by_file[(path, name)]
-        return "unknown"
+        path = resolve_import(pf.path, source, self.paths) if source else None
+        return self.by_file.get((path, name), "unknown") if path else "unknown"
 
 
 NO_ROLES = ClientRoles([])
